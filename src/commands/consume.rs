@@ -1,0 +1,34 @@
+//! `orderstream consume`: a consumer-group member writing the daily CSV files.
+
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::cli::ConsumeArgs;
+use crate::kafka::consumer::{consume, ConsumerConfig};
+use crate::shutdown::Shutdown;
+use crate::stats::{spawn_progress, Stats};
+
+/// Consumes until a signal or `--idle-exit`.
+pub fn execute(args: &ConsumeArgs, progress: Duration) -> anyhow::Result<()> {
+    let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
+    let stats = Stats::new();
+    let stop_progress = Shutdown::new();
+    let reporter = spawn_progress(stats.clone(), progress, stop_progress.clone());
+    let config = ConsumerConfig {
+        brokers: args.brokers.clone(),
+        topic: args.topic.topic.clone(),
+        group: args.group.clone(),
+        csv_dir: args.sink.csv_dir.clone(),
+        layout: args.sink.csv_layout,
+        idle_exit: args.idle_exit,
+        sync_interval: args.sink.sync_interval,
+        connect_timeout: args.topic.connect_timeout,
+        dead_letter_topic: !args.sink.no_dlq_topic,
+        source: None,
+    };
+    let result = consume(&config, &stats, &shutdown, None);
+    stop_progress.request();
+    let _ = reporter.join();
+    result.map(|_| ())
+}

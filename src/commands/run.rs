@@ -1,0 +1,105 @@
+//! `orderstream run`: generator, producer, Kafka and the CSV sink in one process.
+
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context};
+use tracing::info;
+
+use crate::cli::RunArgs;
+use crate::kafka::admin::ensure_topic;
+use crate::kafka::consumer::{consume, ConsumerConfig, StopAt};
+use crate::kafka::embedded::EmbeddedKafka;
+use crate::kafka::producer::{produce, ProducerConfig};
+use crate::shutdown::Shutdown;
+use crate::stats::{spawn_progress, Stats};
+
+/// Runs the whole pipeline. With `--count`, returns once every order is durable; else
+/// on Ctrl-C, after the orders already produced are written too.
+pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
+    let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
+    let topic = args.topic.topic.clone();
+    let embedded = match &args.brokers {
+        Some(_) => None,
+        None => Some(EmbeddedKafka::start(&topic, args.partitions)?),
+    };
+    let (brokers, source) = match (&args.brokers, &embedded) {
+        (Some(brokers), _) => {
+            ensure_topic(brokers, &topic, args.partitions, args.topic.connect_timeout)?;
+            (brokers.clone(), None)
+        }
+        (None, Some(kafka)) => (kafka.bootstrap_servers(), Some(kafka.source().to_string())),
+        (None, None) => unreachable!("an embedded broker is started when no brokers are given"),
+    };
+
+    let stats = Stats::new();
+    let stop_progress = Shutdown::new();
+    let reporter = spawn_progress(stats.clone(), progress, stop_progress.clone());
+    let consumer_config = ConsumerConfig {
+        brokers: brokers.clone(),
+        topic: topic.clone(),
+        group: args.group.clone(),
+        csv_dir: args.sink.csv_dir.clone(),
+        layout: args.sink.csv_layout,
+        idle_exit: None,
+        sync_interval: args.sink.sync_interval,
+        connect_timeout: args.topic.connect_timeout,
+        dead_letter_topic: !args.sink.no_dlq_topic,
+        source,
+    };
+    // The consumer is not stopped by the signal directly: it first drains what the
+    // producer delivered (an embedded broker's data would die with the process).
+    let stop_at = StopAt::default();
+    let abort_consumer = Shutdown::new();
+    let consumer = {
+        let (stats, stop_at, abort, shutdown) =
+            (stats.clone(), stop_at.clone(), abort_consumer.clone(), shutdown.clone());
+        std::thread::Builder::new().name("consumer".into()).spawn(move || {
+            let result = consume(&consumer_config, &stats, &abort, Some(&stop_at));
+            if result.is_err() {
+                shutdown.request();
+            }
+            result
+        })?
+    };
+    let producer_config = ProducerConfig {
+        brokers,
+        topic: topic.clone(),
+        count: args.generator.count,
+        rate: args.generator.rate(),
+        generator: args.generator.generator(),
+        connect_timeout: args.topic.connect_timeout,
+    };
+    let produced = produce(&producer_config, &stats, &shutdown);
+    match &produced {
+        Ok(report) => {
+            info!(
+                orders = report.delivered,
+                "waiting until every delivered order is durable in the CSV files"
+            );
+            stop_at.set(report.last_offsets.clone());
+        }
+        Err(_) => abort_consumer.request(),
+    }
+    let consumed = consumer.join().map_err(|_| anyhow!("the consumer thread panicked"))?;
+    stop_progress.request();
+    let _ = reporter.join();
+    let consumed = consumed.context("consumer")?;
+    let produced = produced.context("producer")?;
+    drop(embedded);
+    if produced.failed > 0 {
+        bail!(
+            "{} of {} orders could not be delivered (see the errors above)",
+            produced.failed,
+            produced.produced
+        );
+    }
+    let dir = args.sink.csv_dir.canonicalize().unwrap_or_else(|_| args.sink.csv_dir.clone());
+    info!(
+        produced = produced.delivered,
+        written = consumed.written,
+        dead_letters = consumed.dead_lettered,
+        csv_dir = %dir.display(),
+        "pipeline finished"
+    );
+    Ok(())
+}

@@ -1,0 +1,406 @@
+//! The consumer-group member that feeds the CSV sink, at-least-once from Kafka and
+//! exactly-once into the files.
+//!
+//! Offsets are committed only after [`CsvSink::sync`] made the rows durable. On every
+//! assignment the sink's checkpoint (not only Kafka's committed offset) says where to
+//! resume; see [`crate::sink`].
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
+use rdkafka::message::{BorrowedMessage, Header, Message, OwnedHeaders};
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use rdkafka::types::RDKafkaRespErr;
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use tracing::{debug, error, info, warn};
+
+use super::{client_config, dead_letter_topic, KafkaStageError};
+use crate::order::decode_json;
+use crate::shutdown::Shutdown;
+use crate::sink::{CsvSink, CsvSinkConfig, DeadLetter, Layout, SinkError};
+use crate::stats::Stats;
+
+/// Settings of a consumer.
+#[derive(Debug, Clone)]
+pub struct ConsumerConfig {
+    /// Bootstrap servers.
+    pub brokers: String,
+    /// Source topic.
+    pub topic: String,
+    /// Consumer group.
+    pub group: String,
+    /// The CSV directory.
+    pub csv_dir: std::path::PathBuf,
+    /// File layout.
+    pub layout: Layout,
+    /// Exit after this long without a message.
+    pub idle_exit: Option<Duration>,
+    /// Longest time a row waits in memory before it is made durable.
+    pub sync_interval: Duration,
+    /// How long to wait for the cluster at start.
+    pub connect_timeout: Duration,
+    /// Also send dead letters to `<topic>.dlq`.
+    pub dead_letter_topic: bool,
+    /// Names the cluster in checkpoints; `None` asks the cluster for its id.
+    pub source: Option<String>,
+}
+
+/// What a consumer run did.
+#[derive(Debug, Clone, Default)]
+pub struct ConsumeReport {
+    /// Messages read.
+    pub consumed: u64,
+    /// Orders made durable in the CSV files.
+    pub written: u64,
+    /// Messages sent to the dead letters.
+    pub dead_lettered: u64,
+}
+
+/// Tells a consumer to stop once it has made everything up to these offsets durable
+/// (used by `run --count`).
+#[derive(Debug, Default, Clone)]
+pub struct StopAt(Arc<Mutex<Option<BTreeMap<i32, i64>>>>);
+
+impl StopAt {
+    /// Sets the last offset per partition that must be durable before stopping.
+    pub fn set(&self, last_offsets: BTreeMap<i32, i64>) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(last_offsets);
+    }
+
+    fn reached(&self, durable_next: &BTreeMap<i32, i64>) -> bool {
+        match &*self.0.lock().unwrap_or_else(|p| p.into_inner()) {
+            Some(last) => last.iter().all(|(p, off)| durable_next.get(p).is_some_and(|n| n > off)),
+            None => false,
+        }
+    }
+}
+
+/// Bytes buffered before a sync is forced regardless of the interval.
+const SYNC_BYTES: usize = 8 << 20;
+
+struct SinkContext {
+    topic: String,
+    sink: Mutex<CsvSink>,
+    failure: Mutex<Option<SinkError>>,
+    rebalance_timeout: Duration,
+}
+
+impl SinkContext {
+    fn sink(&self) -> MutexGuard<'_, CsvSink> {
+        self.sink.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn fail(&self, err: SinkError) {
+        error!(error = %err, "the CSV sink failed during a rebalance");
+        *self.failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(err);
+    }
+
+    fn partitions(&self, tpl: &TopicPartitionList) -> Vec<i32> {
+        tpl.elements_for_topic(&self.topic).iter().map(|e| e.partition()).collect()
+    }
+
+    fn on_assign(&self, consumer: &BaseConsumer<Self>, tpl: &mut TopicPartitionList) {
+        let partitions = self.partitions(tpl);
+        let resume = match self.sink().assign(&partitions) {
+            Ok(resume) => resume,
+            Err(err) => return self.fail(err),
+        };
+        let committed = consumer.committed_offsets(tpl.clone(), self.rebalance_timeout).unwrap_or_else(|e| {
+            warn!(error = %e, "could not read committed offsets; resuming from the CSV checkpoint");
+            TopicPartitionList::new()
+        });
+        let mut starts = BTreeMap::new();
+        for (partition, checkpointed) in resume {
+            let kafka = committed.find_partition(&self.topic, partition).and_then(|e| match e.offset() {
+                Offset::Offset(o) => Some(o),
+                _ => None,
+            });
+            // The checkpoint is ahead after a crash before the commit; Kafka is ahead
+            // when another member wrote this partition into another directory.
+            if let Some(start) = checkpointed.max(kafka) {
+                if let Err(e) = tpl.set_partition_offset(&self.topic, partition, Offset::Offset(start)) {
+                    warn!(partition, error = %e, "cannot set the start offset");
+                }
+                self.sink().resume_at(partition, start);
+                starts.insert(partition, start);
+            }
+        }
+        info!(?partitions, resume_at = ?starts, "partitions assigned (others start at the earliest offset)");
+    }
+
+    fn on_revoke(&self, consumer: &BaseConsumer<Self>, tpl: &TopicPartitionList) {
+        let partitions = self.partitions(tpl);
+        match self.sink().revoke(&partitions) {
+            Ok(offsets) => commit(consumer, &self.topic, &offsets, CommitMode::Sync),
+            Err(err) => self.fail(err),
+        }
+        info!(?partitions, "partitions revoked after their rows were made durable");
+    }
+}
+
+impl ClientContext for SinkContext {}
+
+impl ConsumerContext for SinkContext {
+    fn rebalance(&self, consumer: &BaseConsumer<Self>, err: RDKafkaRespErr, tpl: &mut TopicPartitionList) {
+        match err {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
+                self.on_assign(consumer, tpl);
+                if let Err(e) = consumer.assign(tpl) {
+                    error!(error = %e, "assign failed");
+                }
+            }
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
+                self.on_revoke(consumer, tpl);
+                if let Err(e) = consumer.unassign() {
+                    error!(error = %e, "unassign failed");
+                }
+            }
+            other => {
+                error!(error = ?other, "rebalance error");
+                let _ = consumer.unassign();
+            }
+        }
+    }
+}
+
+fn commit(consumer: &BaseConsumer<SinkContext>, topic: &str, offsets: &[(i32, i64)], mode: CommitMode) {
+    if offsets.is_empty() {
+        return;
+    }
+    let mut tpl = TopicPartitionList::new();
+    for &(partition, next) in offsets {
+        if let Err(e) = tpl.add_partition_offset(topic, partition, Offset::Offset(next)) {
+            warn!(partition, error = %e, "cannot build the commit");
+        }
+    }
+    if let Err(e) = consumer.commit(&tpl, mode) {
+        // Harmless for correctness: the CSV checkpoint already holds these offsets.
+        debug!(error = %e, "offset commit failed; the CSV checkpoint still has them");
+    }
+}
+
+/// Sends dead letters to `<topic>.dlq` as well as to the dead-letter file.
+struct DeadLetterTopic {
+    topic: String,
+    producer: ThreadedProducer<DefaultProducerContext>,
+    unflushed: bool,
+}
+
+impl DeadLetterTopic {
+    fn new(brokers: &str, topic: &str) -> Result<Self, KafkaStageError> {
+        let producer =
+            client_config(brokers, "dead-letters").set("acks", "all").set("linger.ms", "50").create()?;
+        Ok(DeadLetterTopic { topic: dead_letter_topic(topic), producer, unflushed: false })
+    }
+
+    fn send(&mut self, message: &BorrowedMessage<'_>, reason: &str) {
+        let headers = OwnedHeaders::new()
+            .insert(Header { key: "orderstream.reason", value: Some(reason) })
+            .insert(Header {
+                key: "orderstream.source",
+                value: Some(&format!("{}/{}/{}", message.topic(), message.partition(), message.offset())),
+            });
+        let mut record =
+            BaseRecord::to(&self.topic).payload(message.payload().unwrap_or_default()).headers(headers);
+        if let Some(key) = message.key() {
+            record = record.key(key);
+        }
+        match self.producer.send(record) {
+            Ok(()) => self.unflushed = true,
+            Err((e, _)) => {
+                warn!(error = %e, topic = %self.topic, "dead letter not sent to Kafka (it is in the dead-letter file)")
+            }
+        }
+    }
+
+    fn flush(&mut self) {
+        if std::mem::take(&mut self.unflushed) {
+            if let Err(e) = self.producer.flush(Duration::from_secs(10)) {
+                warn!(error = %e, topic = %self.topic, "dead letters not confirmed by Kafka (they are in the dead-letter file)");
+            }
+        }
+    }
+}
+
+/// Consumes until shutdown, idle exit or `stop_at`, writing the daily CSV files.
+pub fn consume(
+    config: &ConsumerConfig,
+    stats: &Arc<Stats>,
+    shutdown: &Shutdown,
+    stop_at: Option<&StopAt>,
+) -> anyhow::Result<ConsumeReport> {
+    let probe: BaseConsumer = client_config(&config.brokers, "probe").create()?;
+    let metadata = probe.fetch_metadata(Some(&config.topic), config.connect_timeout).map_err(|e| {
+        KafkaStageError::Unreachable {
+            brokers: config.brokers.clone(),
+            timeout: config.connect_timeout,
+            reason: e.to_string(),
+        }
+    })?;
+    let topic_known = metadata.topics().iter().any(|t| t.name() == config.topic && t.error().is_none());
+    if !topic_known {
+        warn!(topic = %config.topic, "topic does not exist yet; waiting for it");
+    }
+    let source = match &config.source {
+        Some(s) => s.clone(),
+        None => {
+            let cluster = probe
+                .client()
+                .fetch_cluster_id(config.connect_timeout)
+                .unwrap_or_else(|| "unknown-cluster".into());
+            format!("{cluster}/{}", config.topic)
+        }
+    };
+    drop(probe);
+
+    let sink = CsvSink::new(CsvSinkConfig {
+        dir: config.csv_dir.clone(),
+        layout: config.layout,
+        source,
+        lock_wait: Duration::from_secs(30),
+    })?;
+    let context = SinkContext {
+        topic: config.topic.clone(),
+        sink: Mutex::new(sink),
+        failure: Mutex::new(None),
+        rebalance_timeout: config.connect_timeout,
+    };
+    let consumer: BaseConsumer<SinkContext> = client_config(&config.brokers, "consumer")
+        .set("group.id", &config.group)
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("enable.partition.eof", "false")
+        .set("fetch.wait.max.ms", "10")
+        .set("session.timeout.ms", "10000")
+        .set("heartbeat.interval.ms", "1000")
+        .create_with_context(context)?;
+    consumer.subscribe(&[&config.topic])?;
+    let dir = config.csv_dir.canonicalize().unwrap_or_else(|_| config.csv_dir.clone());
+    info!(topic = %config.topic, group = %config.group, csv_dir = %dir.display(), layout = ?config.layout,
+        "consuming; orders go to the daily CSV files there, rejects to its dead_letters file");
+
+    let mut dlq = if config.dead_letter_topic {
+        Some(DeadLetterTopic::new(&config.brokers, &config.topic)?)
+    } else {
+        None
+    };
+    let mut report = ConsumeReport::default();
+    let mut durable_next: BTreeMap<i32, i64> = BTreeMap::new();
+    let mut pending_orders = 0u64;
+    let mut pending_dead = 0u64;
+    let mut first_pending: Option<Instant> = None;
+    let mut last_message = Instant::now();
+    let mut last_poll_error: Option<Instant> = None;
+
+    loop {
+        if let Some(err) = consumer.context().failure.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            return Err(err.into());
+        }
+        let wait = match first_pending {
+            Some(t) => config.sync_interval.saturating_sub(t.elapsed()),
+            None => Duration::from_millis(100),
+        };
+        let polled = consumer.poll(wait);
+        let mut sync_now = false;
+        match polled {
+            None => sync_now = first_pending.is_some(),
+            Some(Err(e)) => {
+                if last_poll_error.is_none_or(|t| t.elapsed() > Duration::from_secs(5)) {
+                    warn!(error = %e, "consumer error (retrying)");
+                    last_poll_error = Some(Instant::now());
+                }
+            }
+            Some(Ok(message)) => {
+                last_message = Instant::now();
+                report.consumed += 1;
+                Stats::add(&stats.consumed, 1);
+                let (partition, offset) = (message.partition(), message.offset());
+                let decoded = match message.payload() {
+                    Some(payload) => decode_json(payload).map_err(|e| e.to_string()),
+                    None => Err("empty message (no payload)".to_string()),
+                };
+                let mut sink = consumer.context().sink();
+                let taken = match decoded {
+                    Ok(order) => {
+                        let taken = sink.write_order(partition, offset, &order)?;
+                        pending_orders += u64::from(taken);
+                        taken
+                    }
+                    Err(reason) => {
+                        let letter = DeadLetter::new(
+                            message.topic(),
+                            partition,
+                            offset,
+                            message.key(),
+                            message.payload().unwrap_or_default(),
+                            reason.clone(),
+                        );
+                        let taken = sink.write_dead_letter(&letter)?;
+                        if taken {
+                            warn!(partition, offset, %reason, "dead letter");
+                            pending_dead += 1;
+                            if let Some(dlq) = dlq.as_mut() {
+                                dlq.send(&message, &reason);
+                            }
+                        }
+                        taken
+                    }
+                };
+                if !taken {
+                    Stats::add(&stats.duplicates_skipped, 1);
+                }
+                if taken && first_pending.is_none() {
+                    first_pending = Some(Instant::now());
+                }
+                sync_now = first_pending.is_some_and(|t| t.elapsed() >= config.sync_interval)
+                    || sink.pending_bytes() >= SYNC_BYTES;
+            }
+        }
+        if sync_now {
+            if let Some(dlq) = dlq.as_mut() {
+                dlq.flush();
+            }
+            let offsets = consumer.context().sink().sync()?;
+            commit(&consumer, &config.topic, &offsets, CommitMode::Async);
+            durable_next.extend(offsets.iter().copied());
+            report.written += pending_orders;
+            report.dead_lettered += pending_dead;
+            Stats::add(&stats.written, pending_orders);
+            Stats::add(&stats.dead_lettered, pending_dead);
+            if pending_dead > 0 {
+                warn!(
+                    count = pending_dead,
+                    total = report.dead_lettered,
+                    "messages sent to the dead letters"
+                );
+            }
+            (pending_orders, pending_dead, first_pending) = (0, 0, None);
+        }
+        if first_pending.is_some() {
+            continue;
+        }
+        if shutdown.requested() {
+            info!("shutdown requested");
+            break;
+        }
+        if stop_at.is_some_and(|s| s.reached(&durable_next)) {
+            info!("every produced order is durable");
+            break;
+        }
+        if config.idle_exit.is_some_and(|idle| last_message.elapsed() >= idle) {
+            info!(idle = ?config.idle_exit.unwrap_or_default(), "no new message; exiting");
+            break;
+        }
+    }
+    if let Some(dlq) = dlq.as_mut() {
+        dlq.flush();
+    }
+    let offsets = consumer.context().sink().sync()?;
+    commit(&consumer, &config.topic, &offsets, CommitMode::Sync);
+    consumer.unsubscribe();
+    info!(consumed = report.consumed, written = report.written, dead_letters = report.dead_lettered, csv_dir = %dir.display(), "consumer finished");
+    Ok(report)
+}

@@ -1,0 +1,26 @@
+//! orderstream: a real-time sales pipeline for an electronics retailer.
+//!
+//! Orders are generated, sent to Apache Kafka (topic `zamowienia_elektronika`, key =
+//! store), consumed by a consumer group and written exactly once to daily CSV files.
+//!
+//! # Layout
+//!
+//! The modules follow the data path:
+//!
+//! - [`generate`]: the order generator, its catalogue, ids, repeat customers and pacing.
+//! - [`order`]: the order record (the compatibility contract), its JSON and CSV codecs
+//!   and its validation.
+//! - [`kafka`]: producer, consumer-group member, topic admin, embedded broker.
+//! - [`sink`]: the exactly-once daily CSV sink (checkpoints, crash recovery, dead letters).
+//! - [`stats`]: counters and progress lines; [`shutdown`]: SIGINT/SIGTERM handling.
+//! - [`cli`] and [`commands`]: the command line, one module per subcommand; `main.rs`
+//!   only parses and dispatches.
+
+pub mod cli;
+pub mod commands;
+pub mod generate;
+pub mod kafka;
+pub mod order;
+pub mod shutdown;
+pub mod sink;
+pub mod stats;

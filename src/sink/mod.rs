@@ -1,0 +1,309 @@
+//! Stage 3: the exactly-once daily CSV sink.
+//!
+//! # Files
+//!
+//! In the CSV directory `D` (default `dane_dzienne`):
+//!
+//! - `orders_YYYY-MM-DD.csv` ([`Layout::Daily`], the default) or
+//!   `orders_YYYY-MM-DD.pN.csv` ([`Layout::Partitioned`]): the SPEC header, then one row
+//!   per order, in the file of the order's own local day.
+//! - `dead_letters[.pN].jsonl`: messages that are not valid orders, with their topic,
+//!   partition, offset and the reason.
+//! - `.orderstream/checkpoint[.pN].json` and `.orderstream/lock[.pN]`: see [`checkpoint`].
+//!
+//! # Exactly once
+//!
+//! Rows are batched in memory and made durable by [`CsvSink::sync`] (fsync, then the
+//! checkpoint). Only then are offsets committed to Kafka. On start or on a partition
+//! assignment, the checkpoint decides where consumption resumes and where files are cut,
+//! and offsets already written are skipped, so neither a crash nor a rebalance can lose
+//! or repeat a row.
+
+pub mod checkpoint;
+pub mod layout;
+pub mod store;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tracing::warn;
+
+pub use layout::{Layout, Owner};
+use store::Store;
+
+use crate::order::{write_csv_row, Order, CSV_HEADER};
+
+/// Errors of the CSV sink; each names the file it is about.
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    /// A file operation failed (permission, disk full, ...).
+    #[error("{action} {path}: {source}")]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Another process writes these files.
+    #[error("{path} is held by another orderstream consumer ({owner}); give each consumer its own --csv-dir, or use --csv-layout partitioned to share one")]
+    Locked {
+        /// The lock file.
+        path: PathBuf,
+        /// Which store it guards.
+        owner: String,
+    },
+    /// The checkpoint cannot be read.
+    #[error("corrupt checkpoint {path}: {reason}; move it away to start over (rows already written may then be written again)")]
+    Checkpoint {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// The parse error.
+        reason: String,
+    },
+}
+
+impl SinkError {
+    pub(crate) fn io(action: &'static str, path: &Path, source: std::io::Error) -> Self {
+        SinkError::Io { action, path: path.to_path_buf(), source }
+    }
+}
+
+/// A message that is not a valid order, kept with where it came from and why.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DeadLetter {
+    /// Source topic.
+    pub topic: String,
+    /// Source partition.
+    pub partition: i32,
+    /// Source offset.
+    pub offset: i64,
+    /// Message key, if any (lossy UTF-8).
+    pub key: Option<String>,
+    /// Why it was rejected.
+    pub reason: String,
+    /// The payload as text, when it is UTF-8.
+    pub payload: Option<String>,
+    /// The payload in hex, when it is not UTF-8.
+    pub payload_hex: Option<String>,
+}
+
+impl DeadLetter {
+    /// Describes a rejected message.
+    pub fn new(
+        topic: &str,
+        partition: i32,
+        offset: i64,
+        key: Option<&[u8]>,
+        payload: &[u8],
+        reason: String,
+    ) -> Self {
+        let (text, hex) = match std::str::from_utf8(payload) {
+            Ok(s) => (Some(s.to_string()), None),
+            Err(_) => (None, Some(payload.iter().map(|b| format!("{b:02x}")).collect())),
+        };
+        DeadLetter {
+            topic: topic.to_string(),
+            partition,
+            offset,
+            key: key.map(|k| String::from_utf8_lossy(k).into_owned()),
+            reason,
+            payload: text,
+            payload_hex: hex,
+        }
+    }
+}
+
+/// Settings of the CSV sink.
+#[derive(Debug, Clone)]
+pub struct CsvSinkConfig {
+    /// The CSV directory.
+    pub dir: PathBuf,
+    /// File layout.
+    pub layout: Layout,
+    /// Identifies the Kafka cluster and topic the offsets belong to.
+    pub source: String,
+    /// How long to wait for a previous owner's lock (rebalances).
+    pub lock_wait: Duration,
+}
+
+/// The CSV sink of one consumer: the stores of the partitions it holds.
+pub struct CsvSink {
+    config: CsvSinkConfig,
+    header: &'static [u8],
+    stores: HashMap<Owner, Store>,
+    /// Next offset to write per assigned partition; lower offsets are duplicates.
+    next: BTreeMap<i32, i64>,
+    /// Offsets taken since the last sync, per partition.
+    dirty: BTreeMap<i32, i64>,
+    row: Vec<u8>,
+    pending_rows: u64,
+}
+
+fn header_line() -> &'static [u8] {
+    static HEADER: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    HEADER.get_or_init(|| format!("{}\n", CSV_HEADER.join(",")).into_bytes())
+}
+
+impl CsvSink {
+    /// A sink with no partitions yet; in the daily layout it locks the directory now, so
+    /// that a second consumer fails at start with a clear error.
+    pub fn new(config: CsvSinkConfig) -> Result<Self, SinkError> {
+        let mut sink = CsvSink {
+            header: header_line(),
+            stores: HashMap::new(),
+            next: BTreeMap::new(),
+            dirty: BTreeMap::new(),
+            row: Vec::with_capacity(512),
+            pending_rows: 0,
+            config,
+        };
+        if sink.config.layout == Layout::Daily {
+            let store = Store::open(&sink.config.dir, Owner::Directory, sink.config.lock_wait)?;
+            sink.stores.insert(Owner::Directory, store);
+        }
+        Ok(sink)
+    }
+
+    /// The CSV directory.
+    pub fn dir(&self) -> &Path {
+        &self.config.dir
+    }
+
+    fn owner_of(&self, partition: i32) -> Owner {
+        match self.config.layout {
+            Layout::Daily => Owner::Directory,
+            Layout::Partitioned => Owner::Partition(partition),
+        }
+    }
+
+    /// Takes over `partitions` and returns where each must resume (`None`: no record,
+    /// start from Kafka's committed offset).
+    pub fn assign(&mut self, partitions: &[i32]) -> Result<Vec<(i32, Option<i64>)>, SinkError> {
+        let mut resume = Vec::with_capacity(partitions.len());
+        for &p in partitions {
+            let owner = self.owner_of(p);
+            if !self.stores.contains_key(&owner) {
+                let store = Store::open(&self.config.dir, owner, self.config.lock_wait)?;
+                self.stores.insert(owner, store);
+            }
+            let next = self.stores[&owner].next_offset(&self.config.source, p);
+            if let Some(n) = next {
+                self.next.insert(p, n);
+            }
+            resume.push((p, next));
+        }
+        Ok(resume)
+    }
+
+    /// Sets where `partition` resumes when the sink had no record but Kafka had.
+    pub fn resume_at(&mut self, partition: i32, offset: i64) {
+        self.next.insert(partition, offset);
+    }
+
+    /// Makes the rows of `partitions` durable and lets go of them.
+    pub fn revoke(&mut self, partitions: &[i32]) -> Result<Vec<(i32, i64)>, SinkError> {
+        let synced = self.sync()?;
+        for &p in partitions {
+            self.next.remove(&p);
+            if let Owner::Partition(_) = self.owner_of(p) {
+                self.stores.remove(&Owner::Partition(p));
+            }
+        }
+        Ok(synced)
+    }
+
+    /// True if the message at `offset` was already written (a redelivery).
+    fn is_duplicate(&self, partition: i32, offset: i64) -> bool {
+        self.next.get(&partition).is_some_and(|next| offset < *next)
+    }
+
+    fn store_for(&mut self, partition: i32) -> Option<&mut Store> {
+        let owner = self.owner_of(partition);
+        self.stores.get_mut(&owner)
+    }
+
+    /// Queues a valid order. Returns false if it was skipped (already written, or the
+    /// partition is not ours any more).
+    pub fn write_order(&mut self, partition: i32, offset: i64, order: &Order) -> Result<bool, SinkError> {
+        if self.is_duplicate(partition, offset) {
+            return Ok(false);
+        }
+        let name = self.owner_of(partition).csv_name(order.day());
+        let header = self.header;
+        let mut row = std::mem::take(&mut self.row);
+        row.clear();
+        write_csv_row(order, &mut row);
+        let result = match self.store_for(partition) {
+            Some(store) => store.append(&name, header, &row).map(|_| true),
+            None => Ok(false),
+        };
+        self.row = row;
+        if result.as_ref().is_ok_and(|written| *written) {
+            self.taken(partition, offset);
+        }
+        result
+    }
+
+    /// Queues a dead letter. Returns false if skipped, as for orders.
+    pub fn write_dead_letter(&mut self, letter: &DeadLetter) -> Result<bool, SinkError> {
+        if self.is_duplicate(letter.partition, letter.offset) {
+            return Ok(false);
+        }
+        let name = self.owner_of(letter.partition).dead_letter_name();
+        let mut line = serde_json::to_vec(letter).expect("dead letter serialises");
+        line.push(b'\n');
+        match self.store_for(letter.partition) {
+            Some(store) => store.append(&name, b"", &line)?,
+            None => return Ok(false),
+        }
+        self.taken(letter.partition, letter.offset);
+        Ok(true)
+    }
+
+    /// Records that `offset` of `partition` is consumed without writing anything.
+    pub fn skip(&mut self, partition: i32, offset: i64) {
+        if !self.is_duplicate(partition, offset) {
+            self.taken(partition, offset);
+        }
+    }
+
+    fn taken(&mut self, partition: i32, offset: i64) {
+        self.next.insert(partition, offset + 1);
+        self.dirty.insert(partition, offset + 1);
+        self.pending_rows += 1;
+    }
+
+    /// Messages taken since the last sync.
+    pub fn pending(&self) -> u64 {
+        self.pending_rows
+    }
+
+    /// Bytes buffered in memory.
+    pub fn pending_bytes(&self) -> usize {
+        self.stores.values().map(Store::pending_bytes).sum()
+    }
+
+    /// Makes every queued row durable and checkpoints the offsets; returns the offsets
+    /// (next to consume, per partition) that may now be committed to Kafka.
+    pub fn sync(&mut self) -> Result<Vec<(i32, i64)>, SinkError> {
+        if self.dirty.is_empty() {
+            return Ok(Vec::new());
+        }
+        let dirty = std::mem::take(&mut self.dirty);
+        let mut by_owner: HashMap<Owner, Vec<(i32, i64)>> = HashMap::new();
+        for (&p, &next) in &dirty {
+            by_owner.entry(self.owner_of(p)).or_default().push((p, next));
+        }
+        for (owner, offsets) in &by_owner {
+            match self.stores.get_mut(owner) {
+                Some(store) => store.sync(&self.config.source, offsets)?,
+                None => warn!(?owner, "no store for synced partitions"),
+            }
+        }
+        self.pending_rows = 0;
+        Ok(dirty.into_iter().collect())
+    }
+}

@@ -1,0 +1,77 @@
+//! Pipeline counters shared by the stages of a process, and the progress line that
+//! long runs print.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use tracing::info;
+
+use crate::shutdown::Shutdown;
+
+/// Counters of everything that moved through this process.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Orders handed to the Kafka producer.
+    pub produced: AtomicU64,
+    /// Orders the broker acknowledged.
+    pub delivered: AtomicU64,
+    /// Orders the producer could not deliver.
+    pub delivery_failed: AtomicU64,
+    /// Messages read from Kafka.
+    pub consumed: AtomicU64,
+    /// Orders durable in the CSV files.
+    pub written: AtomicU64,
+    /// Messages sent to the dead letters.
+    pub dead_lettered: AtomicU64,
+    /// Redelivered messages skipped because they were already written.
+    pub duplicates_skipped: AtomicU64,
+}
+
+impl Stats {
+    /// Shared, zeroed counters.
+    pub fn new() -> Arc<Self> {
+        Arc::new(Stats::default())
+    }
+
+    /// Adds `n` to a counter.
+    pub fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Reads a counter.
+    pub fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+}
+
+/// Logs totals and rates every `every` until shutdown (or until the handle is dropped
+/// and the flag set by the caller).
+pub fn spawn_progress(stats: Arc<Stats>, every: Duration, stop: Shutdown) -> JoinHandle<()> {
+    std::thread::Builder::new()
+        .name("progress".into())
+        .spawn(move || {
+            let mut last = (Instant::now(), 0u64, 0u64);
+            while stop.sleep_until(Instant::now() + every) {
+                let now = Instant::now();
+                let produced = Stats::get(&stats.delivered);
+                let written = Stats::get(&stats.written);
+                let secs = now.duration_since(last.0).as_secs_f64().max(1e-9);
+                if produced == last.1 && written == last.2 {
+                    continue;
+                }
+                info!(
+                    produced,
+                    produce_rate = format!("{:.0}/s", (produced - last.1) as f64 / secs),
+                    written,
+                    write_rate = format!("{:.0}/s", (written - last.2) as f64 / secs),
+                    dead_letters = Stats::get(&stats.dead_lettered),
+                    delivery_failures = Stats::get(&stats.delivery_failed),
+                    "progress"
+                );
+                last = (now, produced, written);
+            }
+        })
+        .expect("spawn progress thread")
+}
