@@ -31,6 +31,7 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
         (None, None) => unreachable!("an embedded broker is started when no brokers are given"),
     };
 
+    let started = std::time::Instant::now();
     let stats = Stats::new();
     let stop_progress = Shutdown::new();
     let reporter = spawn_progress(stats.clone(), progress, stop_progress.clone());
@@ -94,9 +95,12 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
         );
     }
     let dir = args.sink.csv_dir.canonicalize().unwrap_or_else(|_| args.sink.csv_dir.clone());
+    let secs = started.elapsed().as_secs_f64();
     info!(
         produced = produced.delivered,
         written = consumed.written,
+        seconds = format!("{secs:.2}"),
+        end_to_end_rate = format!("{:.0} orders/s", consumed.written as f64 / secs),
         dead_letters = consumed.dead_lettered,
         csv_dir = %dir.display(),
         "pipeline finished"

@@ -37,6 +37,11 @@ pub struct Category {
     pub max_price_grosz: i64,
 }
 
+/// Whole zloty in grosz, so the price table reads in zloty.
+const fn zloty(amount: i64) -> i64 {
+    amount * 100
+}
+
 /// Regions and their stores, per SPEC.
 pub static REGIONS: &[Region] = &[
     Region {
@@ -100,8 +105,8 @@ pub static CATEGORIES: &[Category] = &[
         name: "Laptopy",
         products: &["Laptop gamingowy", "Ultrabook", "Laptop biznesowy", "Laptop 2w1"],
         brands: &["Apple", "Dell", "HP", "Lenovo", "Asus"],
-        min_price_grosz: 2000_00,
-        max_price_grosz: 8000_00,
+        min_price_grosz: zloty(2000),
+        max_price_grosz: zloty(8000),
     },
     Category {
         name: "Smartfony",
@@ -112,29 +117,29 @@ pub static CATEGORIES: &[Category] = &[
             "Smartfon dla graczy",
         ],
         brands: &["Apple", "Samsung", "Xiaomi", "Sony"],
-        min_price_grosz: 1000_00,
-        max_price_grosz: 6000_00,
+        min_price_grosz: zloty(1000),
+        max_price_grosz: zloty(6000),
     },
     Category {
         name: "Audio",
         products: &["Sluchawki bezprzewodowe", "Glosnik Bluetooth", "Soundbar", "Kino domowe"],
         brands: &["Sony", "JBL", "Bose", "Anker"],
-        min_price_grosz: 100_00,
-        max_price_grosz: 3000_00,
+        min_price_grosz: zloty(100),
+        max_price_grosz: zloty(3000),
     },
     Category {
         name: "Telewizory",
         products: &["Telewizor OLED", "Telewizor QLED", "Telewizor LED", "Telewizor 4K UHD"],
         brands: &["Samsung", "LG", "Sony"],
-        min_price_grosz: 1500_00,
-        max_price_grosz: 10000_00,
+        min_price_grosz: zloty(1500),
+        max_price_grosz: zloty(10000),
     },
     Category {
         name: "Akcesoria",
         products: &["Ladowarka", "Powerbank", "Etui na telefon", "Kabel USB-C", "Hub USB"],
         brands: &["Anker", "Belkin", "Samsung", "Apple"],
-        min_price_grosz: 30_00,
-        max_price_grosz: 500_00,
+        min_price_grosz: zloty(30),
+        max_price_grosz: zloty(500),
     },
 ];
 

@@ -103,9 +103,9 @@ pub fn produce(
         .set("enable.idempotence", "true")
         .set("acks", "all")
         .set("compression.type", "lz4")
-        .set("linger.ms", "5")
+        .set("linger.ms", "2")
         .set("batch.size", "1000000")
-        .set("queue.buffering.max.messages", "500000")
+        .set("queue.buffering.max.messages", "100000")
         .set("message.timeout.ms", MESSAGE_TIMEOUT.as_millis().to_string())
         .create_with_context(context)?;
     producer.client().fetch_metadata(Some(&config.topic), config.connect_timeout).map_err(|e| {

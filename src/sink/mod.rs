@@ -140,6 +140,8 @@ pub struct CsvSink {
     dirty: BTreeMap<i32, i64>,
     row: Vec<u8>,
     pending_rows: u64,
+    /// Last file name per partition: formatting a date per row is measurable.
+    day_files: HashMap<i32, (chrono::NaiveDate, std::sync::Arc<str>)>,
 }
 
 fn header_line() -> &'static [u8] {
@@ -158,6 +160,7 @@ impl CsvSink {
             dirty: BTreeMap::new(),
             row: Vec::with_capacity(512),
             pending_rows: 0,
+            day_files: HashMap::new(),
             config,
         };
         if sink.config.layout == Layout::Daily {
@@ -231,7 +234,16 @@ impl CsvSink {
         if self.is_duplicate(partition, offset) {
             return Ok(false);
         }
-        let name = self.owner_of(partition).csv_name(order.day());
+        let day = order.day();
+        let owner = self.owner_of(partition);
+        let name = match self.day_files.get(&partition) {
+            Some((cached, name)) if *cached == day => name.clone(),
+            _ => {
+                let name: std::sync::Arc<str> = owner.csv_name(day).into();
+                self.day_files.insert(partition, (day, name.clone()));
+                name
+            }
+        };
         let header = self.header;
         let mut row = std::mem::take(&mut self.row);
         row.clear();
