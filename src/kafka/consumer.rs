@@ -148,10 +148,12 @@ impl SinkContext {
     fn on_revoke(&self, consumer: &BaseConsumer<Self>, tpl: &TopicPartitionList) {
         let partitions = self.partitions(tpl);
         match self.sink().revoke(&partitions) {
-            Ok(offsets) => commit(consumer, &self.topic, &offsets, CommitMode::Sync),
+            Ok(offsets) => {
+                commit(consumer, &self.topic, &offsets, CommitMode::Sync);
+                info!(?partitions, "partitions revoked after their rows were made durable");
+            }
             Err(err) => self.fail(err),
         }
-        info!(?partitions, "partitions revoked after their rows were made durable");
     }
 }
 

@@ -38,14 +38,14 @@ use crate::order::{write_csv_row, Order, CSV_HEADER};
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
     /// A file operation failed (permission, disk full, ...).
-    #[error("{action} {path}: {source}")]
+    #[error("{action} {path}: {error}")]
     Io {
         /// What was being done.
         action: &'static str,
         /// The file or directory.
         path: PathBuf,
-        /// The OS error.
-        source: std::io::Error,
+        /// The OS error (in the message, so that a one-line error says it all).
+        error: std::io::Error,
     },
     /// Another process writes these files.
     #[error("{path} is held by another orderstream consumer ({owner}); give each consumer its own --csv-dir, or use --csv-layout partitioned to share one")]
@@ -67,7 +67,7 @@ pub enum SinkError {
 
 impl SinkError {
     pub(crate) fn io(action: &'static str, path: &Path, source: std::io::Error) -> Self {
-        SinkError::Io { action, path: path.to_path_buf(), source }
+        SinkError::Io { action, path: path.to_path_buf(), error: source }
     }
 }
 
@@ -125,7 +125,8 @@ pub struct CsvSinkConfig {
     pub layout: Layout,
     /// Identifies the Kafka cluster and topic the offsets belong to.
     pub source: String,
-    /// How long to wait for a previous owner's lock (rebalances).
+    /// How long to wait for a partition's previous owner to let go of its lock during a
+    /// rebalance (partitioned layout).
     pub lock_wait: Duration,
 }
 
@@ -164,7 +165,8 @@ impl CsvSink {
             config,
         };
         if sink.config.layout == Layout::Daily {
-            let store = Store::open(&sink.config.dir, Owner::Directory, sink.config.lock_wait)?;
+            // A directory owner never hands over to a group peer: fail fast.
+            let store = Store::open(&sink.config.dir, Owner::Directory, Duration::from_secs(1))?;
             sink.stores.insert(Owner::Directory, store);
         }
         Ok(sink)

@@ -1,0 +1,174 @@
+//! Helpers shared by the integration tests: the broker under test, unique names, the
+//! binary, and readers that check what landed in the CSV files and in the topic.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+
+/// The real Kafka broker started by `scripts/test`. A missing broker fails the test:
+/// it is never skipped.
+pub fn brokers() -> String {
+    std::env::var("ORDERSTREAM_TEST_BROKERS").expect(
+        "ORDERSTREAM_TEST_BROKERS is not set: run the suite with scripts/test, which starts Apache Kafka",
+    )
+}
+
+/// A name no other test (or earlier run) uses.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::from_u128(rand::random()).simple())
+}
+
+/// The orderstream binary with a clean environment (no stray ORDERSTREAM_* settings).
+pub fn orderstream() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_orderstream"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("ORDERSTREAM_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.env("ORDERSTREAM_LOG", "info,librdkafka=warn");
+    cmd
+}
+
+/// Runs a command to completion, failing the test if it does not end within `limit`.
+pub fn run_within(cmd: &mut Command, limit: Duration) -> Output {
+    let child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn orderstream");
+    wait_output(child, limit)
+}
+
+/// Waits for a spawned child with piped output (read while it runs, so a chatty child
+/// cannot block on a full pipe), killing it after `limit`.
+pub fn wait_output(child: Child, limit: Duration) -> Output {
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(out) => out.expect("collect output"),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            let out = rx.recv().expect("output after kill").expect("collect output");
+            panic!(
+                "command did not finish within {limit:?}; stderr:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}
+
+/// Asserts success, showing stderr otherwise.
+pub fn assert_ok(out: &Output) {
+    assert!(out.status.success(), "exit {:?}; stderr:\n{}", out.status, String::from_utf8_lossy(&out.stderr));
+}
+
+/// Every order id in the CSV files of `dir`, with how often it appears. Also checks
+/// that every file has the SPEC header exactly once, at the top, and 15 fields per row.
+pub fn csv_ids(dir: &Path) -> HashMap<u64, u32> {
+    let mut ids = HashMap::new();
+    for path in csv_files(dir) {
+        let mut reader = csv::ReaderBuilder::new().has_headers(true).from_path(&path).expect("open csv");
+        let header = reader.headers().expect("header").clone();
+        assert_eq!(header.iter().collect::<Vec<_>>(), orderstream::order::CSV_HEADER, "{}", path.display());
+        for record in reader.records() {
+            let record = record.unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            assert_eq!(record.len(), 15, "{}: {record:?}", path.display());
+            assert_ne!(&record[0], "id", "{}: a second header", path.display());
+            let id: u64 =
+                record[0].parse().unwrap_or_else(|_| panic!("{}: bad id {:?}", path.display(), &record[0]));
+            *ids.entry(id).or_insert(0) += 1;
+        }
+    }
+    ids
+}
+
+/// The CSV files of a directory, sorted.
+pub fn csv_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| entries.map(|e| e.expect("dir entry").path()).collect())
+        .unwrap_or_default();
+    files.retain(|p| p.extension().is_some_and(|e| e == "csv"));
+    files.sort();
+    files
+}
+
+/// Every message of `topic`, read from the beginning to the high watermarks.
+pub fn topic_messages(brokers: &str, topic: &str) -> Vec<(Option<Vec<u8>>, Vec<u8>)> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", unique("reader"))
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("reader");
+    let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10)).expect("metadata");
+    let partitions: Vec<i32> = metadata.topics()[0].partitions().iter().map(|p| p.id()).collect();
+    let mut tpl = TopicPartitionList::new();
+    let mut remaining = 0i64;
+    for &p in &partitions {
+        let (low, high) = consumer.fetch_watermarks(topic, p, Duration::from_secs(10)).expect("watermarks");
+        remaining += high - low;
+        tpl.add_partition_offset(topic, p, Offset::Beginning).expect("tpl");
+    }
+    consumer.assign(&tpl).expect("assign");
+    let mut out = Vec::with_capacity(remaining as usize);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while (out.len() as i64) < remaining {
+        assert!(Instant::now() < deadline, "read only {} of {remaining} messages of {topic}", out.len());
+        if let Some(m) = consumer.poll(Duration::from_millis(200)) {
+            let m = m.expect("message");
+            out.push((m.key().map(<[u8]>::to_vec), m.payload().unwrap_or_default().to_vec()));
+        }
+    }
+    out
+}
+
+/// Order ids in a topic, with how often each appears.
+pub fn topic_ids(brokers: &str, topic: &str) -> HashMap<u64, u32> {
+    let mut ids = HashMap::new();
+    for (_, payload) in topic_messages(brokers, topic) {
+        let order = orderstream::order::decode_json(&payload).expect("topic holds valid orders");
+        *ids.entry(order.id).or_insert(0) += 1;
+    }
+    ids
+}
+
+/// Sends raw payloads to a topic (for bad-input tests) and waits for the acks.
+pub fn send_raw(brokers: &str, topic: &str, payloads: &[&[u8]]) {
+    let producer: BaseProducer =
+        ClientConfig::new().set("bootstrap.servers", brokers).create().expect("producer");
+    for payload in payloads {
+        producer.send(BaseRecord::<[u8], [u8]>::to(topic).key(b"raw").payload(payload)).expect("send");
+    }
+    producer.flush(Duration::from_secs(30)).expect("flush");
+}
+
+/// Asserts that `csv` holds exactly the ids of `topic`, each once.
+pub fn assert_exactly_once(topic: &HashMap<u64, u32>, csv: &HashMap<u64, u32>) {
+    let dup_topic = topic.values().filter(|n| **n > 1).count();
+    assert_eq!(dup_topic, 0, "the topic itself holds duplicate ids");
+    let dups: Vec<_> = csv.iter().filter(|(_, n)| **n > 1).take(5).collect();
+    assert!(dups.is_empty(), "ids written more than once, e.g. {dups:?}");
+    let missing: Vec<_> = topic.keys().filter(|id| !csv.contains_key(id)).take(5).collect();
+    let extra: Vec<_> = csv.keys().filter(|id| !topic.contains_key(id)).take(5).collect();
+    assert!(
+        missing.is_empty(),
+        "{} ids missing from the CSV, e.g. {missing:?}",
+        topic.len() - csv.len().min(topic.len())
+    );
+    assert!(extra.is_empty(), "ids in the CSV that are not in the topic, e.g. {extra:?}");
+    assert_eq!(csv.len(), topic.len());
+}
+
+/// Runs `scripts/kafka-local` (stop/start of the broker under test).
+pub fn kafka_local(action: &str) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/kafka-local");
+    let out = Command::new(script).arg(action).output().expect("run scripts/kafka-local");
+    assert!(out.status.success(), "kafka-local {action} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -1,0 +1,41 @@
+//! `run` on the embedded broker: no external service, and a second run in the same
+//! directory appends without overwriting or colliding ids.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{assert_ok, csv_files, csv_ids, orderstream, run_within};
+
+#[test]
+fn two_runs_in_one_directory_append_unique_orders() {
+    let dir = tempfile::tempdir().unwrap();
+    for round in 1..=2u64 {
+        let out = run_within(
+            orderstream().args(["run", "--count", "3000", "--csv-dir"]).arg(dir.path()),
+            Duration::from_secs(120),
+        );
+        assert_ok(&out);
+        let ids = csv_ids(dir.path());
+        assert_eq!(ids.len() as u64, 3000 * round, "round {round}");
+        assert!(ids.values().all(|n| *n == 1), "an id was written twice");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("pipeline finished"), "{stderr}");
+    }
+}
+
+#[test]
+fn partitioned_layout_writes_one_file_per_partition_and_day() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_within(
+        orderstream()
+            .args(["run", "--count", "2000", "--partitions", "3", "--csv-layout", "partitioned", "--csv-dir"])
+            .arg(dir.path()),
+        Duration::from_secs(120),
+    );
+    assert_ok(&out);
+    let files = csv_files(dir.path());
+    assert!(!files.is_empty() && files.len() % 3 == 0, "{files:?}");
+    assert!(files.iter().all(|f| f.to_string_lossy().contains(".p")), "{files:?}");
+    assert_eq!(csv_ids(dir.path()).len(), 2000);
+}
