@@ -1,1 +1,34 @@
-fn main() {}
+//! Generator throughput: one order generated and serialised to JSON per iteration, and
+//! the consumer's decode + CSV row for comparison. Run with `cargo bench`.
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use orderstream::generate::{Generator, GeneratorConfig};
+use orderstream::order::{decode_json, write_csv_row, write_json};
+
+fn generator(c: &mut Criterion) {
+    let mut group = c.benchmark_group("order");
+    group.throughput(Throughput::Elements(1));
+    let mut generator = Generator::new(&GeneratorConfig { seed: Some(7), instance: Some(1), ..Default::default() });
+    let mut buf = Vec::with_capacity(512);
+    group.bench_function("generate+json", |b| {
+        b.iter(|| {
+            buf.clear();
+            write_json(&generator.next_order(), &mut buf);
+            std::hint::black_box(&buf);
+        })
+    });
+    let mut sample = Vec::new();
+    write_json(&generator.next_order(), &mut sample);
+    group.bench_function("decode+validate", |b| b.iter(|| decode_json(std::hint::black_box(&sample)).unwrap()));
+    let order = decode_json(&sample).unwrap();
+    group.bench_function("csv-row", |b| {
+        b.iter(|| {
+            buf.clear();
+            write_csv_row(std::hint::black_box(&order), &mut buf);
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, generator);
+criterion_main!(benches);

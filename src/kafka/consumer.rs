@@ -241,6 +241,22 @@ impl DeadLetterTopic {
     }
 }
 
+/// Leaves the group and serves the resulting revocation here, so that dropping the
+/// consumer has no rebalance left to run (one run from inside librdkafka's close can
+/// block forever). Messages polled meanwhile are not written: the next owner gets them.
+fn leave_group(consumer: &BaseConsumer<SinkContext>) {
+    consumer.unsubscribe();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        let assigned = consumer.assignment().map(|a| a.count()).unwrap_or(0);
+        if assigned == 0 {
+            return;
+        }
+        let _ = consumer.poll(Duration::from_millis(100));
+    }
+    warn!("partitions still assigned after leaving the group");
+}
+
 /// Records how long the orders just made durable took from their timestamps.
 fn record_latencies(report: &mut ConsumeReport, pending_times: &mut Vec<i64>) {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0);
@@ -293,7 +309,7 @@ pub fn consume(
         topic: config.topic.clone(),
         sink: Mutex::new(sink),
         failure: Mutex::new(None),
-        rebalance_timeout: config.connect_timeout,
+        rebalance_timeout: config.connect_timeout.min(Duration::from_secs(5)),
     };
     let consumer: BaseConsumer<SinkContext> = client_config(&config.brokers, "consumer")
         .set("group.id", &config.group)
@@ -450,7 +466,11 @@ pub fn consume(
     let offsets: Vec<(i32, i64)> = uncommitted.into_iter().collect();
     commit(&consumer, &config.topic, &offsets, CommitMode::Sync);
     record_latencies(&mut report, &mut pending_times);
-    consumer.unsubscribe();
+    leave_group(&consumer);
+    // librdkafka's close, run by the drop, can block forever in the revocation it raises
+    // after a rebalance storm. Everything is durable and committed and the group is
+    // left, so the handle is released without it; its threads end with the process.
+    std::mem::forget(consumer);
     let latency = report
         .latency_ms()
         .map(|(p50, p99, max)| format!("p50 {p50:.1} ms, p99 {p99:.1} ms, max {max:.1} ms"));

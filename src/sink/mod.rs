@@ -321,3 +321,85 @@ impl CsvSink {
         Ok(dirty.into_iter().collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::{Generator, GeneratorConfig};
+    use crate::order::EventTime;
+
+    fn sink(dir: &Path, layout: Layout) -> CsvSink {
+        CsvSink::new(CsvSinkConfig {
+            dir: dir.to_path_buf(),
+            layout,
+            source: "cluster/topic".into(),
+            lock_wait: Duration::from_secs(1),
+        })
+        .unwrap()
+    }
+
+    fn order_at(text: &str) -> Order {
+        let mut order = Generator::new(&GeneratorConfig { seed: Some(1), ..Default::default() }).order_at(0);
+        order.timestamp = EventTime::parse(text).unwrap();
+        order
+    }
+
+    fn rows(dir: &Path, name: &str) -> Vec<String> {
+        std::fs::read_to_string(dir.join(name)).unwrap().lines().skip(1).map(|l| l.split(',').nth(1).unwrap().to_string()).collect()
+    }
+
+    #[test]
+    fn each_order_goes_to_its_own_local_day_across_midnight_and_when_late() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sink = sink(dir.path(), Layout::Daily);
+        sink.assign(&[0]).unwrap();
+        let times = [
+            "2026-11-26T23:59:59.999+01:00",
+            "2026-11-27T00:00:00.000+01:00",
+            "2026-11-26T12:00:00.000+01:00", // late
+            "2026-07-01T00:30:00.000+02:00", // UTC date is still June 30th
+        ];
+        for (offset, t) in times.iter().enumerate() {
+            assert!(sink.write_order(0, offset as i64, &order_at(t)).unwrap());
+        }
+        assert_eq!(sink.sync().unwrap(), vec![(0, 4)]);
+        assert_eq!(rows(dir.path(), "orders_2026-11-26.csv"), [times[0], times[2]]);
+        assert_eq!(rows(dir.path(), "orders_2026-11-27.csv"), [times[1]]);
+        assert_eq!(rows(dir.path(), "orders_2026-07-01.csv"), [times[3]]);
+    }
+
+    #[test]
+    fn redelivered_offsets_are_skipped_and_restarts_resume_from_the_checkpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let order = order_at("2026-11-26T10:00:00.000+01:00");
+        let mut first = sink(dir.path(), Layout::Partitioned);
+        assert_eq!(first.assign(&[3]).unwrap(), vec![(3, None)]);
+        for offset in 0..3 {
+            assert!(first.write_order(3, offset, &order).unwrap());
+        }
+        assert!(!first.write_order(3, 1, &order).unwrap(), "offset 1 again");
+        first.sync().unwrap();
+        // A queued row that was never synced is simply not there for the next owner.
+        assert!(first.write_order(3, 3, &order).unwrap());
+        drop(first);
+        let mut second = sink(dir.path(), Layout::Partitioned);
+        assert_eq!(second.assign(&[3]).unwrap(), vec![(3, Some(3))]);
+        assert!(!second.write_order(3, 2, &order).unwrap());
+        assert!(second.write_order(3, 3, &order).unwrap());
+        second.sync().unwrap();
+        assert_eq!(rows(dir.path(), "orders_2026-11-26.p3.csv").len(), 4);
+    }
+
+    #[test]
+    fn dead_letters_keep_where_they_came_from() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sink = sink(dir.path(), Layout::Daily);
+        sink.assign(&[1]).unwrap();
+        let letter = DeadLetter::new("t", 1, 7, Some(b"k"), b"oops", "malformed".into());
+        assert!(sink.write_dead_letter(&letter).unwrap());
+        sink.sync().unwrap();
+        let text = std::fs::read_to_string(dir.path().join("dead_letters.jsonl")).unwrap();
+        let back: DeadLetter = serde_json::from_str(text.trim()).unwrap();
+        assert_eq!(back, letter);
+    }
+}

@@ -1,0 +1,82 @@
+//! Crash safety on real Kafka: during a 120,000-order run the consumer is killed with
+//! SIGKILL several times and restarted, and the broker is restarted once. Afterwards
+//! every order of the topic is in the CSV files exactly once.
+//!
+//! This file holds one test so that the broker restart disturbs no other test.
+
+mod common;
+
+use std::fs::File;
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const ORDERS: &str = "120000";
+
+fn start_consumer(brokers: &str, topic: &str, group: &str, dir: &Path, log: &Path, idle: &str) -> Child {
+    let log = File::options().create(true).append(true).open(log).unwrap();
+    orderstream()
+        .args(["consume", "--brokers", brokers, "--topic", topic, "--group", group, "--idle-exit", idle])
+        .arg("--csv-dir")
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap()
+}
+
+fn rows(dir: &Path) -> usize {
+    csv_ids(dir).values().map(|n| *n as usize).sum()
+}
+
+#[test]
+fn sigkilled_consumers_and_a_broker_restart_lose_and_repeat_nothing() {
+    let (brokers, topic, group) = (brokers(), unique("crash"), unique("group"));
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("csv");
+    let log = work.path().join("consumer.log");
+    let producer_log = File::create(work.path().join("producer.log")).unwrap();
+    let producer = orderstream()
+        .args(["produce", "--brokers", &brokers, "--topic", &topic, "--count", ORDERS, "--rate", "10000"])
+        .stdout(Stdio::null())
+        .stderr(producer_log)
+        .spawn()
+        .unwrap();
+
+    let mut consumer = start_consumer(&brokers, &topic, &group, &dir, &log, "60s");
+    let mut kills = 0;
+    let started = Instant::now();
+    // Kill the consumer mid-write four times, each once it has written more rows.
+    while kills < 4 && started.elapsed() < Duration::from_secs(90) {
+        let before = rows(&dir);
+        std::thread::sleep(Duration::from_millis(700 + 300 * kills));
+        if rows(&dir) > before {
+            consumer.kill().unwrap(); // SIGKILL
+            consumer.wait().unwrap();
+            kills += 1;
+            consumer = start_consumer(&brokers, &topic, &group, &dir, &log, "60s");
+        }
+    }
+    assert_eq!(kills, 4, "the consumer never made progress; log:\n{}", std::fs::read_to_string(&log).unwrap());
+
+    // Restart the broker while the producer and the consumer are running.
+    kafka_local("stop");
+    std::thread::sleep(Duration::from_secs(1));
+    kafka_local("start");
+
+    let producer = wait_output(producer, Duration::from_secs(240));
+    assert_ok(&producer);
+    consumer.kill().unwrap();
+    consumer.wait().unwrap();
+    let last = start_consumer(&brokers, &topic, &group, &dir, &log, "8s");
+    let last = wait_output(last, Duration::from_secs(240));
+    assert!(last.status.success(), "final consumer failed; log:\n{}", std::fs::read_to_string(&log).unwrap());
+
+    let in_topic = topic_ids(&brokers, &topic);
+    assert_eq!(in_topic.len(), ORDERS.parse::<usize>().unwrap(), "the producer lost or repeated orders");
+    assert_exactly_once(&in_topic, &csv_ids(&dir));
+    let log = std::fs::read_to_string(&log).unwrap();
+    assert!(!log.contains("panicked"), "{log}");
+}

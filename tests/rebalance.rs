@@ -1,0 +1,66 @@
+//! Scale-out on real Kafka: two consumers of one group share a directory in the
+//! partitioned layout while members join, get killed and leave, forcing rebalances.
+//! Every order still lands exactly once.
+
+mod common;
+
+use std::fs::File;
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use common::*;
+
+fn member(brokers: &str, topic: &str, group: &str, dir: &Path, log: &Path) -> Child {
+    let log = File::options().create(true).append(true).open(log).unwrap();
+    orderstream()
+        .args(["consume", "--brokers", brokers, "--topic", topic, "--group", group])
+        .args(["--csv-layout", "partitioned", "--idle-exit", "10s", "--csv-dir"])
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap()
+}
+
+fn terminate(child: &mut Child) {
+    let status = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn two_members_with_rebalances_write_every_order_once() {
+    let (brokers, topic, group) = (brokers(), unique("scale"), unique("group"));
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("csv");
+    let log = work.path().join("consumers.log");
+    let producer = orderstream()
+        .args(["produce", "--brokers", &brokers, "--topic", &topic, "--count", "100000", "--rate", "8000"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+
+    let mut a = member(&brokers, &topic, &group, &dir, &log);
+    std::thread::sleep(Duration::from_secs(2));
+    let mut b = member(&brokers, &topic, &group, &dir, &log); // join: partitions split
+    std::thread::sleep(Duration::from_secs(3));
+    a.kill().unwrap(); // SIGKILL: b takes all partitions after the session timeout
+    a.wait().unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    let mut a = member(&brokers, &topic, &group, &dir, &log); // rejoin: split again
+    std::thread::sleep(Duration::from_secs(4));
+    terminate(&mut b); // graceful leave: a takes over
+    let b_status = b.wait().unwrap();
+    assert!(b_status.success(), "SIGTERM should end a member cleanly");
+
+    assert_ok(&wait_output(producer, Duration::from_secs(240)));
+    let a_status = a.wait().unwrap();
+    let log_text = std::fs::read_to_string(&log).unwrap();
+    assert!(a_status.success(), "member failed; log:\n{log_text}");
+
+    let files = csv_files(&dir);
+    assert!(files.iter().all(|f| f.to_string_lossy().contains(".p")), "{files:?}");
+    assert_exactly_once(&topic_ids(&brokers, &topic), &csv_ids(&dir));
+    assert!(log_text.matches("partitions assigned").count() >= 4, "expected several rebalances:\n{log_text}");
+}
