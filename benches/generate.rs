@@ -8,7 +8,8 @@ use orderstream::order::{decode_json, write_csv_row, write_json};
 fn generator(c: &mut Criterion) {
     let mut group = c.benchmark_group("order");
     group.throughput(Throughput::Elements(1));
-    let mut generator = Generator::new(&GeneratorConfig { seed: Some(7), instance: Some(1), ..Default::default() });
+    let mut generator =
+        Generator::new(&GeneratorConfig { seed: Some(7), instance: Some(1), ..Default::default() });
     let mut buf = Vec::with_capacity(512);
     group.bench_function("generate+json", |b| {
         b.iter(|| {
@@ -19,7 +20,9 @@ fn generator(c: &mut Criterion) {
     });
     let mut sample = Vec::new();
     write_json(&generator.next_order(), &mut sample);
-    group.bench_function("decode+validate", |b| b.iter(|| decode_json(std::hint::black_box(&sample)).unwrap()));
+    group.bench_function("decode+validate", |b| {
+        b.iter(|| decode_json(std::hint::black_box(&sample)).unwrap())
+    });
     let order = decode_json(&sample).unwrap();
     group.bench_function("csv-row", |b| {
         b.iter(|| {

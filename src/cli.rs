@@ -105,6 +105,10 @@ pub struct SinkArgs {
     /// whenever the topic has nothing more to read).
     #[arg(long, env = "ORDERSTREAM_SYNC_INTERVAL", default_value = "100ms", value_parser = humantime::parse_duration)]
     pub sync_interval: Duration,
+    /// How long the group waits for a silent member (e.g. a killed one) before it gives
+    /// its partitions to the others (the broker allows 6s and up by default).
+    #[arg(long, env = "ORDERSTREAM_SESSION_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub session_timeout: Duration,
     /// Do not copy dead letters to the `<topic>.dlq` topic (the dead-letter file is
     /// always written).
     #[arg(long, env = "ORDERSTREAM_NO_DLQ_TOPIC")]

@@ -35,7 +35,36 @@ fn partitioned_layout_writes_one_file_per_partition_and_day() {
     );
     assert_ok(&out);
     let files = csv_files(dir.path());
-    assert!(!files.is_empty() && files.len() % 3 == 0, "{files:?}");
+    assert!(!files.is_empty() && files.len().is_multiple_of(3), "{files:?}");
     assert!(files.iter().all(|f| f.to_string_lossy().contains(".p")), "{files:?}");
     assert_eq!(csv_ids(dir.path()).len(), 2000);
+}
+
+#[test]
+fn sigterm_stops_run_cleanly_after_writing_every_delivered_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let child = orderstream()
+        .args(["run", "--rate", "500", "--csv-dir"])
+        .arg(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(5));
+    let status =
+        std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let out = common::wait_output(child, Duration::from_secs(60));
+    assert_ok(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let produced: usize = stderr
+        .lines()
+        .find(|l| l.contains("pipeline finished"))
+        .and_then(|l| l.split("produced=").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no summary in:\n{stderr}"));
+    assert!(produced > 100, "{stderr}");
+    assert_eq!(csv_ids(dir.path()).len(), produced);
+    assert!(stderr.contains(&format!("{}", dir.path().display())), "says where the output went");
 }

@@ -15,7 +15,7 @@ fn member(brokers: &str, topic: &str, group: &str, dir: &Path, log: &Path) -> Ch
     let log = File::options().create(true).append(true).open(log).unwrap();
     orderstream()
         .args(["consume", "--brokers", brokers, "--topic", topic, "--group", group])
-        .args(["--csv-layout", "partitioned", "--idle-exit", "10s", "--csv-dir"])
+        .args(["--csv-layout", "partitioned", "--idle-exit", "10s", "--session-timeout", "6s", "--csv-dir"])
         .arg(dir)
         .stdout(Stdio::null())
         .stderr(log)
@@ -24,7 +24,8 @@ fn member(brokers: &str, topic: &str, group: &str, dir: &Path, log: &Path) -> Ch
 }
 
 fn terminate(child: &mut Child) {
-    let status = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let status =
+        std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(status.success());
 }
 

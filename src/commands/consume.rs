@@ -23,6 +23,7 @@ pub fn execute(args: &ConsumeArgs, progress: Duration) -> anyhow::Result<()> {
         layout: args.sink.csv_layout,
         idle_exit: args.idle_exit,
         sync_interval: args.sink.sync_interval,
+        session_timeout: args.sink.session_timeout,
         connect_timeout: args.topic.connect_timeout,
         dead_letter_topic: !args.sink.no_dlq_topic,
         source: None,

@@ -43,6 +43,7 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
         layout: args.sink.csv_layout,
         idle_exit: None,
         sync_interval: args.sink.sync_interval,
+        session_timeout: args.sink.session_timeout,
         connect_timeout: args.topic.connect_timeout,
         dead_letter_topic: !args.sink.no_dlq_topic,
         source,

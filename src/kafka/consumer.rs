@@ -41,6 +41,8 @@ pub struct ConsumerConfig {
     pub idle_exit: Option<Duration>,
     /// Longest time a row waits in memory before it is made durable.
     pub sync_interval: Duration,
+    /// How long the group waits for a silent member.
+    pub session_timeout: Duration,
     /// How long to wait for the cluster at start.
     pub connect_timeout: Duration,
     /// Also send dead letters to `<topic>.dlq`.
@@ -322,7 +324,7 @@ pub fn consume(
         .set("queued.max.messages.kbytes", "16384")
         .set("queued.min.messages", "20000")
         .set("fetch.queue.backoff.ms", "5")
-        .set("session.timeout.ms", "10000")
+        .set("session.timeout.ms", config.session_timeout.as_millis().to_string())
         .set("heartbeat.interval.ms", "1000")
         .create_with_context(context)?;
     consumer.subscribe(&[&config.topic])?;

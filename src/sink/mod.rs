@@ -345,7 +345,12 @@ mod tests {
     }
 
     fn rows(dir: &Path, name: &str) -> Vec<String> {
-        std::fs::read_to_string(dir.join(name)).unwrap().lines().skip(1).map(|l| l.split(',').nth(1).unwrap().to_string()).collect()
+        std::fs::read_to_string(dir.join(name))
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(1).unwrap().to_string())
+            .collect()
     }
 
     #[test]
