@@ -74,6 +74,12 @@ pub struct Order {
 }
 
 /// Gross value of `ilosc` units at `cena_netto` with 23% VAT, rounded half up to the grosz.
+///
+/// ```
+/// use orderstream::order::gross_value;
+/// // 3 x 99.99 PLN net = 299.97; with VAT 368.9631, rounded to 368.96.
+/// assert_eq!(gross_value(9_999, 3), 36_896);
+/// ```
 pub fn gross_value(cena_netto: Grosz, ilosc: u8) -> Grosz {
     let hundredths = cena_netto * i64::from(ilosc) * 123;
     (hundredths + 50).div_euclid(100)

@@ -122,3 +122,36 @@ fn run_against_real_kafka_ends_when_every_order_is_durable() {
     assert_ok(&out);
     assert_exactly_once(&topic_ids(&brokers, &topic), &csv_ids(dir.path()));
 }
+
+#[test]
+fn sigterm_makes_produce_flush_and_exit_zero_with_every_order_delivered() {
+    let (brokers, topic) = (brokers(), unique("sigterm"));
+    let child = orderstream()
+        .args(["produce", "--brokers", &brokers, "--topic", &topic, "--rate", "2000"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(4));
+    let status =
+        std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let out = wait_output(child, Duration::from_secs(60));
+    assert_ok(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let summary =
+        stderr.lines().find(|l| l.contains("producer finished")).unwrap_or_else(|| panic!("{stderr}"));
+    let field = |name: &str| -> usize {
+        summary
+            .split(&format!("{name}="))
+            .nth(1)
+            .and_then(|r| r.split_whitespace().next())
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert!(field("produced") > 1000, "{summary}");
+    assert_eq!(field("delivered"), field("produced"), "{summary}");
+    assert_eq!(field("failed"), 0);
+    assert_eq!(topic_ids(&brokers, &topic).len(), field("produced"));
+}

@@ -84,6 +84,14 @@ impl Generator {
     }
 
     /// The next order, stamped with `utc_micros`.
+    ///
+    /// ```
+    /// use orderstream::generate::{Generator, GeneratorConfig};
+    /// let config = GeneratorConfig { seed: Some(7), instance: Some(1), ..Default::default() };
+    /// let (mut a, mut b) = (Generator::new(&config), Generator::new(&config));
+    /// let t = 1_795_000_000_000_000; // microseconds since the Unix epoch
+    /// assert_eq!(a.order_at(t), b.order_at(t));
+    /// ```
     pub fn order_at(&mut self, utc_micros: i64) -> Order {
         let timestamp = self.offset_cache.event_time(utc_micros);
         let id = self.ids.next(timestamp.utc_millis());

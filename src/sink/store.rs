@@ -304,6 +304,23 @@ mod tests {
         assert_eq!(read(dir.path(), "a.csv"), "h1,h2\nold,row\n1,2\n");
     }
 
+    proptest::proptest! {
+        /// Whatever a crash left, the cut keeps exactly the complete lines.
+        #[test]
+        fn torn_tail_cut_keeps_whole_lines(lines in proptest::collection::vec("[a-z,0-9]{0,40}", 0..50),
+                                           torn in "[a-z,0-9]{0,70000}") {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("f.csv");
+            let whole: String = lines.iter().map(|l| format!("{l}\n")).collect();
+            fs::write(&path, format!("{whole}{torn}")).unwrap();
+            let mut file = OpenOptions::new().read(true).write(true).open(&path).unwrap();
+            let len = file.metadata().unwrap().len();
+            let kept = cut_torn_tail(&mut file, &path, len).unwrap();
+            proptest::prop_assert_eq!(kept, whole.len() as u64);
+            proptest::prop_assert_eq!(fs::read_to_string(&path).unwrap(), whole);
+        }
+    }
+
     #[test]
     fn a_second_writer_gets_a_clear_lock_error() {
         let dir = tempfile::tempdir().unwrap();
