@@ -46,32 +46,53 @@ impl Stats {
     }
 }
 
-/// Logs totals and rates every `every` until shutdown (or until the handle is dropped
-/// and the flag set by the caller).
-pub fn spawn_progress(stats: Arc<Stats>, every: Duration, stop: Shutdown) -> JoinHandle<()> {
-    std::thread::Builder::new()
-        .name("progress".into())
-        .spawn(move || {
-            let mut last = (Instant::now(), 0u64, 0u64);
-            while stop.sleep_until(Instant::now() + every) {
-                let now = Instant::now();
-                let produced = Stats::get(&stats.delivered);
-                let written = Stats::get(&stats.written);
-                let secs = now.duration_since(last.0).as_secs_f64().max(1e-9);
-                if produced == last.1 && written == last.2 {
-                    continue;
-                }
-                info!(
-                    produced,
-                    produce_rate = format!("{:.0}/s", (produced - last.1) as f64 / secs),
-                    written,
-                    write_rate = format!("{:.0}/s", (written - last.2) as f64 / secs),
-                    dead_letters = Stats::get(&stats.dead_lettered),
-                    delivery_failures = Stats::get(&stats.delivery_failed),
-                    "progress"
-                );
-                last = (now, produced, written);
-            }
-        })
-        .expect("spawn progress thread")
+/// Logs totals and rates every interval while it lives; dropping it stops the thread.
+pub struct ProgressReporter {
+    stop: Shutdown,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl ProgressReporter {
+    /// Starts logging the progress of `stats` every `every`.
+    pub fn start(stats: Arc<Stats>, every: Duration) -> Self {
+        let stop = Shutdown::new();
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("progress".into())
+            .spawn(move || report_until(&stats, every, &flag))
+            .ok();
+        ProgressReporter { stop, thread }
+    }
+}
+
+impl Drop for ProgressReporter {
+    fn drop(&mut self) {
+        self.stop.request();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn report_until(stats: &Stats, every: Duration, stop: &Shutdown) {
+    let mut last = (Instant::now(), 0u64, 0u64);
+    while stop.sleep_until(Instant::now() + every) {
+        let now = Instant::now();
+        let produced = Stats::get(&stats.delivered);
+        let written = Stats::get(&stats.written);
+        let secs = now.duration_since(last.0).as_secs_f64().max(1e-9);
+        if produced == last.1 && written == last.2 {
+            continue;
+        }
+        info!(
+            produced,
+            produce_rate = format!("{:.0}/s", (produced - last.1) as f64 / secs),
+            written,
+            write_rate = format!("{:.0}/s", (written - last.2) as f64 / secs),
+            dead_letters = Stats::get(&stats.dead_lettered),
+            delivery_failures = Stats::get(&stats.delivery_failed),
+            "progress"
+        );
+        last = (now, produced, written);
+    }
 }

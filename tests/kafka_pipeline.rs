@@ -155,3 +155,37 @@ fn sigterm_makes_produce_flush_and_exit_zero_with_every_order_delivered() {
     assert_eq!(field("failed"), 0);
     assert_eq!(topic_ids(&brokers, &topic).len(), field("produced"));
 }
+
+#[test]
+fn a_recreated_topic_is_read_from_its_start_not_from_the_old_checkpoint() {
+    use rdkafka::admin::{AdminClient, AdminOptions};
+    use rdkafka::client::DefaultClientContext;
+
+    let (brokers, topic, group) = (brokers(), unique("recreated"), unique("group"));
+    let dir = tempfile::tempdir().unwrap();
+    let produce = |count: &str| {
+        assert_ok(&run_within(
+            orderstream().args(["produce", "--brokers", &brokers, "--topic", &topic, "--count", count]),
+            Duration::from_secs(60),
+        ))
+    };
+    let consume = || {
+        assert_ok(&run_within(
+            orderstream()
+                .args(["consume", "--brokers", &brokers, "--topic", &topic, "--group", &group])
+                .args(["--idle-exit", "3s", "--no-dlq-topic", "--csv-dir"])
+                .arg(dir.path()),
+            Duration::from_secs(120),
+        ))
+    };
+    produce("300");
+    consume();
+    let admin: AdminClient<DefaultClientContext> =
+        rdkafka::ClientConfig::new().set("bootstrap.servers", &brokers).create().unwrap();
+    let deleted = futures_executor::block_on(admin.delete_topics(&[&topic], &AdminOptions::new())).unwrap();
+    assert!(deleted.iter().all(|r| r.is_ok()), "{deleted:?}");
+    std::thread::sleep(Duration::from_secs(3));
+    produce("100");
+    consume();
+    assert_eq!(csv_ids(dir.path()).len(), 400);
+}

@@ -7,14 +7,13 @@ use anyhow::Context;
 use crate::cli::ConsumeArgs;
 use crate::kafka::consumer::{consume, ConsumerConfig};
 use crate::shutdown::Shutdown;
-use crate::stats::{spawn_progress, Stats};
+use crate::stats::{ProgressReporter, Stats};
 
 /// Consumes until a signal or `--idle-exit`.
 pub fn execute(args: &ConsumeArgs, progress: Duration) -> anyhow::Result<()> {
     let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
     let stats = Stats::new();
-    let stop_progress = Shutdown::new();
-    let reporter = spawn_progress(stats.clone(), progress, stop_progress.clone());
+    let reporter = ProgressReporter::start(stats.clone(), progress);
     let config = ConsumerConfig {
         brokers: args.brokers.clone(),
         topic: args.topic.topic.clone(),
@@ -29,7 +28,6 @@ pub fn execute(args: &ConsumeArgs, progress: Duration) -> anyhow::Result<()> {
         source: None,
     };
     let result = consume(&config, &stats, &shutdown, None);
-    stop_progress.request();
-    let _ = reporter.join();
+    drop(reporter);
     result.map(|_| ())
 }

@@ -11,14 +11,13 @@ use crate::generate::pacing::{Pacer, Rate};
 use crate::generate::Generator;
 use crate::order::write_json;
 use crate::shutdown::Shutdown;
-use crate::stats::{spawn_progress, Stats};
+use crate::stats::{ProgressReporter, Stats};
 
 /// Writes orders to stdout until the count, Ctrl-C or a closed pipe.
 pub fn execute(args: &GenerateArgs, progress: Duration) -> anyhow::Result<()> {
     let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
     let stats = Stats::new();
-    let stop_progress = Shutdown::new();
-    let reporter = spawn_progress(stats.clone(), progress, stop_progress.clone());
+    let reporter = ProgressReporter::start(stats.clone(), progress);
     let rate = args.generator.rate();
     let mut generator = Generator::new(&args.generator.generator());
     info!(rate = %rate, count = ?args.generator.count, instance = generator.instance(), "generating orders to stdout");
@@ -46,8 +45,7 @@ pub fn execute(args: &GenerateArgs, progress: Duration) -> anyhow::Result<()> {
         out.write_all(&buf)?;
         out.flush()
     })();
-    stop_progress.request();
-    let _ = reporter.join();
+    drop(reporter);
     match result {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(e).context("writing to stdout"),

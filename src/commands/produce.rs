@@ -8,15 +8,14 @@ use crate::cli::ProduceArgs;
 use crate::kafka::admin::ensure_topic;
 use crate::kafka::producer::{produce, ProducerConfig};
 use crate::shutdown::Shutdown;
-use crate::stats::{spawn_progress, Stats};
+use crate::stats::{ProgressReporter, Stats};
 
 /// Creates the topic if needed and produces until the count or a signal.
 pub fn execute(args: &ProduceArgs, progress: Duration) -> anyhow::Result<()> {
     let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
     ensure_topic(&args.brokers, &args.topic.topic, args.partitions, args.topic.connect_timeout)?;
     let stats = Stats::new();
-    let stop_progress = Shutdown::new();
-    let reporter = spawn_progress(stats.clone(), progress, stop_progress.clone());
+    let reporter = ProgressReporter::start(stats.clone(), progress);
     let config = ProducerConfig {
         brokers: args.brokers.clone(),
         topic: args.topic.topic.clone(),
@@ -26,8 +25,7 @@ pub fn execute(args: &ProduceArgs, progress: Duration) -> anyhow::Result<()> {
         connect_timeout: args.topic.connect_timeout,
     };
     let report = produce(&config, &stats, &shutdown);
-    stop_progress.request();
-    let _ = reporter.join();
+    drop(reporter);
     let report = report?;
     if report.failed > 0 {
         bail!(

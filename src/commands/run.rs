@@ -1,17 +1,17 @@
 //! `orderstream run`: generator, producer, Kafka and the CSV sink in one process.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context};
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::cli::RunArgs;
 use crate::kafka::admin::ensure_topic;
-use crate::kafka::consumer::{consume, ConsumerConfig, StopAt};
+use crate::kafka::consumer::{consume, ConsumerConfig, RunLink};
 use crate::kafka::embedded::EmbeddedKafka;
 use crate::kafka::producer::{produce, ProducerConfig};
 use crate::shutdown::Shutdown;
-use crate::stats::{spawn_progress, Stats};
+use crate::stats::{ProgressReporter, Stats};
 
 /// Runs the whole pipeline. With `--count`, returns once every order is durable; else
 /// on Ctrl-C, after the orders already produced are written too.
@@ -31,10 +31,9 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
         (None, None) => unreachable!("an embedded broker is started when no brokers are given"),
     };
 
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     let stats = Stats::new();
-    let stop_progress = Shutdown::new();
-    let reporter = spawn_progress(stats.clone(), progress, stop_progress.clone());
+    let reporter = ProgressReporter::start(stats.clone(), progress);
     let consumer_config = ConsumerConfig {
         brokers: brokers.clone(),
         topic: topic.clone(),
@@ -50,13 +49,13 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
     };
     // The consumer is not stopped by the signal directly: it first drains what the
     // producer delivered (an embedded broker's data would die with the process).
-    let stop_at = StopAt::default();
+    let link = RunLink::default();
     let abort_consumer = Shutdown::new();
     let consumer = {
-        let (stats, stop_at, abort, shutdown) =
-            (stats.clone(), stop_at.clone(), abort_consumer.clone(), shutdown.clone());
+        let (stats, link, abort, shutdown) =
+            (stats.clone(), link.clone(), abort_consumer.clone(), shutdown.clone());
         std::thread::Builder::new().name("consumer".into()).spawn(move || {
-            let result = consume(&consumer_config, &stats, &abort, Some(&stop_at));
+            let result = consume(&consumer_config, &stats, &abort, Some(&link));
             if result.is_err() {
                 shutdown.request();
             }
@@ -71,6 +70,14 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
         generator: args.generator.generator(),
         connect_timeout: args.topic.connect_timeout,
     };
+    // Producing before the group has formed would only make the first orders wait.
+    let group_wait = Instant::now() + Duration::from_secs(60);
+    while !link.wait_assigned(Duration::from_millis(200)) {
+        if shutdown.requested() || consumer.is_finished() || Instant::now() > group_wait {
+            warn!("the consumer has no partitions yet; producing anyway");
+            break;
+        }
+    }
     let produced = produce(&producer_config, &stats, &shutdown);
     match &produced {
         Ok(report) => {
@@ -78,13 +85,12 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
                 orders = report.delivered,
                 "waiting until every delivered order is durable in the CSV files"
             );
-            stop_at.set(report.last_offsets.clone());
+            link.stop_at(report.last_offsets.clone());
         }
         Err(_) => abort_consumer.request(),
     }
     let consumed = consumer.join().map_err(|_| anyhow!("the consumer thread panicked"))?;
-    stop_progress.request();
-    let _ = reporter.join();
+    drop(reporter);
     let consumed = consumed.context("consumer")?;
     let produced = produced.context("producer")?;
     drop(embedded);

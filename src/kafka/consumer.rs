@@ -6,7 +6,7 @@
 //! resume; see [`crate::sink`].
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hdrhistogram::Histogram;
@@ -73,19 +73,39 @@ impl ConsumeReport {
     }
 }
 
-/// Tells a consumer to stop once it has made everything up to these offsets durable
-/// (used by `run --count`).
+/// Links the consumer of `run` with its producer: the producer waits until the consumer
+/// holds its partitions (so no order waits for the group to form), and the consumer stops
+/// once everything the producer delivered is durable.
 #[derive(Debug, Default, Clone)]
-pub struct StopAt(Arc<Mutex<Option<BTreeMap<i32, i64>>>>);
+pub struct RunLink {
+    stop_at: Arc<Mutex<Option<BTreeMap<i32, i64>>>>,
+    assigned: Arc<(Mutex<bool>, Condvar)>,
+}
 
-impl StopAt {
+impl RunLink {
     /// Sets the last offset per partition that must be durable before stopping.
-    pub fn set(&self, last_offsets: BTreeMap<i32, i64>) {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(last_offsets);
+    pub fn stop_at(&self, last_offsets: BTreeMap<i32, i64>) {
+        *self.stop_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(last_offsets);
+    }
+
+    /// Waits until the consumer got its first assignment; false on timeout.
+    pub fn wait_assigned(&self, timeout: Duration) -> bool {
+        let (flag, ready) = &*self.assigned;
+        let guard = flag.lock().unwrap_or_else(|p| p.into_inner());
+        let (guard, _) = ready
+            .wait_timeout_while(guard, timeout, |assigned| !*assigned)
+            .unwrap_or_else(|p| p.into_inner());
+        *guard
+    }
+
+    fn mark_assigned(&self) {
+        let (flag, ready) = &*self.assigned;
+        *flag.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        ready.notify_all();
     }
 
     fn reached(&self, durable_next: &BTreeMap<i32, i64>) -> bool {
-        match &*self.0.lock().unwrap_or_else(|p| p.into_inner()) {
+        match &*self.stop_at.lock().unwrap_or_else(|p| p.into_inner()) {
             Some(last) => last.iter().all(|(p, off)| durable_next.get(p).is_some_and(|n| n > off)),
             None => false,
         }
@@ -102,6 +122,7 @@ struct SinkContext {
     sink: Mutex<CsvSink>,
     failure: Mutex<Option<SinkError>>,
     rebalance_timeout: Duration,
+    link: Option<RunLink>,
 }
 
 impl SinkContext {
@@ -136,15 +157,27 @@ impl SinkContext {
             });
             // The checkpoint is ahead after a crash before the commit; Kafka is ahead
             // when another member wrote this partition into another directory.
-            if let Some(start) = checkpointed.max(kafka) {
+            let mut start = checkpointed.max(kafka);
+            if let Some(wanted) = start {
+                let watermarks = consumer.fetch_watermarks(&self.topic, partition, self.rebalance_timeout);
+                if let Some((_, high)) = watermarks.ok().filter(|(_, high)| wanted > *high) {
+                    warn!(partition, wanted, end = high,
+                        "the recorded offset is past the end of the partition (was the topic recreated?); starting from the earliest offset");
+                    start = kafka.filter(|k| *k <= high);
+                }
+            }
+            if let Some(start) = start {
                 if let Err(e) = tpl.set_partition_offset(&self.topic, partition, Offset::Offset(start)) {
                     warn!(partition, error = %e, "cannot set the start offset");
                 }
-                self.sink().resume_at(partition, start);
                 starts.insert(partition, start);
             }
+            self.sink().resume_at(partition, start.unwrap_or(0));
         }
         info!(?partitions, resume_at = ?starts, "partitions assigned (others start at the earliest offset)");
+        if let Some(link) = &self.link {
+            link.mark_assigned();
+        }
     }
 
     fn on_revoke(&self, consumer: &BaseConsumer<Self>, tpl: &TopicPartitionList) {
@@ -270,12 +303,12 @@ fn record_latencies(report: &mut ConsumeReport, pending_times: &mut Vec<i64>) {
     pending_times.clear();
 }
 
-/// Consumes until shutdown, idle exit or `stop_at`, writing the daily CSV files.
+/// Consumes until shutdown, idle exit or the [`RunLink`]'s stop, writing the daily CSV files.
 pub fn consume(
     config: &ConsumerConfig,
     stats: &Arc<Stats>,
     shutdown: &Shutdown,
-    stop_at: Option<&StopAt>,
+    link: Option<&RunLink>,
 ) -> anyhow::Result<ConsumeReport> {
     let probe: BaseConsumer = client_config(&config.brokers, "probe").create()?;
     let metadata = probe.fetch_metadata(Some(&config.topic), config.connect_timeout).map_err(|e| {
@@ -312,6 +345,7 @@ pub fn consume(
         sink: Mutex::new(sink),
         failure: Mutex::new(None),
         rebalance_timeout: config.connect_timeout.min(Duration::from_secs(5)),
+        link: link.cloned(),
     };
     let consumer: BaseConsumer<SinkContext> = client_config(&config.brokers, "consumer")
         .set("group.id", &config.group)
@@ -452,7 +486,7 @@ pub fn consume(
             info!("shutdown requested");
             break;
         }
-        if stop_at.is_some_and(|s| s.reached(&durable_next)) {
+        if link.is_some_and(|l| l.reached(&durable_next)) {
             info!("every produced order is durable");
             break;
         }

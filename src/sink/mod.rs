@@ -184,8 +184,8 @@ impl CsvSink {
         }
     }
 
-    /// Takes over `partitions` and returns where each must resume (`None`: no record,
-    /// start from Kafka's committed offset).
+    /// Takes over `partitions` and returns the checkpointed offset of each (`None`: no
+    /// record). The caller decides where to resume and says so with [`CsvSink::resume_at`].
     pub fn assign(&mut self, partitions: &[i32]) -> Result<Vec<(i32, Option<i64>)>, SinkError> {
         let mut resume = Vec::with_capacity(partitions.len());
         for &p in partitions {
@@ -194,16 +194,12 @@ impl CsvSink {
                 let store = Store::open(&self.config.dir, owner, self.config.lock_wait)?;
                 self.stores.insert(owner, store);
             }
-            let next = self.stores[&owner].next_offset(&self.config.source, p);
-            if let Some(n) = next {
-                self.next.insert(p, n);
-            }
-            resume.push((p, next));
+            resume.push((p, self.stores[&owner].next_offset(&self.config.source, p)));
         }
         Ok(resume)
     }
 
-    /// Sets where `partition` resumes when the sink had no record but Kafka had.
+    /// Sets where `partition` resumes: offsets below it count as already written.
     pub fn resume_at(&mut self, partition: i32, offset: i64) {
         self.next.insert(partition, offset);
     }
@@ -379,6 +375,7 @@ mod tests {
         let order = order_at("2026-11-26T10:00:00.000+01:00");
         let mut first = sink(dir.path(), Layout::Partitioned);
         assert_eq!(first.assign(&[3]).unwrap(), vec![(3, None)]);
+        first.resume_at(3, 0);
         for offset in 0..3 {
             assert!(first.write_order(3, offset, &order).unwrap());
         }
@@ -389,6 +386,7 @@ mod tests {
         drop(first);
         let mut second = sink(dir.path(), Layout::Partitioned);
         assert_eq!(second.assign(&[3]).unwrap(), vec![(3, Some(3))]);
+        second.resume_at(3, 3);
         assert!(!second.write_order(3, 2, &order).unwrap());
         assert!(second.write_order(3, 3, &order).unwrap());
         second.sync().unwrap();
