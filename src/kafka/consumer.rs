@@ -6,19 +6,17 @@
 //! resume; see [`crate::sink`].
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hdrhistogram::Histogram;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::message::{BorrowedMessage, Message};
+use tracing::{info, warn};
 
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
-use rdkafka::message::{BorrowedMessage, Header, Message, OwnedHeaders};
-use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
-use rdkafka::types::RDKafkaRespErr;
-use rdkafka::{ClientContext, Offset, TopicPartitionList};
-use tracing::{debug, error, info, warn};
-
-use super::{client_config, dead_letter_topic, KafkaStageError};
+use super::dead_letters::DeadLetterTopic;
+use super::rebalance::{commit, SinkContext};
+use super::{client_config, KafkaStageError};
 use crate::order::decode_json;
 use crate::shutdown::Shutdown;
 use crate::sink::{CsvSink, CsvSinkConfig, DeadLetter, Layout, SinkError};
@@ -98,7 +96,7 @@ impl RunLink {
         *guard
     }
 
-    fn mark_assigned(&self) {
+    pub(super) fn mark_assigned(&self) {
         let (flag, ready) = &*self.assigned;
         *flag.lock().unwrap_or_else(|p| p.into_inner()) = true;
         ready.notify_all();
@@ -112,196 +110,12 @@ impl RunLink {
     }
 }
 
+/// A sync slower than this is logged: it holds up every row behind it.
+const SLOW_SYNC: Duration = Duration::from_millis(200);
 /// How often durable offsets are also committed to Kafka.
 const COMMIT_INTERVAL: Duration = Duration::from_secs(1);
 /// Bytes buffered before a sync is forced regardless of the interval.
 const SYNC_BYTES: usize = 8 << 20;
-
-struct SinkContext {
-    topic: String,
-    sink: Mutex<CsvSink>,
-    failure: Mutex<Option<SinkError>>,
-    rebalance_timeout: Duration,
-    link: Option<RunLink>,
-}
-
-impl SinkContext {
-    fn sink(&self) -> MutexGuard<'_, CsvSink> {
-        self.sink.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn fail(&self, err: SinkError) {
-        error!(error = %err, "the CSV sink failed during a rebalance");
-        *self.failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(err);
-    }
-
-    fn partitions(&self, tpl: &TopicPartitionList) -> Vec<i32> {
-        tpl.elements_for_topic(&self.topic).iter().map(|e| e.partition()).collect()
-    }
-
-    fn on_assign(&self, consumer: &BaseConsumer<Self>, tpl: &mut TopicPartitionList) {
-        let partitions = self.partitions(tpl);
-        let resume = match self.sink().assign(&partitions) {
-            Ok(resume) => resume,
-            Err(err) => return self.fail(err),
-        };
-        let committed = consumer.committed_offsets(tpl.clone(), self.rebalance_timeout).unwrap_or_else(|e| {
-            warn!(error = %e, "could not read committed offsets; resuming from the CSV checkpoint");
-            TopicPartitionList::new()
-        });
-        let mut starts = BTreeMap::new();
-        for (partition, checkpointed) in resume {
-            let kafka = committed.find_partition(&self.topic, partition).and_then(|e| match e.offset() {
-                Offset::Offset(o) => Some(o),
-                _ => None,
-            });
-            // The checkpoint is ahead after a crash before the commit; Kafka is ahead
-            // when another member wrote this partition into another directory.
-            let mut start = checkpointed.max(kafka);
-            if let Some(wanted) = start {
-                let watermarks = consumer.fetch_watermarks(&self.topic, partition, self.rebalance_timeout);
-                if let Some((_, high)) = watermarks.ok().filter(|(_, high)| wanted > *high) {
-                    warn!(partition, wanted, end = high,
-                        "the recorded offset is past the end of the partition (was the topic recreated?); starting from the earliest offset");
-                    start = kafka.filter(|k| *k <= high);
-                }
-            }
-            if let Some(start) = start {
-                if let Err(e) = tpl.set_partition_offset(&self.topic, partition, Offset::Offset(start)) {
-                    warn!(partition, error = %e, "cannot set the start offset");
-                }
-                starts.insert(partition, start);
-            }
-            self.sink().resume_at(partition, start.unwrap_or(0));
-        }
-        info!(?partitions, resume_at = ?starts, "partitions assigned (others start at the earliest offset)");
-        if let Some(link) = &self.link {
-            link.mark_assigned();
-        }
-    }
-
-    fn on_revoke(&self, consumer: &BaseConsumer<Self>, tpl: &TopicPartitionList) {
-        let partitions = self.partitions(tpl);
-        match self.sink().revoke(&partitions) {
-            Ok(offsets) => {
-                commit(consumer, &self.topic, &offsets, CommitMode::Sync);
-                info!(?partitions, "partitions revoked after their rows were made durable");
-            }
-            Err(err) => self.fail(err),
-        }
-    }
-}
-
-impl ClientContext for SinkContext {}
-
-impl ConsumerContext for SinkContext {
-    fn rebalance(&self, consumer: &BaseConsumer<Self>, err: RDKafkaRespErr, tpl: &mut TopicPartitionList) {
-        match err {
-            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
-                self.on_assign(consumer, tpl);
-                if let Err(e) = consumer.assign(tpl) {
-                    error!(error = %e, "assign failed");
-                }
-            }
-            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
-                self.on_revoke(consumer, tpl);
-                if let Err(e) = consumer.unassign() {
-                    error!(error = %e, "unassign failed");
-                }
-            }
-            other => {
-                error!(error = ?other, "rebalance error");
-                let _ = consumer.unassign();
-            }
-        }
-    }
-}
-
-fn commit(consumer: &BaseConsumer<SinkContext>, topic: &str, offsets: &[(i32, i64)], mode: CommitMode) {
-    if offsets.is_empty() {
-        return;
-    }
-    let mut tpl = TopicPartitionList::new();
-    for &(partition, next) in offsets {
-        if let Err(e) = tpl.add_partition_offset(topic, partition, Offset::Offset(next)) {
-            warn!(partition, error = %e, "cannot build the commit");
-        }
-    }
-    if let Err(e) = consumer.commit(&tpl, mode) {
-        // Harmless for correctness: the CSV checkpoint already holds these offsets.
-        debug!(error = %e, "offset commit failed; the CSV checkpoint still has them");
-    }
-}
-
-/// Sends dead letters to `<topic>.dlq` as well as to the dead-letter file.
-struct DeadLetterTopic {
-    topic: String,
-    producer: ThreadedProducer<DefaultProducerContext>,
-    unflushed: bool,
-}
-
-impl DeadLetterTopic {
-    fn new(brokers: &str, topic: &str) -> Result<Self, KafkaStageError> {
-        let producer =
-            client_config(brokers, "dead-letters").set("acks", "all").set("linger.ms", "50").create()?;
-        Ok(DeadLetterTopic { topic: dead_letter_topic(topic), producer, unflushed: false })
-    }
-
-    fn send(&mut self, message: &BorrowedMessage<'_>, reason: &str) {
-        let headers = OwnedHeaders::new()
-            .insert(Header { key: "orderstream.reason", value: Some(reason) })
-            .insert(Header {
-                key: "orderstream.source",
-                value: Some(&format!("{}/{}/{}", message.topic(), message.partition(), message.offset())),
-            });
-        let mut record =
-            BaseRecord::to(&self.topic).payload(message.payload().unwrap_or_default()).headers(headers);
-        if let Some(key) = message.key() {
-            record = record.key(key);
-        }
-        match self.producer.send(record) {
-            Ok(()) => self.unflushed = true,
-            Err((e, _)) => {
-                warn!(error = %e, topic = %self.topic, "dead letter not sent to Kafka (it is in the dead-letter file)")
-            }
-        }
-    }
-
-    fn flush(&mut self) {
-        if std::mem::take(&mut self.unflushed) {
-            if let Err(e) = self.producer.flush(Duration::from_secs(10)) {
-                warn!(error = %e, topic = %self.topic, "dead letters not confirmed by Kafka (they are in the dead-letter file)");
-            }
-        }
-    }
-}
-
-/// Leaves the group and serves the resulting revocation here, so that dropping the
-/// consumer has no rebalance left to run (one run from inside librdkafka's close can
-/// block forever). Messages polled meanwhile are not written: the next owner gets them.
-fn leave_group(consumer: &BaseConsumer<SinkContext>) {
-    consumer.unsubscribe();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        let assigned = consumer.assignment().map(|a| a.count()).unwrap_or(0);
-        if assigned == 0 {
-            return;
-        }
-        let _ = consumer.poll(Duration::from_millis(100));
-    }
-    warn!("partitions still assigned after leaving the group");
-}
-
-/// Records how long the orders just made durable took from their timestamps.
-fn record_latencies(report: &mut ConsumeReport, pending_times: &mut Vec<i64>) {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0);
-    if let Some(h) = report.latency_micros.as_mut() {
-        for t in pending_times.iter() {
-            h.saturating_record((now - t).max(0) as u64);
-        }
-    }
-    pending_times.clear();
-}
 
 /// Consumes until shutdown, idle exit or the [`RunLink`]'s stop, writing the daily CSV files.
 pub fn consume(
@@ -310,30 +124,13 @@ pub fn consume(
     shutdown: &Shutdown,
     link: Option<&RunLink>,
 ) -> anyhow::Result<ConsumeReport> {
-    let probe: BaseConsumer = client_config(&config.brokers, "probe").create()?;
-    let metadata = probe.fetch_metadata(Some(&config.topic), config.connect_timeout).map_err(|e| {
-        KafkaStageError::Unreachable {
-            brokers: config.brokers.clone(),
-            timeout: config.connect_timeout,
-            reason: e.to_string(),
-        }
-    })?;
-    let topic_known = metadata.topics().iter().any(|t| t.name() == config.topic && t.error().is_none());
-    if !topic_known {
-        warn!(topic = %config.topic, "topic does not exist yet; waiting for it");
-    }
     let source = match &config.source {
-        Some(s) => s.clone(),
-        None => {
-            let cluster = probe
-                .client()
-                .fetch_cluster_id(config.connect_timeout)
-                .unwrap_or_else(|| "unknown-cluster".into());
-            format!("{cluster}/{}", config.topic)
+        Some(source) => {
+            check_reachable(config)?;
+            source.clone()
         }
+        None => format!("{}/{}", check_reachable(config)?, config.topic),
     };
-    drop(probe);
-
     let sink = CsvSink::new(CsvSinkConfig {
         dir: config.csv_dir.clone(),
         layout: config.layout,
@@ -366,151 +163,255 @@ pub fn consume(
     info!(topic = %config.topic, group = %config.group, csv_dir = %dir.display(), layout = ?config.layout,
         "consuming; orders go to the daily CSV files there, rejects to its dead_letters file");
 
-    let mut dlq = if config.dead_letter_topic {
+    let dlq = if config.dead_letter_topic {
         Some(DeadLetterTopic::new(&config.brokers, &config.topic)?)
     } else {
         None
     };
-    let mut report = ConsumeReport {
-        latency_micros: Histogram::new_with_bounds(1, 3_600_000_000, 3).ok(),
-        ..Default::default()
+    let result = {
+        let mut run = Consumption::new(&consumer, config, stats, dlq);
+        run.until_done(shutdown, link).and_then(|()| run.finish())
     };
-    let mut pending_times: Vec<i64> = Vec::with_capacity(64 * 1024);
-    let mut durable_next: BTreeMap<i32, i64> = BTreeMap::new();
-    let mut uncommitted: BTreeMap<i32, i64> = BTreeMap::new();
-    let mut last_commit = Instant::now();
-    let mut pending_orders = 0u64;
-    let mut pending_dead = 0u64;
-    let mut first_pending: Option<Instant> = None;
-    let mut last_message = Instant::now();
-    let mut last_poll_error: Option<Instant> = None;
-
-    loop {
-        if let Some(err) = consumer.context().failure.lock().unwrap_or_else(|p| p.into_inner()).take() {
-            return Err(err.into());
-        }
-        // With rows pending, only take what is already fetched: an empty queue means a
-        // fetch batch is complete, the moment to sync (group commit).
-        let wait = if first_pending.is_some() { Duration::ZERO } else { Duration::from_millis(100) };
-        let polled = consumer.poll(wait);
-        let mut sync_now = false;
-        match polled {
-            None => sync_now = first_pending.is_some(),
-            Some(Err(e)) => {
-                if last_poll_error.is_none_or(|t| t.elapsed() > Duration::from_secs(5)) {
-                    warn!(error = %e, "consumer error (retrying)");
-                    last_poll_error = Some(Instant::now());
-                }
-            }
-            Some(Ok(message)) => {
-                last_message = Instant::now();
-                report.consumed += 1;
-                Stats::add(&stats.consumed, 1);
-                let (partition, offset) = (message.partition(), message.offset());
-                let decoded = match message.payload() {
-                    Some(payload) => decode_json(payload).map_err(|e| e.to_string()),
-                    None => Err("empty message (no payload)".to_string()),
-                };
-                let mut sink = consumer.context().sink();
-                let taken = match decoded {
-                    Ok(order) => {
-                        let taken = sink.write_order(partition, offset, &order)?;
-                        if taken {
-                            pending_orders += 1;
-                            pending_times.push(order.timestamp.utc_micros);
-                        }
-                        taken
-                    }
-                    Err(reason) => {
-                        let letter = DeadLetter::new(
-                            message.topic(),
-                            partition,
-                            offset,
-                            message.key(),
-                            message.payload().unwrap_or_default(),
-                            reason.clone(),
-                        );
-                        let taken = sink.write_dead_letter(&letter)?;
-                        if taken {
-                            warn!(partition, offset, %reason, "dead letter");
-                            pending_dead += 1;
-                            if let Some(dlq) = dlq.as_mut() {
-                                dlq.send(&message, &reason);
-                            }
-                        }
-                        taken
-                    }
-                };
-                if !taken {
-                    Stats::add(&stats.duplicates_skipped, 1);
-                }
-                if taken && first_pending.is_none() {
-                    first_pending = Some(Instant::now());
-                }
-                sync_now = first_pending.is_some_and(|t| t.elapsed() >= config.sync_interval)
-                    || sink.pending_bytes() >= SYNC_BYTES;
-            }
-        }
-        if sync_now {
-            if let Some(dlq) = dlq.as_mut() {
-                dlq.flush();
-            }
-            let offsets = consumer.context().sink().sync()?;
-            durable_next.extend(offsets.iter().copied());
-            uncommitted.extend(offsets);
-            // Kafka's copy of the offsets is for monitoring and for other directories;
-            // committing it once per interval keeps commits from crowding out fetches.
-            if last_commit.elapsed() >= COMMIT_INTERVAL {
-                let offsets: Vec<(i32, i64)> = std::mem::take(&mut uncommitted).into_iter().collect();
-                commit(&consumer, &config.topic, &offsets, CommitMode::Async);
-                last_commit = Instant::now();
-            }
-            record_latencies(&mut report, &mut pending_times);
-            report.written += pending_orders;
-            report.dead_lettered += pending_dead;
-            Stats::add(&stats.written, pending_orders);
-            Stats::add(&stats.dead_lettered, pending_dead);
-            if pending_dead > 0 {
-                warn!(
-                    count = pending_dead,
-                    total = report.dead_lettered,
-                    "messages sent to the dead letters"
-                );
-            }
-            (pending_orders, pending_dead, first_pending) = (0, 0, None);
-        }
-        if first_pending.is_some() {
-            continue;
-        }
-        if shutdown.requested() {
-            info!("shutdown requested");
-            break;
-        }
-        if link.is_some_and(|l| l.reached(&durable_next)) {
-            info!("every produced order is durable");
-            break;
-        }
-        if config.idle_exit.is_some_and(|idle| last_message.elapsed() >= idle) {
-            info!(idle = ?config.idle_exit.unwrap_or_default(), "no new message; exiting");
-            break;
-        }
-    }
-    if let Some(dlq) = dlq.as_mut() {
-        dlq.flush();
-    }
-    uncommitted.extend(consumer.context().sink().sync()?);
-    let offsets: Vec<(i32, i64)> = uncommitted.into_iter().collect();
-    commit(&consumer, &config.topic, &offsets, CommitMode::Sync);
-    record_latencies(&mut report, &mut pending_times);
     leave_group(&consumer);
     // librdkafka's close, run by the drop, can block forever in the revocation it raises
-    // after a rebalance storm. Everything is durable and committed and the group is
+    // after a rebalance storm. What was synced is durable and committed and the group is
     // left, so the handle is released without it; its threads end with the process.
     std::mem::forget(consumer);
+    let report = result?;
     let latency = report
         .latency_ms()
         .map(|(p50, p99, max)| format!("p50 {p50:.1} ms, p99 {p99:.1} ms, max {max:.1} ms"));
     info!(consumed = report.consumed, written = report.written, dead_letters = report.dead_lettered,
         order_to_durable_row = latency.unwrap_or_default(), csv_dir = %dir.display(), "consumer finished");
     Ok(report)
+}
+
+/// Fails with a clear error if no broker answers; returns the cluster id.
+fn check_reachable(config: &ConsumerConfig) -> Result<String, KafkaStageError> {
+    let probe: BaseConsumer = client_config(&config.brokers, "probe").create()?;
+    let metadata = probe.fetch_metadata(Some(&config.topic), config.connect_timeout).map_err(|e| {
+        KafkaStageError::Unreachable {
+            brokers: config.brokers.clone(),
+            timeout: config.connect_timeout,
+            reason: e.to_string(),
+        }
+    })?;
+    if !metadata.topics().iter().any(|t| t.name() == config.topic && t.error().is_none()) {
+        warn!(topic = %config.topic, "topic does not exist yet; waiting for it");
+    }
+    Ok(probe.client().fetch_cluster_id(config.connect_timeout).unwrap_or_else(|| "unknown-cluster".into()))
+}
+
+/// The messages taken since the last sync.
+#[derive(Default)]
+struct Batch {
+    orders: u64,
+    dead_letters: u64,
+    /// When the first message of the batch was taken.
+    since: Option<Instant>,
+    /// Event times of the batch's orders, for the latency histogram.
+    event_times: Vec<i64>,
+}
+
+/// The poll loop's state: the current batch and what is durable or committed.
+struct Consumption<'a> {
+    consumer: &'a BaseConsumer<SinkContext>,
+    config: &'a ConsumerConfig,
+    stats: &'a Stats,
+    dlq: Option<DeadLetterTopic>,
+    report: ConsumeReport,
+    batch: Batch,
+    /// Next offset per partition that is durable in the files.
+    durable_next: BTreeMap<i32, i64>,
+    /// Durable offsets not yet committed to Kafka.
+    uncommitted: BTreeMap<i32, i64>,
+    last_commit: Instant,
+    last_message: Instant,
+    last_poll_error: Option<Instant>,
+}
+
+impl<'a> Consumption<'a> {
+    fn new(
+        consumer: &'a BaseConsumer<SinkContext>,
+        config: &'a ConsumerConfig,
+        stats: &'a Stats,
+        dlq: Option<DeadLetterTopic>,
+    ) -> Self {
+        Consumption {
+            consumer,
+            config,
+            stats,
+            dlq,
+            report: ConsumeReport {
+                latency_micros: Histogram::new_with_bounds(1, 3_600_000_000, 3).ok(),
+                ..Default::default()
+            },
+            batch: Batch { event_times: Vec::with_capacity(64 * 1024), ..Default::default() },
+            durable_next: BTreeMap::new(),
+            uncommitted: BTreeMap::new(),
+            last_commit: Instant::now(),
+            last_message: Instant::now(),
+            last_poll_error: None,
+        }
+    }
+
+    /// Polls, writes and syncs until a stop condition holds between two batches.
+    fn until_done(&mut self, shutdown: &Shutdown, link: Option<&RunLink>) -> anyhow::Result<()> {
+        loop {
+            if let Some(err) =
+                self.consumer.context().failure.lock().unwrap_or_else(|p| p.into_inner()).take()
+            {
+                return Err(err.into());
+            }
+            // With rows pending, only take what is already fetched: an empty queue means
+            // a fetch batch is complete, the moment to sync (group commit).
+            let pending = self.batch.since.is_some();
+            let wait = if pending { Duration::ZERO } else { Duration::from_millis(100) };
+            let sync_now = match self.consumer.poll(wait) {
+                None => pending,
+                Some(Err(e)) => {
+                    if self.last_poll_error.is_none_or(|t| t.elapsed() > Duration::from_secs(5)) {
+                        warn!(error = %e, "consumer error (retrying)");
+                        self.last_poll_error = Some(Instant::now());
+                    }
+                    false
+                }
+                Some(Ok(message)) => self.take(&message)?,
+            };
+            if sync_now {
+                self.sync()?;
+            }
+            if self.batch.since.is_some() {
+                continue;
+            }
+            if shutdown.requested() {
+                info!("shutdown requested");
+                return Ok(());
+            }
+            if link.is_some_and(|l| l.reached(&self.durable_next)) {
+                info!("every produced order is durable");
+                return Ok(());
+            }
+            if self.config.idle_exit.is_some_and(|idle| self.last_message.elapsed() >= idle) {
+                info!(idle = ?self.config.idle_exit.unwrap_or_default(), "no new message; exiting");
+                return Ok(());
+            }
+        }
+    }
+
+    /// Queues one message as a CSV row or a dead letter; true when the batch is due.
+    fn take(&mut self, message: &BorrowedMessage<'_>) -> Result<bool, SinkError> {
+        self.last_message = Instant::now();
+        self.report.consumed += 1;
+        Stats::add(&self.stats.consumed, 1);
+        let (partition, offset) = (message.partition(), message.offset());
+        let decoded = match message.payload() {
+            Some(payload) => decode_json(payload).map_err(|e| e.to_string()),
+            None => Err("empty message (no payload)".to_string()),
+        };
+        let mut sink = self.consumer.context().sink();
+        let taken = match decoded {
+            Ok(order) => {
+                let taken = sink.write_order(partition, offset, &order)?;
+                if taken {
+                    self.batch.orders += 1;
+                    self.batch.event_times.push(order.timestamp.utc_micros);
+                }
+                taken
+            }
+            Err(reason) => {
+                let payload = message.payload().unwrap_or_default();
+                let letter =
+                    DeadLetter::new(message.topic(), partition, offset, message.key(), payload, reason);
+                let taken = sink.write_dead_letter(&letter)?;
+                if taken {
+                    warn!(partition, offset, reason = %letter.reason, "dead letter");
+                    self.batch.dead_letters += 1;
+                    if let Some(dlq) = self.dlq.as_mut() {
+                        dlq.send(message, &letter.reason);
+                    }
+                }
+                taken
+            }
+        };
+        if !taken {
+            Stats::add(&self.stats.duplicates_skipped, 1);
+            return Ok(false);
+        }
+        let since = *self.batch.since.get_or_insert_with(Instant::now);
+        Ok(since.elapsed() >= self.config.sync_interval || sink.pending_bytes() >= SYNC_BYTES)
+    }
+
+    /// Makes the batch durable, then commits its offsets to Kafka (at most once per
+    /// [`COMMIT_INTERVAL`]: the checkpoint already holds them, and commits would crowd
+    /// out fetches).
+    fn sync(&mut self) -> Result<(), SinkError> {
+        if let Some(dlq) = self.dlq.as_mut() {
+            dlq.flush();
+        }
+        let started = Instant::now();
+        let offsets = self.consumer.context().sink().sync()?;
+        if started.elapsed() > SLOW_SYNC {
+            warn!(took = ?started.elapsed(), rows = self.batch.orders, "slow fsync of the CSV files");
+        }
+        self.durable_next.extend(offsets.iter().copied());
+        self.uncommitted.extend(offsets);
+        if self.last_commit.elapsed() >= COMMIT_INTERVAL {
+            self.commit(CommitMode::Async);
+        }
+        let batch = std::mem::take(&mut self.batch);
+        self.record_latencies(&batch.event_times);
+        self.batch.event_times = batch.event_times;
+        self.batch.event_times.clear();
+        self.report.written += batch.orders;
+        self.report.dead_lettered += batch.dead_letters;
+        Stats::add(&self.stats.written, batch.orders);
+        Stats::add(&self.stats.dead_lettered, batch.dead_letters);
+        if batch.dead_letters > 0 {
+            warn!(
+                count = batch.dead_letters,
+                total = self.report.dead_lettered,
+                "messages sent to the dead letters"
+            );
+        }
+        Ok(())
+    }
+
+    fn commit(&mut self, mode: CommitMode) {
+        let offsets: Vec<(i32, i64)> = std::mem::take(&mut self.uncommitted).into_iter().collect();
+        commit(self.consumer, &self.config.topic, &offsets, mode);
+        self.last_commit = Instant::now();
+    }
+
+    /// Records how long the orders just made durable took from their timestamps.
+    fn record_latencies(&mut self, event_times: &[i64]) {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0);
+        if let Some(h) = self.report.latency_micros.as_mut() {
+            for t in event_times {
+                h.saturating_record((now - t).max(0) as u64);
+            }
+        }
+    }
+
+    /// Syncs what is left and commits every durable offset before leaving.
+    fn finish(mut self) -> anyhow::Result<ConsumeReport> {
+        self.sync()?;
+        self.commit(CommitMode::Sync);
+        Ok(self.report)
+    }
+}
+
+/// Leaves the group and serves the resulting revocation here, so that dropping the
+/// consumer has no rebalance left to run (one run from inside librdkafka's close can
+/// block forever). Messages polled meanwhile are not written: the next owner gets them.
+fn leave_group(consumer: &BaseConsumer<SinkContext>) {
+    consumer.unsubscribe();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if consumer.assignment().map(|a| a.count()).unwrap_or(0) == 0 {
+            return;
+        }
+        let _ = consumer.poll(Duration::from_millis(100));
+    }
+    warn!("partitions still assigned after leaving the group");
 }

@@ -6,8 +6,10 @@
 
 pub mod admin;
 pub mod consumer;
+mod dead_letters;
 pub mod embedded;
 pub mod producer;
+mod rebalance;
 
 use std::time::Duration;
 

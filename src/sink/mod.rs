@@ -369,6 +369,38 @@ mod tests {
         assert_eq!(rows(dir.path(), "orders_2026-07-01.csv"), [times[3]]);
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(32))]
+
+        /// Orders around midnight, in any order (late ones included), each land in the
+        /// file of their own local day, and nowhere else.
+        #[test]
+        fn rows_land_in_the_file_of_their_local_day(
+            offsets_from_midnight in proptest::collection::vec(-7_200_000_000i64..7_200_000_000, 1..200)
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let mut sink = sink(dir.path(), Layout::Daily);
+            sink.assign(&[0]).unwrap();
+            let midnight = EventTime::parse("2026-03-29T00:00:00.000+01:00").unwrap().utc_micros;
+            let mut generator = Generator::new(&GeneratorConfig { seed: Some(3), ..Default::default() });
+            for (offset, delta) in offsets_from_midnight.iter().enumerate() {
+                let order = generator.order_at(midnight + delta);
+                sink.write_order(0, offset as i64, &order).unwrap();
+            }
+            sink.sync().unwrap();
+            let mut total = 0;
+            for file in std::fs::read_dir(dir.path()).unwrap() {
+                let name = file.unwrap().file_name().into_string().unwrap();
+                let Some(day) = name.strip_prefix("orders_").and_then(|n| n.strip_suffix(".csv")) else { continue };
+                for timestamp in rows(dir.path(), &name) {
+                    proptest::prop_assert!(timestamp.starts_with(day), "{timestamp} in {name}");
+                    total += 1;
+                }
+            }
+            proptest::prop_assert_eq!(total, offsets_from_midnight.len());
+        }
+    }
+
     #[test]
     fn redelivered_offsets_are_skipped_and_restarts_resume_from_the_checkpoint() {
         let dir = tempfile::tempdir().unwrap();

@@ -1,0 +1,54 @@
+//! The dead-letter topic `<topic>.dlq`: a copy of every rejected message, with the
+//! reason and the source position in its headers. The dead-letter file is the durable
+//! record; this copy lets Kafka tooling see the rejects too.
+
+use std::time::Duration;
+
+use rdkafka::message::{BorrowedMessage, Header, Message, OwnedHeaders};
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use tracing::warn;
+
+use super::{client_config, dead_letter_topic, KafkaStageError};
+
+/// Sends dead letters to `<topic>.dlq` as well as to the dead-letter file.
+pub(super) struct DeadLetterTopic {
+    topic: String,
+    producer: ThreadedProducer<DefaultProducerContext>,
+    unflushed: bool,
+}
+
+impl DeadLetterTopic {
+    pub(super) fn new(brokers: &str, topic: &str) -> Result<Self, KafkaStageError> {
+        let producer =
+            client_config(brokers, "dead-letters").set("acks", "all").set("linger.ms", "50").create()?;
+        Ok(DeadLetterTopic { topic: dead_letter_topic(topic), producer, unflushed: false })
+    }
+
+    pub(super) fn send(&mut self, message: &BorrowedMessage<'_>, reason: &str) {
+        let headers = OwnedHeaders::new()
+            .insert(Header { key: "orderstream.reason", value: Some(reason) })
+            .insert(Header {
+                key: "orderstream.source",
+                value: Some(&format!("{}/{}/{}", message.topic(), message.partition(), message.offset())),
+            });
+        let mut record =
+            BaseRecord::to(&self.topic).payload(message.payload().unwrap_or_default()).headers(headers);
+        if let Some(key) = message.key() {
+            record = record.key(key);
+        }
+        match self.producer.send(record) {
+            Ok(()) => self.unflushed = true,
+            Err((e, _)) => {
+                warn!(error = %e, topic = %self.topic, "dead letter not sent to Kafka (it is in the dead-letter file)")
+            }
+        }
+    }
+
+    pub(super) fn flush(&mut self) {
+        if std::mem::take(&mut self.unflushed) {
+            if let Err(e) = self.producer.flush(Duration::from_secs(10)) {
+                warn!(error = %e, topic = %self.topic, "dead letters not confirmed by Kafka (they are in the dead-letter file)");
+            }
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! The consumer's rebalance handling: on assignment the CSV sink's checkpoint decides
+//! where each partition resumes; on revocation the rows are made durable and committed
+//! before the partitions go.
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
+use rdkafka::types::RDKafkaRespErr;
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use tracing::{debug, error, info, warn};
+
+use super::consumer::RunLink;
+use crate::sink::{CsvSink, SinkError};
+
+/// The consumer's context: owns the sink so that rebalances can reach it.
+pub(super) struct SinkContext {
+    pub(super) topic: String,
+    pub(super) sink: Mutex<CsvSink>,
+    /// A sink error raised inside a rebalance, for the poll loop to return.
+    pub(super) failure: Mutex<Option<SinkError>>,
+    pub(super) rebalance_timeout: Duration,
+    pub(super) link: Option<RunLink>,
+}
+
+impl SinkContext {
+    pub(super) fn sink(&self) -> MutexGuard<'_, CsvSink> {
+        self.sink.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn fail(&self, err: SinkError) {
+        error!(error = %err, "the CSV sink failed during a rebalance");
+        *self.failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(err);
+    }
+
+    fn partitions(&self, tpl: &TopicPartitionList) -> Vec<i32> {
+        tpl.elements_for_topic(&self.topic).iter().map(|e| e.partition()).collect()
+    }
+
+    fn on_assign(&self, consumer: &BaseConsumer<Self>, tpl: &mut TopicPartitionList) {
+        let partitions = self.partitions(tpl);
+        let resume = match self.sink().assign(&partitions) {
+            Ok(resume) => resume,
+            Err(err) => return self.fail(err),
+        };
+        let committed = consumer.committed_offsets(tpl.clone(), self.rebalance_timeout).unwrap_or_else(|e| {
+            warn!(error = %e, "could not read committed offsets; resuming from the CSV checkpoint");
+            TopicPartitionList::new()
+        });
+        let mut starts = BTreeMap::new();
+        for (partition, checkpointed) in resume {
+            let kafka = committed.find_partition(&self.topic, partition).and_then(|e| match e.offset() {
+                Offset::Offset(o) => Some(o),
+                _ => None,
+            });
+            // The checkpoint is ahead after a crash before the commit; Kafka is ahead
+            // when another member wrote this partition into another directory.
+            let mut start = checkpointed.max(kafka);
+            if let Some(wanted) = start {
+                let watermarks = consumer.fetch_watermarks(&self.topic, partition, self.rebalance_timeout);
+                if let Some((_, high)) = watermarks.ok().filter(|(_, high)| wanted > *high) {
+                    warn!(partition, wanted, end = high,
+                        "the recorded offset is past the end of the partition (was the topic recreated?); starting from the earliest offset");
+                    start = kafka.filter(|k| *k <= high);
+                }
+            }
+            if let Some(start) = start {
+                if let Err(e) = tpl.set_partition_offset(&self.topic, partition, Offset::Offset(start)) {
+                    warn!(partition, error = %e, "cannot set the start offset");
+                }
+                starts.insert(partition, start);
+            }
+            self.sink().resume_at(partition, start.unwrap_or(0));
+        }
+        info!(?partitions, resume_at = ?starts, "partitions assigned (others start at the earliest offset)");
+        if let Some(link) = &self.link {
+            link.mark_assigned();
+        }
+    }
+
+    fn on_revoke(&self, consumer: &BaseConsumer<Self>, tpl: &TopicPartitionList) {
+        let partitions = self.partitions(tpl);
+        match self.sink().revoke(&partitions) {
+            Ok(offsets) => {
+                commit(consumer, &self.topic, &offsets, CommitMode::Sync);
+                info!(?partitions, "partitions revoked after their rows were made durable");
+            }
+            Err(err) => self.fail(err),
+        }
+    }
+}
+
+impl ClientContext for SinkContext {}
+
+impl ConsumerContext for SinkContext {
+    fn rebalance(&self, consumer: &BaseConsumer<Self>, err: RDKafkaRespErr, tpl: &mut TopicPartitionList) {
+        match err {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
+                self.on_assign(consumer, tpl);
+                if let Err(e) = consumer.assign(tpl) {
+                    error!(error = %e, "assign failed");
+                }
+            }
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
+                self.on_revoke(consumer, tpl);
+                if let Err(e) = consumer.unassign() {
+                    error!(error = %e, "unassign failed");
+                }
+            }
+            other => {
+                error!(error = ?other, "rebalance error");
+                let _ = consumer.unassign();
+            }
+        }
+    }
+}
+
+/// Commits next offsets per partition; failures only matter for monitoring.
+pub(super) fn commit(
+    consumer: &BaseConsumer<SinkContext>,
+    topic: &str,
+    offsets: &[(i32, i64)],
+    mode: CommitMode,
+) {
+    if offsets.is_empty() {
+        return;
+    }
+    let mut tpl = TopicPartitionList::new();
+    for &(partition, next) in offsets {
+        if let Err(e) = tpl.add_partition_offset(topic, partition, Offset::Offset(next)) {
+            warn!(partition, error = %e, "cannot build the commit");
+        }
+    }
+    if let Err(e) = consumer.commit(&tpl, mode) {
+        // Harmless for correctness: the CSV checkpoint already holds these offsets.
+        debug!(error = %e, "offset commit failed; the CSV checkpoint still has them");
+    }
+}
