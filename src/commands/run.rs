@@ -18,17 +18,17 @@ use crate::stats::{ProgressReporter, Stats};
 pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
     let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
     let topic = args.topic.topic.clone();
-    let embedded = match &args.brokers {
-        Some(_) => None,
-        None => Some(EmbeddedKafka::start(&topic, args.partitions)?),
-    };
-    let (brokers, source) = match (&args.brokers, &embedded) {
-        (Some(brokers), _) => {
+    // An embedded broker lives until the end of this function.
+    let (embedded, brokers, source) = match &args.brokers {
+        Some(brokers) => {
             ensure_topic(brokers, &topic, args.partitions, args.topic.connect_timeout)?;
-            (brokers.clone(), None)
+            (None, brokers.clone(), None)
         }
-        (None, Some(kafka)) => (kafka.bootstrap_servers(), Some(kafka.source().to_string())),
-        (None, None) => unreachable!("an embedded broker is started when no brokers are given"),
+        None => {
+            let kafka = EmbeddedKafka::start(&topic, args.partitions)?;
+            let (brokers, source) = (kafka.bootstrap_servers(), kafka.source().to_string());
+            (Some(kafka), brokers, Some(source))
+        }
     };
 
     let started = Instant::now();
@@ -72,9 +72,10 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
     };
     // Producing before the group has formed would only make the first orders wait.
     let group_wait = Instant::now() + Duration::from_secs(60);
-    while !link.wait_assigned(Duration::from_millis(200)) {
-        if shutdown.requested() || consumer.is_finished() || Instant::now() > group_wait {
-            warn!("the consumer has no partitions yet; producing anyway");
+    while !link.wait_assigned(Duration::from_millis(200)) && !shutdown.requested() && !consumer.is_finished()
+    {
+        if Instant::now() > group_wait {
+            warn!("the consumer has no partitions after 60 s; producing anyway");
             break;
         }
     }

@@ -1,6 +1,6 @@
 //! Creates the topic when it is missing.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
@@ -35,5 +35,34 @@ pub fn ensure_topic(
             }
         }
     }
-    Ok(())
+    wait_for_leaders(&admin, topic, timeout)
+}
+
+/// Waits until every partition of `topic` has a leader, so that the first orders do not
+/// queue behind the cluster still electing them.
+fn wait_for_leaders(
+    admin: &AdminClient<DefaultClientContext>,
+    topic: &str,
+    timeout: Duration,
+) -> Result<(), KafkaStageError> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let metadata = admin.inner().fetch_metadata(Some(topic), timeout)?;
+        let ready = metadata.topics().iter().any(|t| {
+            t.name() == topic
+                && t.error().is_none()
+                && !t.partitions().is_empty()
+                && t.partitions().iter().all(|p| p.leader() >= 0 && p.error().is_none())
+        });
+        if ready {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(KafkaStageError::CreateTopic {
+                topic: topic.to_string(),
+                reason: format!("its partitions have no leader after {timeout:?}"),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

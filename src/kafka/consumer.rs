@@ -391,6 +391,9 @@ impl<'a> Consumption<'a> {
                 h.saturating_record((now - t).max(0) as u64);
             }
         }
+        if let Some(oldest) = event_times.iter().min() {
+            tracing::debug!(rows = event_times.len(), oldest_ms = (now - oldest) / 1000, "batch durable");
+        }
     }
 
     /// Syncs what is left and commits every durable offset before leaving.

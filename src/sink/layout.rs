@@ -46,9 +46,9 @@ impl Owner {
         format!("dead_letters{}.jsonl", self.suffix())
     }
 
-    /// The checkpoint: durable file lengths and Kafka offsets.
+    /// The checkpoint (two slots, `.a` and `.b`): durable file lengths and Kafka offsets.
     pub fn checkpoint_path(self, dir: &Path) -> PathBuf {
-        dir.join(STATE_DIR).join(format!("checkpoint{}.json", self.suffix()))
+        dir.join(STATE_DIR).join(format!("checkpoint{}", self.suffix()))
     }
 
     /// The lock that makes this store single-writer.

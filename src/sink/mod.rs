@@ -9,7 +9,7 @@
 //!   per order, in the file of the order's own local day.
 //! - `dead_letters[.pN].jsonl`: messages that are not valid orders, with their topic,
 //!   partition, offset and the reason.
-//! - `.orderstream/checkpoint[.pN].json` and `.orderstream/lock[.pN]`: see [`checkpoint`].
+//! - `.orderstream/checkpoint[.pN].{a,b}` and `.orderstream/lock[.pN]`: see [`checkpoint`].
 //!
 //! # Exactly once
 //!
@@ -172,11 +172,6 @@ impl CsvSink {
         Ok(sink)
     }
 
-    /// The CSV directory.
-    pub fn dir(&self) -> &Path {
-        &self.config.dir
-    }
-
     fn owner_of(&self, partition: i32) -> Owner {
         match self.config.layout {
             Layout::Daily => Owner::Directory,
@@ -185,7 +180,7 @@ impl CsvSink {
     }
 
     /// Takes over `partitions` and returns the checkpointed offset of each (`None`: no
-    /// record). The caller decides where to resume and says so with [`CsvSink::resume_at`].
+    /// record), where they resume unless [`CsvSink::resume_at`] says otherwise.
     pub fn assign(&mut self, partitions: &[i32]) -> Result<Vec<(i32, Option<i64>)>, SinkError> {
         let mut resume = Vec::with_capacity(partitions.len());
         for &p in partitions {
@@ -194,7 +189,9 @@ impl CsvSink {
                 let store = Store::open(&self.config.dir, owner, self.config.lock_wait)?;
                 self.stores.insert(owner, store);
             }
-            resume.push((p, self.stores[&owner].next_offset(&self.config.source, p)));
+            let checkpointed = self.stores[&owner].next_offset(&self.config.source, p);
+            self.next.insert(p, checkpointed.unwrap_or(0));
+            resume.push((p, checkpointed));
         }
         Ok(resume)
     }
@@ -216,9 +213,10 @@ impl CsvSink {
         Ok(synced)
     }
 
-    /// True if the message at `offset` was already written (a redelivery).
-    fn is_duplicate(&self, partition: i32, offset: i64) -> bool {
-        self.next.get(&partition).is_some_and(|next| offset < *next)
+    /// False if the message at `offset` was already written (a redelivery) or its
+    /// partition is not assigned to this sink (any more).
+    fn accepts(&self, partition: i32, offset: i64) -> bool {
+        self.next.get(&partition).is_some_and(|next| offset >= *next)
     }
 
     fn store_for(&mut self, partition: i32) -> Option<&mut Store> {
@@ -229,7 +227,7 @@ impl CsvSink {
     /// Queues a valid order. Returns false if it was skipped (already written, or the
     /// partition is not ours any more).
     pub fn write_order(&mut self, partition: i32, offset: i64, order: &Order) -> Result<bool, SinkError> {
-        if self.is_duplicate(partition, offset) {
+        if !self.accepts(partition, offset) {
             return Ok(false);
         }
         let day = order.day();
@@ -259,7 +257,7 @@ impl CsvSink {
 
     /// Queues a dead letter. Returns false if skipped, as for orders.
     pub fn write_dead_letter(&mut self, letter: &DeadLetter) -> Result<bool, SinkError> {
-        if self.is_duplicate(letter.partition, letter.offset) {
+        if !self.accepts(letter.partition, letter.offset) {
             return Ok(false);
         }
         let name = self.owner_of(letter.partition).dead_letter_name();
@@ -271,13 +269,6 @@ impl CsvSink {
         }
         self.taken(letter.partition, letter.offset);
         Ok(true)
-    }
-
-    /// Records that `offset` of `partition` is consumed without writing anything.
-    pub fn skip(&mut self, partition: i32, offset: i64) {
-        if !self.is_duplicate(partition, offset) {
-            self.taken(partition, offset);
-        }
     }
 
     fn taken(&mut self, partition: i32, offset: i64) {
