@@ -122,16 +122,15 @@ mod tests {
         cp.store(&base).unwrap();
         assert_eq!(Checkpoint::load(&base).unwrap(), cp);
 
-        // A torn write of the next version leaves the previous one in force.
+        // A torn write of the next version (seq 3, slot b) leaves seq 2 (slot a) in force.
         let [a, b] = slots(&base);
         assert!(a.exists() && b.exists());
-        let newest = if cp.seq % 2 == 0 { &a } else { &b };
         let previous = cp.clone();
         cp.files.insert("orders_2026-11-27.csv".into(), 10);
         cp.store(&base).unwrap();
-        let other = if newest == &a { &b } else { &a };
-        let full = fs::read(other).unwrap();
-        fs::write(other, &full[..full.len() / 2]).unwrap();
+        assert_eq!(cp.seq, 3);
+        let full = fs::read(&b).unwrap();
+        fs::write(&b, &full[..full.len() / 2]).unwrap();
         assert_eq!(Checkpoint::load(&base).unwrap(), previous);
     }
 
