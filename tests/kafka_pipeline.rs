@@ -170,13 +170,15 @@ fn a_recreated_topic_is_read_from_its_start_not_from_the_old_checkpoint() {
         ))
     };
     let consume = || {
-        assert_ok(&run_within(
+        let out = run_within(
             orderstream()
                 .args(["consume", "--brokers", &brokers, "--topic", &topic, "--group", &group])
                 .args(["--idle-exit", "3s", "--no-dlq-topic", "--csv-dir"])
                 .arg(dir.path()),
             Duration::from_secs(120),
-        ))
+        );
+        assert_ok(&out);
+        String::from_utf8_lossy(&out.stderr).into_owned()
     };
     produce("300");
     consume();
@@ -184,8 +186,20 @@ fn a_recreated_topic_is_read_from_its_start_not_from_the_old_checkpoint() {
         rdkafka::ClientConfig::new().set("bootstrap.servers", &brokers).create().unwrap();
     let deleted = futures_executor::block_on(admin.delete_topics(&[&topic], &AdminOptions::new())).unwrap();
     assert!(deleted.iter().all(|r| r.is_ok()), "{deleted:?}");
-    std::thread::sleep(Duration::from_secs(3));
+    // Deletion is asynchronous: wait until the topic is gone before creating it anew.
+    let probe: rdkafka::consumer::BaseConsumer =
+        rdkafka::ClientConfig::new().set("bootstrap.servers", &brokers).create().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        use rdkafka::consumer::Consumer;
+        let metadata = probe.fetch_metadata(Some(&topic), Duration::from_secs(10)).unwrap();
+        if metadata.topics().iter().all(|t| t.error().is_some()) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "topic {topic} was not deleted");
+        std::thread::sleep(Duration::from_millis(200));
+    }
     produce("100");
-    consume();
-    assert_eq!(csv_ids(dir.path()).len(), 400);
+    let log = consume();
+    assert_eq!(csv_ids(dir.path()).len(), 400, "{log}");
 }

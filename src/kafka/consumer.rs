@@ -143,6 +143,7 @@ pub fn consume(
         failure: Mutex::new(None),
         rebalance_timeout: config.connect_timeout.min(Duration::from_secs(5)),
         link: link.cloned(),
+        assigned_at: Mutex::new(None),
     };
     let consumer: BaseConsumer<SinkContext> = client_config(&config.brokers, "consumer")
         .set("group.id", &config.group)
@@ -292,11 +293,19 @@ impl<'a> Consumption<'a> {
                 info!("every produced order is durable");
                 return Ok(());
             }
-            if self.config.idle_exit.is_some_and(|idle| self.last_message.elapsed() >= idle) {
+            if self.config.idle_exit.is_some_and(|idle| self.idle_for() >= idle) {
                 info!(idle = ?self.config.idle_exit.unwrap_or_default(), "no new message; exiting");
                 return Ok(());
             }
         }
+    }
+
+    /// Time since the last message, or since the last assignment if that is later (a
+    /// slow group join is not idleness).
+    fn idle_for(&self) -> Duration {
+        let assigned = *self.consumer.context().assigned_at.lock().unwrap_or_else(|p| p.into_inner());
+        let since = assigned.map_or(self.last_message, |a| a.max(self.last_message));
+        since.elapsed()
     }
 
     /// Queues one message as a CSV row or a dead letter; true when the batch is due.

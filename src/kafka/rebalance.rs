@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
 use rdkafka::types::RDKafkaRespErr;
@@ -22,6 +22,8 @@ pub(super) struct SinkContext {
     pub(super) failure: Mutex<Option<SinkError>>,
     pub(super) rebalance_timeout: Duration,
     pub(super) link: Option<RunLink>,
+    /// When partitions were last assigned: idle time counts from there at the earliest.
+    pub(super) assigned_at: Mutex<Option<Instant>>,
 }
 
 impl SinkContext {
@@ -58,7 +60,9 @@ impl SinkContext {
             // when another member wrote this partition into another directory.
             let mut start = checkpointed.max(kafka);
             if let Some(wanted) = start {
-                let watermarks = consumer.fetch_watermarks(&self.topic, partition, self.rebalance_timeout);
+                let watermarks = consumer
+                    .fetch_watermarks(&self.topic, partition, self.rebalance_timeout)
+                    .inspect_err(|e| warn!(partition, error = %e, "cannot read the end of the partition"));
                 if let Some((_, high)) = watermarks.ok().filter(|(_, high)| wanted > *high) {
                     warn!(partition, wanted, end = high,
                         "the recorded offset is past the end of the partition (was the topic recreated?); starting from the earliest offset");
@@ -74,6 +78,7 @@ impl SinkContext {
             self.sink().resume_at(partition, start.unwrap_or(0));
         }
         info!(?partitions, resume_at = ?starts, "partitions assigned (others start at the earliest offset)");
+        *self.assigned_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
         if let Some(link) = &self.link {
             link.mark_assigned();
         }
