@@ -16,16 +16,13 @@ use common::*;
 const ORDERS: &str = "120000";
 
 fn start_consumer(brokers: &str, topic: &str, group: &str, dir: &Path, log: &Path, idle: &str) -> Child {
-    let log = File::options().create(true).append(true).open(log).unwrap();
-    orderstream()
-        .args(["consume", "--brokers", brokers, "--topic", topic, "--group", group, "--idle-exit", idle])
-        .args(["--session-timeout", "6s"])
-        .arg("--csv-dir")
-        .arg(dir)
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap()
+    spawn_logged(
+        orderstream()
+            .args(["consume", "--brokers", brokers, "--topic", topic, "--group", group, "--idle-exit", idle])
+            .args(["--session-timeout", "6s", "--csv-dir"])
+            .arg(dir),
+        log,
+    )
 }
 
 fn rows(dir: &Path) -> usize {

@@ -5,7 +5,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::{assert_ok, csv_files, csv_ids, orderstream, run_within};
+use common::{
+    assert_ok, csv_files, csv_ids, logged_number, orderstream, run_within, sigterm, spawn_piped, wait_output,
+};
 
 #[test]
 fn two_runs_in_one_directory_append_unique_orders() {
@@ -43,27 +45,13 @@ fn partitioned_layout_writes_one_file_per_partition_and_day() {
 #[test]
 fn sigterm_stops_run_cleanly_after_writing_every_delivered_order() {
     let dir = tempfile::tempdir().unwrap();
-    let child = orderstream()
-        .args(["run", "--rate", "500", "--csv-dir"])
-        .arg(dir.path())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_piped(orderstream().args(["run", "--rate", "500", "--csv-dir"]).arg(dir.path()));
     std::thread::sleep(Duration::from_secs(5));
-    let status =
-        std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    assert!(status.success());
-    let out = common::wait_output(child, Duration::from_secs(60));
+    sigterm(&child);
+    let out = wait_output(child, Duration::from_secs(60));
     assert_ok(&out);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let produced: usize = stderr
-        .lines()
-        .find(|l| l.contains("pipeline finished"))
-        .and_then(|l| l.split("produced=").nth(1))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no summary in:\n{stderr}"));
+    let produced = logged_number(&stderr, "pipeline finished", "produced");
     assert!(produced > 100, "{stderr}");
     assert_eq!(csv_ids(dir.path()).len(), produced);
     assert!(stderr.contains(&format!("{}", dir.path().display())), "says where the output went");

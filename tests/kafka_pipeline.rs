@@ -126,32 +126,23 @@ fn run_against_real_kafka_ends_when_every_order_is_durable() {
 #[test]
 fn sigterm_makes_produce_flush_and_exit_zero_with_every_order_delivered() {
     let (brokers, topic) = (brokers(), unique("sigterm"));
-    let child = orderstream()
-        .args(["produce", "--brokers", &brokers, "--topic", &topic, "--rate", "2000"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_piped(orderstream().args([
+        "produce",
+        "--brokers",
+        &brokers,
+        "--topic",
+        &topic,
+        "--rate",
+        "2000",
+    ]));
     std::thread::sleep(Duration::from_secs(4));
-    let status =
-        std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    assert!(status.success());
+    sigterm(&child);
     let out = wait_output(child, Duration::from_secs(60));
     assert_ok(&out);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let summary =
-        stderr.lines().find(|l| l.contains("producer finished")).unwrap_or_else(|| panic!("{stderr}"));
-    let field = |name: &str| -> usize {
-        summary
-            .split(&format!("{name}="))
-            .nth(1)
-            .and_then(|r| r.split_whitespace().next())
-            .unwrap()
-            .parse()
-            .unwrap()
-    };
-    assert!(field("produced") > 1000, "{summary}");
-    assert_eq!(field("delivered"), field("produced"), "{summary}");
+    let field = |name: &str| logged_number(&stderr, "producer finished", name);
+    assert!(field("produced") > 1000, "{stderr}");
+    assert_eq!(field("delivered"), field("produced"), "{stderr}");
     assert_eq!(field("failed"), 0);
     assert_eq!(topic_ids(&brokers, &topic).len(), field("produced"));
 }

@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::fs::File;
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::Duration;
@@ -12,21 +11,21 @@ use std::time::Duration;
 use common::*;
 
 fn member(brokers: &str, topic: &str, group: &str, dir: &Path, log: &Path) -> Child {
-    let log = File::options().create(true).append(true).open(log).unwrap();
-    orderstream()
-        .args(["consume", "--brokers", brokers, "--topic", topic, "--group", group])
-        .args(["--csv-layout", "partitioned", "--idle-exit", "10s", "--session-timeout", "6s", "--csv-dir"])
-        .arg(dir)
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap()
-}
-
-fn terminate(child: &mut Child) {
-    let status =
-        std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    assert!(status.success());
+    spawn_logged(
+        orderstream()
+            .args(["consume", "--brokers", brokers, "--topic", topic, "--group", group])
+            .args([
+                "--csv-layout",
+                "partitioned",
+                "--idle-exit",
+                "10s",
+                "--session-timeout",
+                "6s",
+                "--csv-dir",
+            ])
+            .arg(dir),
+        log,
+    )
 }
 
 #[test]
@@ -51,7 +50,7 @@ fn two_members_with_rebalances_write_every_order_once() {
     std::thread::sleep(Duration::from_secs(1));
     let mut a = member(&brokers, &topic, &group, &dir, &log); // rejoin: split again
     std::thread::sleep(Duration::from_secs(4));
-    terminate(&mut b); // graceful leave: a takes over
+    sigterm(&b); // graceful leave: a takes over
     let b_status = b.wait().unwrap();
     assert!(b_status.success(), "SIGTERM should end a member cleanly");
 

@@ -172,3 +172,30 @@ pub fn kafka_local(action: &str) {
     let out = Command::new(script).arg(action).output().expect("run scripts/kafka-local");
     assert!(out.status.success(), "kafka-local {action} failed:\n{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// Spawns with stdout and stderr piped, for [`wait_output`].
+pub fn spawn_piped(cmd: &mut Command) -> Child {
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn orderstream")
+}
+
+/// Spawns with stderr appended to `log` (several runs can share one log).
+pub fn spawn_logged(cmd: &mut Command, log: &Path) -> Child {
+    let log = std::fs::File::options().create(true).append(true).open(log).expect("open log");
+    cmd.stdout(Stdio::null()).stderr(log).spawn().expect("spawn orderstream")
+}
+
+/// Asks a child to stop gracefully.
+pub fn sigterm(child: &Child) {
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
+    assert!(status.success());
+}
+
+/// The number logged as `name=N` on the first line of `log` that contains `marker`.
+pub fn logged_number(log: &str, marker: &str, name: &str) -> usize {
+    log.lines()
+        .find(|l| l.contains(marker))
+        .and_then(|l| l.split(&format!("{name}=")).nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no {name}= on a {marker:?} line in:\n{log}"))
+}
