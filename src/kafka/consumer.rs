@@ -183,7 +183,7 @@ pub fn consume(
         .latency_ms()
         .map(|(p50, p99, max)| format!("p50 {p50:.1} ms, p99 {p99:.1} ms, max {max:.1} ms"));
     info!(consumed = report.consumed, written = report.written, dead_letters = report.dead_lettered,
-        order_to_durable_row = latency.unwrap_or_default(), csv_dir = %dir.display(), "consumer finished");
+        redeliveries_skipped = Stats::get(&stats.duplicates_skipped), order_to_durable_row = latency.unwrap_or_default(), csv_dir = %dir.display(), "consumer finished");
     Ok(report)
 }
 

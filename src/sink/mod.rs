@@ -140,7 +140,8 @@ pub struct CsvSink {
     /// Offsets taken since the last sync, per partition.
     dirty: BTreeMap<i32, i64>,
     row: Vec<u8>,
-    pending_rows: u64,
+    /// Bytes queued since the last sync.
+    pending_bytes: usize,
     /// Last file name per partition: formatting a date per row is measurable.
     day_files: HashMap<i32, (chrono::NaiveDate, std::sync::Arc<str>)>,
 }
@@ -160,7 +161,7 @@ impl CsvSink {
             next: BTreeMap::new(),
             dirty: BTreeMap::new(),
             row: Vec::with_capacity(512),
-            pending_rows: 0,
+            pending_bytes: 0,
             day_files: HashMap::new(),
             config,
         };
@@ -248,9 +249,10 @@ impl CsvSink {
             Some(store) => store.append(&name, header, &row).map(|_| true),
             None => Ok(false),
         };
+        let bytes = row.len();
         self.row = row;
         if result.as_ref().is_ok_and(|written| *written) {
-            self.taken(partition, offset);
+            self.taken(partition, offset, bytes);
         }
         result
     }
@@ -267,24 +269,19 @@ impl CsvSink {
             Some(store) => store.append(&name, b"", &line)?,
             None => return Ok(false),
         }
-        self.taken(letter.partition, letter.offset);
+        self.taken(letter.partition, letter.offset, line.len());
         Ok(true)
     }
 
-    fn taken(&mut self, partition: i32, offset: i64) {
+    fn taken(&mut self, partition: i32, offset: i64, bytes: usize) {
         self.next.insert(partition, offset + 1);
         self.dirty.insert(partition, offset + 1);
-        self.pending_rows += 1;
+        self.pending_bytes += bytes;
     }
 
-    /// Messages taken since the last sync.
-    pub fn pending(&self) -> u64 {
-        self.pending_rows
-    }
-
-    /// Bytes buffered in memory.
+    /// Bytes queued since the last sync.
     pub fn pending_bytes(&self) -> usize {
-        self.stores.values().map(Store::pending_bytes).sum()
+        self.pending_bytes
     }
 
     /// Makes every queued row durable and checkpoints the offsets; returns the offsets
@@ -304,7 +301,7 @@ impl CsvSink {
                 None => warn!(?owner, "no store for synced partitions"),
             }
         }
-        self.pending_rows = 0;
+        self.pending_bytes = 0;
         Ok(dirty.into_iter().collect())
     }
 }

@@ -112,11 +112,6 @@ impl Store {
         Ok(())
     }
 
-    /// Bytes queued and not yet written.
-    pub fn pending_bytes(&self) -> usize {
-        self.files.values().map(|f| f.pending.len()).sum()
-    }
-
     /// Makes everything queued durable, then records `offsets` (next offset per
     /// partition of `source`) in the checkpoint.
     pub fn sync(&mut self, source: &str, offsets: &[(i32, i64)]) -> Result<(), SinkError> {
