@@ -57,7 +57,8 @@ fn two_members_with_rebalances_write_every_order_once() {
     assert_ok(&wait_output(producer, Duration::from_secs(240)));
     let a_status = a.wait().unwrap();
     let log_text = std::fs::read_to_string(&log).unwrap();
-    assert!(a_status.success(), "member failed; log:\n{log_text}");
+    eprintln!("consumer log (shown when the test fails):\n{log_text}");
+    assert!(a_status.success(), "member failed");
 
     let files = csv_files(&dir);
     assert!(files.iter().all(|f| f.to_string_lossy().contains(".p")), "{files:?}");

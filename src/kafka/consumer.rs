@@ -12,7 +12,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use hdrhistogram::Histogram;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::message::{BorrowedMessage, Message};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use super::dead_letters::DeadLetterTopic;
 use super::rebalance::{commit, SinkContext};
@@ -173,10 +173,10 @@ pub fn consume(
         let mut run = Consumption::new(&consumer, config, stats, dlq);
         run.until_done(shutdown, link).and_then(|()| run.finish())
     };
-    leave_group(&consumer);
-    // librdkafka's close, run by the drop, can block forever in the revocation it raises
-    // after a rebalance storm. What was synced is durable and committed and the group is
-    // left, so the handle is released without it; its threads end with the process.
+    close(&consumer);
+    // The drop would run librdkafka's close again, and rdkafka's drop waits for it without
+    // a limit. The close above has already left the group (or given up), so the handle is
+    // released without it; its threads end with the process.
     std::mem::forget(consumer);
     let report = result?;
     let latency = report
@@ -413,17 +413,26 @@ impl<'a> Consumption<'a> {
     }
 }
 
-/// Leaves the group and serves the resulting revocation here, so that dropping the
-/// consumer has no rebalance left to run (one run from inside librdkafka's close can
-/// block forever). Messages polled meanwhile are not written: the next owner gets them.
-fn leave_group(consumer: &BaseConsumer<SinkContext>) {
-    consumer.unsubscribe();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if consumer.assignment().map(|a| a.count()).unwrap_or(0) == 0 {
+/// How long leaving the group may take at shutdown.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Closes the consumer while serving its events here, with a time limit: the close
+/// revokes partitions (synced and committed by the rebalance callback) and sends a
+/// LeaveGroup, so the group rebalances at once instead of waiting for this member's
+/// session to time out. Messages polled meanwhile are not written: the next owner gets
+/// them. librdkafka's own blocking close can hang forever after a rebalance storm.
+fn close(consumer: &BaseConsumer<SinkContext>) {
+    if let Err(error) = consumer.close_queue() {
+        warn!(%error, "could not start closing the consumer; the group notices after the session timeout");
+        return;
+    }
+    let deadline = Instant::now() + CLOSE_TIMEOUT;
+    while !consumer.closed() {
+        if Instant::now() >= deadline {
+            warn!(timeout = ?CLOSE_TIMEOUT, "consumer did not close in time; the group notices after the session timeout");
             return;
         }
         let _ = consumer.poll(Duration::from_millis(100));
     }
-    warn!("partitions still assigned after leaving the group");
+    debug!("left the consumer group");
 }

@@ -55,6 +55,10 @@ pub enum KafkaStageError {
     Client(#[from] rdkafka::error::KafkaError),
 }
 
+/// Names librdkafka debug contexts (e.g. `cgrp,fetch`) to log, for tracking down
+/// group or broker trouble without rebuilding.
+pub const KAFKA_DEBUG_ENV: &str = "ORDERSTREAM_KAFKA_DEBUG";
+
 /// Settings common to every client: bootstrap servers and a client id.
 pub fn client_config(brokers: &str, role: &str) -> ClientConfig {
     let mut config = ClientConfig::new();
@@ -62,5 +66,10 @@ pub fn client_config(brokers: &str, role: &str) -> ClientConfig {
         .set("bootstrap.servers", brokers)
         .set("client.id", format!("orderstream-{role}"))
         .set("log_level", "4");
+    if let Ok(contexts) = std::env::var(KAFKA_DEBUG_ENV) {
+        if !contexts.is_empty() {
+            config.set("debug", contexts).set("log_level", "7");
+        }
+    }
     config
 }
