@@ -1,5 +1,6 @@
-//! Generator throughput: one order generated and serialised to JSON per iteration, and
-//! the consumer's decode + CSV row for comparison. Run with `cargo bench`.
+//! Generator throughput: one order generated and serialised to JSON per iteration (live
+//! stamping, and a backfill's Poisson arrival + order), and the consumer's decode + CSV
+//! row for comparison. Run with `cargo bench`.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use orderstream::generate::{Generator, GeneratorConfig};
@@ -15,6 +16,19 @@ fn generator(c: &mut Criterion) {
         b.iter(|| {
             buf.clear();
             write_json(&generator.next_order(), &mut buf);
+            std::hint::black_box(&buf);
+        })
+    });
+    // A backfill through a year: each iteration draws the next arrival of the Poisson
+    // process (recomputing the hour's plan when it changes) and makes the order there.
+    let mut backfill =
+        Generator::new(&GeneratorConfig { seed: Some(7), instance: Some(1), ..Default::default() });
+    let mut t = 1_767_222_000_000_000.0; // 2026-01-01 00:00 in Poland
+    group.bench_function("backfill-arrival+generate+json", |b| {
+        b.iter(|| {
+            t = backfill.next_arrival(t).unwrap();
+            buf.clear();
+            write_json(&backfill.order_at((t / 1000.0) as i64 * 1000), &mut buf);
             std::hint::black_box(&buf);
         })
     });

@@ -1,13 +1,19 @@
 //! The command line: one subcommand per pipeline stage plus `run` for all of them.
 //! Every flag can also be set through the `ORDERSTREAM_*` variable named in `--help`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::bail;
+use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
 
+use crate::generate::load::LoadModel;
 use crate::generate::pacing::Rate;
-use crate::generate::{customers, GeneratorConfig};
+use crate::generate::scenario::Scenario;
+use crate::generate::source::{SourceConfig, Speed, Timing};
+use crate::generate::{catalogue, customers, ids, GeneratorConfig};
 use crate::kafka::{DEFAULT_GROUP, DEFAULT_PARTITIONS, DEFAULT_TOPIC};
 use crate::sink::Layout;
 
@@ -40,37 +46,192 @@ pub enum Command {
 /// What to generate and how fast.
 #[derive(Debug, Args, Clone)]
 pub struct GeneratorArgs {
-    /// Stop after this many orders (default: run until Ctrl-C).
+    /// Stop after this many orders (default: run until Ctrl-C, or to the end of --to).
     #[arg(long, env = "ORDERSTREAM_COUNT")]
     pub count: Option<u64>,
-    /// Orders per second, `max`, or `prototype` (the original 1-10 s random pauses).
-    /// Default: `max` with --count, else 20.
-    #[arg(long, env = "ORDERSTREAM_RATE")]
-    pub rate: Option<Rate>,
-    /// Seed for reproducible content: the same seed gives the same orders except for
-    /// `id` and `timestamp`, which come from the clock.
+    /// `calendar` (Poisson arrivals at the scenario's load curve, in real time), a fixed
+    /// number of orders per second, `max`, or `prototype` (the original 1-10 s random
+    /// pauses). Default: `max` with --count, else `calendar`.
+    #[arg(long, env = "ORDERSTREAM_RATE", conflicts_with = "from")]
+    pub rate: Option<RateChoice>,
+    /// Seed of the random draws. A backfill with a seed is reproducible byte for byte;
+    /// live, the clock sets `id`, `timestamp` and the load curve of the moment.
     #[arg(long, env = "ORDERSTREAM_SEED")]
     pub seed: Option<u64>,
     /// Producer instance (0-1023) embedded in order ids; give concurrent producers
-    /// different values to guarantee unique ids (default: random, logged at start).
+    /// different values to guarantee unique ids (default: random, logged at start; in a
+    /// seeded backfill, derived from the seed).
     #[arg(long, env = "ORDERSTREAM_INSTANCE", value_parser = clap::value_parser!(u16).range(0..1024))]
     pub instance: Option<u16>,
+    /// Scenario file (TOML): load curve, seasons, promotions, catalogue. Default: the
+    /// built-in one (scenarios/default.toml).
+    #[arg(long, env = "ORDERSTREAM_SCENARIO")]
+    pub scenario: Option<PathBuf>,
+    /// Orders per minute when every multiplier of the load curve is 1 (default: the
+    /// scenario's).
+    #[arg(long, env = "ORDERSTREAM_BASE_RATE")]
+    pub base_rate: Option<f64>,
+    /// Backfill from this day (YYYY-MM-DD, Polish time) or instant (RFC 3339): orders
+    /// with historical timestamps, in time order.
+    #[arg(long, env = "ORDERSTREAM_FROM")]
+    pub from: Option<TimeArg>,
+    /// End of the backfill: this day included, or an instant (default: now).
+    #[arg(long, env = "ORDERSTREAM_TO", requires = "from")]
+    pub to: Option<TimeArg>,
+    /// Backfill speed: `max`, or a multiple of real time (3600: an hour per second).
+    #[arg(long, env = "ORDERSTREAM_SPEED", default_value = "max", requires = "from")]
+    pub speed: Speed,
+    /// After the backfill, carry on with live orders.
+    #[arg(long, env = "ORDERSTREAM_THEN_LIVE", requires = "from")]
+    pub then_live: bool,
+}
+
+/// `--rate`: the load curve, or a fixed schedule.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RateChoice {
+    /// Poisson arrivals at the scenario's load curve.
+    Calendar,
+    /// A fixed schedule.
+    Fixed(Rate),
+}
+
+impl std::str::FromStr for RateChoice {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == "calendar" {
+            return Ok(RateChoice::Calendar);
+        }
+        s.parse::<Rate>().map(RateChoice::Fixed).map_err(|e| format!("{e}, or `calendar`"))
+    }
+}
+
+/// A point in time on the command line: a Polish calendar day or an RFC 3339 instant.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TimeArg {
+    /// A whole day in Polish time.
+    Day(NaiveDate),
+    /// An instant, µs since the Unix epoch.
+    Instant(i64),
+}
+
+impl std::str::FromStr for TimeArg {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if let Ok(day) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+            return Ok(TimeArg::Day(day));
+        }
+        chrono::DateTime::parse_from_rfc3339(s).map(|t| TimeArg::Instant(t.timestamp_micros())).map_err(|_| {
+            format!("invalid time {s:?}: expected a day (2026-03-31) or an RFC 3339 instant (2026-03-31T18:00:00+02:00)")
+        })
+    }
+}
+
+impl TimeArg {
+    /// The first instant (µs): the day's local midnight, or the instant itself.
+    pub fn start_micros(self) -> i64 {
+        match self {
+            TimeArg::Day(day) => polish_midnight(day),
+            TimeArg::Instant(t) => t,
+        }
+    }
+
+    /// The end (exclusive, µs): the next day's local midnight, or the instant itself.
+    pub fn end_micros(self) -> i64 {
+        match self {
+            TimeArg::Day(day) => polish_midnight(day.succ_opt().unwrap_or(day)),
+            TimeArg::Instant(t) => t,
+        }
+    }
+}
+
+fn polish_midnight(day: NaiveDate) -> i64 {
+    use chrono::TimeZone;
+    chrono_tz::Europe::Warsaw
+        .from_local_datetime(&day.and_time(chrono::NaiveTime::MIN))
+        .earliest()
+        .map(|t| t.timestamp_micros())
+        .unwrap_or(0)
 }
 
 impl GeneratorArgs {
-    /// The rate to use: the flag, else `max` for a bounded run and 20/s for an endless one.
-    pub fn rate(&self) -> Rate {
-        self.rate.unwrap_or(if self.count.is_some() { Rate::Max } else { Rate::PerSecond(20.0) })
+    /// The timing these flags ask for; fails with a message naming the flag.
+    pub fn timing(&self) -> anyhow::Result<Timing> {
+        let Some(from) = self.from else {
+            return Ok(match self.rate {
+                Some(RateChoice::Calendar) => Timing::Live,
+                Some(RateChoice::Fixed(rate)) => Timing::Fixed(rate),
+                None if self.count.is_some() => Timing::Fixed(Rate::Max),
+                None => Timing::Live,
+            });
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_micros() as i64)
+            .unwrap_or(0);
+        let start = from.start_micros();
+        let end = self.to.map_or(now, TimeArg::end_micros);
+        if start < ids::ID_EPOCH_MS * 1000 {
+            bail!(
+                "--from {from:?}: orders before 2025-01-01 cannot be backfilled (order ids count from then)"
+            );
+        }
+        if end <= start {
+            bail!("--to must be after --from");
+        }
+        if end > now {
+            bail!("--to is in the future; leave it out to backfill up to now (with --then-live to carry on live)");
+        }
+        Ok(Timing::Backfill { from: start, to: end, speed: self.speed, then_live: self.then_live })
     }
 
-    /// Generator settings from these flags.
-    pub fn generator(&self) -> GeneratorConfig {
-        GeneratorConfig {
-            seed: self.seed,
-            instance: self.instance,
-            customer_pool: customers::DEFAULT_POOL_SIZE,
-        }
+    /// The load model: the scenario file's or the built-in one, with --base-rate.
+    pub fn model(&self) -> anyhow::Result<LoadModel> {
+        let model = load_model(self.scenario.as_deref())?;
+        Ok(match self.base_rate {
+            Some(rate) if rate.is_finite() && rate > 0.0 => model.with_base_rate(rate),
+            Some(rate) => bail!("--base-rate {rate}: must be a number of orders per minute above 0"),
+            None => model,
+        })
     }
+
+    /// Settings of the order stream.
+    pub fn source(&self) -> anyhow::Result<SourceConfig> {
+        let timing = self.timing()?;
+        let backfill = matches!(timing, Timing::Backfill { .. });
+        // A seeded backfill must give the same ids on every run, so its instance comes
+        // from the seed unless one is given.
+        let instance = self.instance.or_else(|| {
+            self.seed.filter(|_| backfill).map(|s| (s.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 54) as u16)
+        });
+        Ok(SourceConfig {
+            generator: GeneratorConfig {
+                seed: self.seed,
+                instance,
+                customer_pool: customers::DEFAULT_POOL_SIZE,
+                model: Arc::new(self.model()?),
+            },
+            timing,
+            count: self.count,
+        })
+    }
+}
+
+/// Compiles the scenario at `path`, or the built-in one, and makes its catalogue the one
+/// decoded orders are checked against.
+pub fn load_model(path: Option<&Path>) -> anyhow::Result<LoadModel> {
+    let model = match path {
+        Some(path) => {
+            let scenario = Scenario::load(path)?;
+            LoadModel::compile(&scenario, &path.display().to_string())?
+        }
+        None => LoadModel::builtin(),
+    };
+    if !catalogue::install(model.categories()) {
+        bail!("a different catalogue is already in use in this process");
+    }
+    Ok(model)
 }
 
 /// `orderstream generate`.
@@ -146,6 +307,10 @@ pub struct ConsumeArgs {
     /// Exit 0 after this long without a new message, e.g. `5s` (for scripts and tests).
     #[arg(long, env = "ORDERSTREAM_IDLE_EXIT", value_parser = humantime::parse_duration)]
     pub idle_exit: Option<Duration>,
+    /// Scenario file whose catalogue the orders come from (needed only when it replaces
+    /// the built-in catalogue).
+    #[arg(long, env = "ORDERSTREAM_SCENARIO")]
+    pub scenario: Option<PathBuf>,
 }
 
 /// `orderstream run`.

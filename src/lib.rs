@@ -7,7 +7,8 @@
 //!
 //! The modules follow the data path:
 //!
-//! - [`generate`]: the order generator, its catalogue, ids, repeat customers and pacing.
+//! - [`generate`]: the order generator: catalogue, Polish retail calendar, scenarios and
+//!   the load curve, Poisson arrivals, live and backfill timing, ids, repeat customers.
 //! - [`order`]: the order record (the compatibility contract), its JSON and CSV codecs
 //!   and its validation.
 //! - [`kafka`]: producer, consumer-group member, topic admin, embedded broker.

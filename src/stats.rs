@@ -1,7 +1,7 @@
 //! Pipeline counters shared by the stages of a process, and the progress line that
 //! long runs print.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -27,6 +27,9 @@ pub struct Stats {
     pub dead_lettered: AtomicU64,
     /// Redelivered messages skipped because they were already written.
     pub duplicates_skipped: AtomicU64,
+    /// Event time (ms since the Unix epoch) of the latest calendar-timed order, so a
+    /// backfill's progress shows how far through history it is; 0 before the first.
+    pub generated_up_to_ms: AtomicI64,
 }
 
 impl Stats {
@@ -84,7 +87,14 @@ fn report_until(stats: &Stats, every: Duration, stop: &Shutdown) {
         if produced == last.1 && written == last.2 {
             continue;
         }
+        let up_to = stats.generated_up_to_ms.load(Ordering::Relaxed);
+        let event_time = (up_to != 0).then(|| {
+            let mut text = Vec::new();
+            crate::order::EventTime::in_poland(up_to * 1000).write_iso8601(&mut text);
+            String::from_utf8_lossy(&text).into_owned()
+        });
         info!(
+            event_time = event_time.unwrap_or_default(),
             produced,
             produce_rate = format!("{:.0}/s", (produced - last.1) as f64 / secs),
             written,

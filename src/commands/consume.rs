@@ -12,6 +12,7 @@ use crate::stats::{ProgressReporter, Stats};
 /// Consumes until a signal or `--idle-exit`.
 pub fn execute(args: &ConsumeArgs, progress: Duration) -> anyhow::Result<()> {
     let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
+    crate::cli::load_model(args.scenario.as_deref())?;
     let stats = Stats::new();
     let reporter = ProgressReporter::start(stats.clone(), progress);
     let config = ConsumerConfig {

@@ -7,8 +7,8 @@ use anyhow::Context;
 use tracing::info;
 
 use crate::cli::GenerateArgs;
-use crate::generate::pacing::{Pacer, Rate};
-use crate::generate::Generator;
+use crate::generate::pacing::Rate;
+use crate::generate::source::{OrderSource, Speed, Timing};
 use crate::order::write_json;
 use crate::shutdown::Shutdown;
 use crate::stats::{ProgressReporter, Stats};
@@ -18,19 +18,22 @@ pub fn execute(args: &GenerateArgs, progress: Duration) -> anyhow::Result<()> {
     let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
     let stats = Stats::new();
     let reporter = ProgressReporter::start(stats.clone(), progress);
-    let rate = args.generator.rate();
-    let mut generator = Generator::new(&args.generator.generator());
-    info!(rate = %rate, count = ?args.generator.count, instance = generator.instance(), "generating orders to stdout");
+    let config = args.generator.source()?;
+    let mut source = OrderSource::new(&config);
+    info!(timing = %config.timing, count = ?config.count, instance = source.generator().instance(), "generating orders to stdout");
 
-    let mut pacer = Pacer::new(rate);
     let stdout = io::stdout();
     let mut out = stdout.lock();
     let mut buf = Vec::with_capacity(128 * 1024);
     let mut emitted = 0u64;
-    let flush_each = rate != Rate::Max;
+    // Real-time streams flush every order; bulk ones fill 64 KiB first.
+    let flush_each = !matches!(
+        config.timing,
+        Timing::Fixed(Rate::Max) | Timing::Backfill { speed: Speed::Max, then_live: false, .. }
+    );
     let result = (|| -> io::Result<()> {
-        while args.generator.count.is_none_or(|c| emitted < c) && pacer.wait(&shutdown) {
-            write_json(&generator.next_order(), &mut buf);
+        while let Some(order) = source.next(&shutdown, &stats) {
+            write_json(&order, &mut buf);
             buf.push(b'\n');
             emitted += 1;
             if flush_each || buf.len() >= 64 * 1024 {

@@ -13,15 +13,14 @@ use crate::stats::{ProgressReporter, Stats};
 /// Creates the topic if needed and produces until the count or a signal.
 pub fn execute(args: &ProduceArgs, progress: Duration) -> anyhow::Result<()> {
     let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
+    let source = args.generator.source()?;
     ensure_topic(&args.brokers, &args.topic.topic, args.partitions, args.topic.connect_timeout)?;
     let stats = Stats::new();
     let reporter = ProgressReporter::start(stats.clone(), progress);
     let config = ProducerConfig {
         brokers: args.brokers.clone(),
         topic: args.topic.topic.clone(),
-        count: args.generator.count,
-        rate: args.generator.rate(),
-        generator: args.generator.generator(),
+        source,
         connect_timeout: args.topic.connect_timeout,
     };
     let report = produce(&config, &stats, &shutdown);

@@ -19,6 +19,7 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
     let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
     let topic = args.topic.topic.clone();
     // An embedded broker lives until the end of this function.
+    let orders = args.generator.source()?;
     let (embedded, brokers, source) = match &args.brokers {
         Some(brokers) => {
             ensure_topic(brokers, &topic, args.partitions, args.topic.connect_timeout)?;
@@ -65,9 +66,7 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
     let producer_config = ProducerConfig {
         brokers,
         topic: topic.clone(),
-        count: args.generator.count,
-        rate: args.generator.rate(),
-        generator: args.generator.generator(),
+        source: orders,
         connect_timeout: args.topic.connect_timeout,
     };
     // Producing before the group has formed would only make the first orders wait.

@@ -1,8 +1,10 @@
-//! The retailer's fixed world: regions, stores, salespeople and the product catalogue.
+//! The retailer's world: regions, stores, salespeople and the product catalogue.
 //!
 //! Everything here is `'static` so that generated and decoded orders can point at these
 //! strings instead of allocating: the generator picks from the tables, and the decoder
 //! maps a message's text back onto them while it validates the order.
+
+use std::sync::OnceLock;
 
 /// A region with the cities (store ids) that belong to it.
 #[derive(Debug)]
@@ -35,6 +37,9 @@ pub struct Category {
     pub min_price_grosz: i64,
     /// Highest net unit price in grosz.
     pub max_price_grosz: i64,
+    /// Lowest net unit price an order may carry: the list minimum less the deepest
+    /// promotion discount of the scenario.
+    pub lowest_price_grosz: i64,
 }
 
 /// Whole zloty in grosz, so the price table reads in zloty.
@@ -99,7 +104,7 @@ pub static REGIONS: &[Region] = &[
     },
 ];
 
-/// The product catalogue, per SPEC.
+/// The built-in product catalogue, per SPEC; a scenario may replace it.
 pub static CATEGORIES: &[Category] = &[
     Category {
         name: "Laptopy",
@@ -107,6 +112,7 @@ pub static CATEGORIES: &[Category] = &[
         brands: &["Apple", "Dell", "HP", "Lenovo", "Asus"],
         min_price_grosz: zloty(2000),
         max_price_grosz: zloty(8000),
+        lowest_price_grosz: zloty(2000),
     },
     Category {
         name: "Smartfony",
@@ -119,6 +125,7 @@ pub static CATEGORIES: &[Category] = &[
         brands: &["Apple", "Samsung", "Xiaomi", "Sony"],
         min_price_grosz: zloty(1000),
         max_price_grosz: zloty(6000),
+        lowest_price_grosz: zloty(1000),
     },
     Category {
         name: "Audio",
@@ -126,6 +133,7 @@ pub static CATEGORIES: &[Category] = &[
         brands: &["Sony", "JBL", "Bose", "Anker"],
         min_price_grosz: zloty(100),
         max_price_grosz: zloty(3000),
+        lowest_price_grosz: zloty(100),
     },
     Category {
         name: "Telewizory",
@@ -133,6 +141,7 @@ pub static CATEGORIES: &[Category] = &[
         brands: &["Samsung", "LG", "Sony"],
         min_price_grosz: zloty(1500),
         max_price_grosz: zloty(10000),
+        lowest_price_grosz: zloty(1500),
     },
     Category {
         name: "Akcesoria",
@@ -140,6 +149,7 @@ pub static CATEGORIES: &[Category] = &[
         brands: &["Anker", "Belkin", "Samsung", "Apple"],
         min_price_grosz: zloty(30),
         max_price_grosz: zloty(500),
+        lowest_price_grosz: zloty(30),
     },
 ];
 
@@ -157,19 +167,29 @@ pub fn region(name: &str) -> Option<&'static Region> {
     REGIONS.iter().find(|r| r.name == name)
 }
 
-/// Finds a category by name.
+/// The catalogue orders are checked against: the active scenario's (see [`install`]).
+static ACTIVE: OnceLock<&'static [Category]> = OnceLock::new();
+
+/// Makes `categories` (a scenario's catalogue) the one decoded orders are checked
+/// against. Call once at start, before decoding; returns false if another catalogue was
+/// installed already.
+pub fn install(categories: &'static [Category]) -> bool {
+    ACTIVE.set(categories).is_ok() || std::ptr::eq(*ACTIVE.get().unwrap_or(&categories), categories)
+}
+
+/// The active catalogue: the installed one, else the built-in scenario's.
+pub fn categories() -> &'static [Category] {
+    ACTIVE.get_or_init(|| super::load::LoadModel::builtin().categories())
+}
+
+/// Finds a category of the active catalogue by name.
 pub fn category(name: &str) -> Option<&'static Category> {
-    CATEGORIES.iter().find(|c| c.name == name)
+    categories().iter().find(|c| c.name == name)
 }
 
 /// Finds the `'static` copy of `value` in `list`, so decoded text needs no allocation.
 pub fn intern(list: &'static [&'static str], value: &str) -> Option<&'static str> {
     list.iter().copied().find(|v| *v == value)
-}
-
-/// Every (product, category) pair: the prototype picks uniformly over these.
-pub fn product_pairs() -> Vec<(&'static str, &'static Category)> {
-    CATEGORIES.iter().flat_map(|c| c.products.iter().map(move |p| (*p, c))).collect()
 }
 
 #[cfg(test)]
@@ -189,6 +209,6 @@ mod tests {
     #[test]
     fn twenty_one_products_in_five_categories() {
         assert_eq!(CATEGORIES.len(), 5);
-        assert_eq!(product_pairs().len(), 21);
+        assert_eq!(CATEGORIES.iter().map(|c| c.products.len()).sum::<usize>(), 21);
     }
 }

@@ -1,27 +1,41 @@
 //! Stage 1: the order generator.
 //!
-//! Makes realistic electronics orders with the prototype's distributions (see SPEC), and
-//! fixes its defects: ids are unique across runs and producers ([`ids`]), timestamps carry
-//! their UTC offset, the repeat-customer pool is bounded ([`customers`]).
+//! Makes realistic electronics orders. What is bought, where and when follows a
+//! scenario's load curve ([`load`]): the hour of the day, the weekday, store opening
+//! hours and Polish holidays ([`calendar`]), seasons and promotions ([`scenario`]).
+//! Arrivals form a Poisson process at the curve's rate ([`Generator::next_arrival`]);
+//! [`source`] turns them into a live or a backfilled stream. The prototype's defects are
+//! fixed: ids are unique across runs and producers ([`ids`]), timestamps carry their UTC
+//! offset, the repeat-customer pool is bounded ([`customers`]).
 //!
-//! With a seed, the random content of the stream (everything but `id` and `timestamp`,
-//! which come from the clock) is the same on every run; [`Generator::order_at`] takes the
-//! time explicitly and so gives fully reproducible orders.
+//! With a seed, the random content is the same on every run; [`Generator::order_at`]
+//! takes the time explicitly and so gives fully reproducible orders, and a backfill with
+//! a seed is byte-for-byte reproducible.
 
+pub mod calendar;
 pub mod catalogue;
 pub mod customers;
 pub mod ids;
+pub mod load;
 pub mod pacing;
+pub mod scenario;
+pub mod source;
 
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
 use crate::order::{gross_value, EventTime, Order};
-use catalogue::{Category, IN_STORE_DEVICE, ONLINE_DEVICES, PAYMENT_METHODS, REGIONS};
+use catalogue::{IN_STORE_DEVICE, ONLINE_DEVICES, PAYMENT_METHODS, REGIONS};
 use customers::CustomerPool;
 use ids::IdAllocator;
+use load::{HourPlan, LoadModel, IN_STORE};
+
+const MICROS_PER_HOUR: i64 = 3_600_000_000;
+/// A Poisson process that finds no demand for this long has none at all.
+const MAX_EMPTY_HOURS: u32 = 2 * 366 * 24;
 
 /// Settings of one generator.
 #[derive(Debug, Clone)]
@@ -32,11 +46,18 @@ pub struct GeneratorConfig {
     pub instance: Option<u16>,
     /// How many earlier customers are remembered for repeat purchases.
     pub customer_pool: usize,
+    /// The load curve and catalogue (a compiled scenario).
+    pub model: Arc<LoadModel>,
 }
 
 impl Default for GeneratorConfig {
     fn default() -> Self {
-        GeneratorConfig { seed: None, instance: None, customer_pool: customers::DEFAULT_POOL_SIZE }
+        GeneratorConfig {
+            seed: None,
+            instance: None,
+            customer_pool: customers::DEFAULT_POOL_SIZE,
+            model: Arc::new(LoadModel::builtin()),
+        }
     }
 }
 
@@ -47,8 +68,8 @@ pub struct Generator {
     ids: IdAllocator,
     instance: u16,
     customers: CustomerPool,
-    products: Vec<(&'static str, &'static Category)>,
-    offset_cache: OffsetCache,
+    model: Arc<LoadModel>,
+    plan: HourPlan,
 }
 
 impl Generator {
@@ -67,8 +88,8 @@ impl Generator {
             ids: IdAllocator::new(instance),
             instance,
             customers: CustomerPool::new(config.customer_pool),
-            products: catalogue::product_pairs(),
-            offset_cache: OffsetCache::default(),
+            plan: config.model.plan(0),
+            model: config.model.clone(),
         }
     }
 
@@ -77,13 +98,44 @@ impl Generator {
         self.instance
     }
 
+    /// The load model in use.
+    pub fn model(&self) -> &LoadModel {
+        &self.model
+    }
+
     /// The next order, stamped with the current wall-clock time.
     pub fn next_order(&mut self) -> Order {
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0);
         self.order_at(now)
     }
 
-    /// The next order, stamped with `utc_micros`.
+    /// The next arrival of the Poisson process after `after` (µs since the Unix epoch,
+    /// fractional): exponential gaps at the hour's rate, restarted at each hour boundary
+    /// (the process is memoryless). `None` if no hour for two years expects an order.
+    pub fn next_arrival(&mut self, after: f64) -> Option<f64> {
+        let mut t = after;
+        let mut empty_hours = 0;
+        loop {
+            let hour = (t.floor() as i64).div_euclid(MICROS_PER_HOUR);
+            self.plan_hour(hour);
+            let end = ((hour + 1) * MICROS_PER_HOUR) as f64;
+            if self.plan.rate_per_sec > 0.0 {
+                let gap = -(1.0 - self.rng.random::<f64>()).ln() / self.plan.rate_per_sec * 1e6;
+                if t + gap < end {
+                    return Some(t + gap);
+                }
+            } else {
+                empty_hours += 1;
+                if empty_hours > MAX_EMPTY_HOURS {
+                    return None;
+                }
+            }
+            t = end;
+        }
+    }
+
+    /// The next order, stamped with `utc_micros`; what it is follows the load curve at
+    /// that time (e.g. no in-store order while stores are closed).
     ///
     /// ```
     /// use orderstream::generate::{Generator, GeneratorConfig};
@@ -93,13 +145,16 @@ impl Generator {
     /// assert_eq!(a.order_at(t), b.order_at(t));
     /// ```
     pub fn order_at(&mut self, utc_micros: i64) -> Order {
-        let timestamp = self.offset_cache.event_time(utc_micros);
+        self.plan_hour(utc_micros.div_euclid(MICROS_PER_HOUR));
+        let timestamp = EventTime { utc_micros, offset_secs: self.plan.offset_secs };
         let id = self.ids.next(timestamp.utc_millis());
+        let cell = self.plan.pick(self.rng.random());
+        let category = &self.model.categories()[usize::from(cell.category)];
         let rng = &mut self.rng;
 
-        let region = &REGIONS[rng.random_range(0..REGIONS.len())];
+        let region = &REGIONS[usize::from(cell.region)];
         let store = &region.stores[rng.random_range(0..region.stores.len())];
-        let in_store = rng.random_bool(0.5);
+        let in_store = usize::from(cell.channel) == IN_STORE;
         let (sales_channel, device_type) = if in_store {
             ("in_store", IN_STORE_DEVICE)
         } else {
@@ -107,10 +162,11 @@ impl Generator {
         };
         let customer_id = self.customers.next(rng);
         let payment_method = PAYMENT_METHODS[rng.random_range(0..PAYMENT_METHODS.len())];
-        let (product, category) = self.products[rng.random_range(0..self.products.len())];
+        let product = category.products[rng.random_range(0..category.products.len())];
         let marka = category.brands[rng.random_range(0..category.brands.len())];
         let ilosc = rng.random_range(1..=4u8);
-        let cena_netto = rng.random_range(category.min_price_grosz..=category.max_price_grosz);
+        let list_price = rng.random_range(category.min_price_grosz..=category.max_price_grosz);
+        let cena_netto = load::discounted(list_price, cell.discount);
         let sprzedawca = in_store.then(|| store.salespeople[rng.random_range(0..store.salespeople.len())]);
 
         Order {
@@ -131,24 +187,11 @@ impl Generator {
             sprzedawca,
         }
     }
-}
 
-/// Polish UTC offsets only change on whole UTC hours, so one lookup per hour is enough.
-#[derive(Debug, Clone, Default)]
-struct OffsetCache {
-    hour: i64,
-    offset_secs: i32,
-    valid: bool,
-}
-
-impl OffsetCache {
-    fn event_time(&mut self, utc_micros: i64) -> EventTime {
-        let hour = utc_micros.div_euclid(3_600_000_000);
-        if !self.valid || hour != self.hour {
-            *self =
-                OffsetCache { hour, offset_secs: EventTime::in_poland(utc_micros).offset_secs, valid: true };
+    fn plan_hour(&mut self, hour: i64) {
+        if self.plan.hour != hour {
+            self.plan = self.model.plan(hour);
         }
-        EventTime { utc_micros, offset_secs: self.offset_secs }
     }
 }
 
@@ -194,19 +237,22 @@ mod tests {
     }
 
     #[test]
-    fn prototype_distributions_hold() {
+    fn uniform_choices_keep_the_prototype_distributions() {
         let mut g = seeded(42);
         let n = 60_000;
         let orders: Vec<Order> = (0..n).map(|i| g.order_at(T0 + i * 1000)).collect();
-        let share =
-            |pred: &dyn Fn(&Order) -> bool| orders.iter().filter(|o| pred(o)).count() as f64 / n as f64;
-        // Binomial sd at n=60k is at most 0.002; tolerances are 5 sd.
-        assert!((share(&|o| o.sales_channel == "online") - 0.5).abs() < 0.01);
-        assert!((share(&|o| o.region == "Central") - 0.2).abs() < 0.01);
-        assert!((share(&|o| o.store_id == "Warszawa") - 0.2).abs() < 0.01);
-        assert!((share(&|o| o.kategoria_produktu == "Akcesoria") - 5.0 / 21.0).abs() < 0.01);
-        assert!((share(&|o| o.payment_method == "blik") - 0.2).abs() < 0.01);
-        assert!((share(&|o| o.ilosc == 4) - 0.25).abs() < 0.01);
+        let share = |pred: &dyn Fn(&Order) -> bool, of: &dyn Fn(&Order) -> bool| {
+            orders.iter().filter(|o| of(o) && pred(o)).count() as f64
+                / orders.iter().filter(|o| of(o)).count() as f64
+        };
+        let all = |_: &Order| true;
+        // Binomial sd at n=60k is at most 0.002 (0.004 within a fifth); tolerances are 5 sd.
+        assert!((share(&|o| o.payment_method == "blik", &all) - 0.2).abs() < 0.01);
+        assert!((share(&|o| o.ilosc == 4, &all) - 0.25).abs() < 0.01);
+        assert!((share(&|o| o.store_id == "Lublin", &|o| o.region == "Wschod") - 1.0 / 3.0).abs() < 0.03);
+        assert!(
+            (share(&|o| o.device_type == "mobile", &|o| o.sales_channel == "online") - 0.5).abs() < 0.015
+        );
     }
 
     #[test]

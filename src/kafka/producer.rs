@@ -17,8 +17,7 @@ use rdkafka::ClientContext;
 use tracing::{error, info};
 
 use super::{client_config, KafkaStageError};
-use crate::generate::pacing::{Pacer, Rate};
-use crate::generate::{Generator, GeneratorConfig};
+use crate::generate::source::{OrderSource, SourceConfig};
 use crate::order::write_json;
 use crate::shutdown::Shutdown;
 use crate::stats::Stats;
@@ -35,12 +34,8 @@ pub struct ProducerConfig {
     pub brokers: String,
     /// Target topic.
     pub topic: String,
-    /// Stop after this many orders; `None` runs until shutdown.
-    pub count: Option<u64>,
-    /// Emission rate.
-    pub rate: Rate,
-    /// Generator settings.
-    pub generator: GeneratorConfig,
+    /// The orders and their timing.
+    pub source: SourceConfig,
     /// How long to wait for the cluster at start.
     pub connect_timeout: Duration,
 }
@@ -116,17 +111,12 @@ pub fn produce(
         }
     })?;
 
-    let mut generator = Generator::new(&config.generator);
-    let instance = generator.instance();
-    info!(topic = %config.topic, brokers = %config.brokers, rate = %config.rate, count = ?config.count, instance, "producing orders");
-    let mut pacer = Pacer::new(config.rate);
+    let mut source = OrderSource::new(&config.source);
+    let instance = source.generator().instance();
+    info!(topic = %config.topic, brokers = %config.brokers, timing = %config.source.timing, count = ?config.source.count, instance, "producing orders");
     let mut payload = Vec::with_capacity(512);
     let mut produced = 0u64;
-    'orders: while config.count.is_none_or(|c| produced < c) {
-        if !pacer.wait(shutdown) {
-            break;
-        }
-        let order = generator.next_order();
+    'orders: while let Some(order) = source.next(shutdown, stats) {
         payload.clear();
         write_json(&order, &mut payload);
         let mut record = BaseRecord::to(&config.topic).key(order.store_id).payload(&payload);

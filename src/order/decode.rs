@@ -112,7 +112,7 @@ pub fn decode_json(payload: &[u8]) -> Result<Order, DecodeError> {
         return Err(invalid("ilosc", wire.ilosc, "quantity must be 1 to 4"));
     }
     let cena_netto = to_grosz("cena_netto", wire.cena_netto)?;
-    if !(category.min_price_grosz..=category.max_price_grosz).contains(&cena_netto) {
+    if !(category.lowest_price_grosz..=category.max_price_grosz).contains(&cena_netto) {
         return Err(invalid(
             "cena_netto",
             wire.cena_netto,

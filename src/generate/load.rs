@@ -1,0 +1,500 @@
+//! The load curve: a scenario compiled into expected orders per second for every
+//! (channel, region, category) cell, one plan per hour.
+//!
+//! All multipliers are constant within a local hour (opening hours and DST changes fall
+//! on whole hours), so the generator computes an [`HourPlan`] once per hour and draws
+//! each order's cell from it with one uniform number and a binary search.
+
+use chrono::{Datelike, NaiveDate, Timelike};
+
+use super::calendar::{self, DayKind};
+use super::catalogue::{self, Category, REGIONS};
+use super::scenario::{ChannelProfile, DateRange, DateSpec, Scenario, ScenarioError};
+use crate::order::EventTime;
+
+/// Index of the online channel in per-channel arrays.
+pub const ONLINE: usize = 0;
+/// Index of the in-store channel in per-channel arrays.
+pub const IN_STORE: usize = 1;
+/// Channel names by index, as the scenario and the `sales_channel` field spell them.
+pub const CHANNEL_NAMES: [&str; 2] = ["online", "in_store"];
+const MICROS_PER_HOUR: i64 = 3_600_000_000;
+
+/// A compiled scenario: everything needed to plan any hour.
+#[derive(Debug, Clone)]
+pub struct LoadModel {
+    base_per_minute: f64,
+    channels: [Curve; 2],
+    opening: [(DayKind, u32, u32); 4],
+    regions: Vec<[f64; 2]>,
+    seasons: Vec<CompiledSeason>,
+    promotions: Vec<CompiledPromotion>,
+    categories: &'static [Category],
+    category_weights: Vec<f64>,
+}
+
+#[derive(Debug, Clone)]
+struct Curve {
+    share: f64,
+    hours: [f64; 24],
+    weekdays: [f64; 7],
+    holiday: f64,
+}
+
+#[derive(Debug, Clone)]
+struct CompiledSeason {
+    range: DateRange,
+    demand: f64,
+    mix: Vec<f64>,
+}
+
+#[derive(Debug, Clone)]
+struct CompiledPromotion {
+    range: DateRange,
+    categories: Vec<bool>,
+    channels: [bool; 2],
+    discount: f64,
+    uplift: f64,
+}
+
+/// One cell of an hour: who buys what, where, and the discount that applies.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Cell {
+    /// [`ONLINE`] or [`IN_STORE`].
+    pub channel: u8,
+    /// Index into [`REGIONS`].
+    pub region: u8,
+    /// Index into the model's categories.
+    pub category: u8,
+    /// Discount on the net price, 0 when no promotion runs.
+    pub discount: f64,
+}
+
+/// The plan of one UTC hour.
+#[derive(Debug, Clone)]
+pub struct HourPlan {
+    /// Hours since the Unix epoch (UTC).
+    pub hour: i64,
+    /// Polish UTC offset in this hour.
+    pub offset_secs: i32,
+    /// Expected orders per second in this hour, all cells together.
+    pub rate_per_sec: f64,
+    cells: Vec<Cell>,
+    cumulative: Vec<f64>,
+}
+
+impl HourPlan {
+    /// The cell whose cumulative weight `u` (uniform in 0..1) falls into.
+    pub fn pick(&self, u: f64) -> Cell {
+        let total = self.cumulative.last().copied().unwrap_or(0.0);
+        let target = u * total;
+        let i = self.cumulative.partition_point(|c| *c <= target).min(self.cells.len() - 1);
+        self.cells[i]
+    }
+
+    /// Expected orders per second of the cells that match `filter`.
+    pub fn rate_where(&self, filter: impl Fn(&Cell) -> bool) -> f64 {
+        let total = self.cumulative.last().copied().unwrap_or(0.0);
+        if total == 0.0 {
+            return 0.0;
+        }
+        let mut previous = 0.0;
+        let mut matched = 0.0;
+        for (cell, cum) in self.cells.iter().zip(&self.cumulative) {
+            if filter(cell) {
+                matched += cum - previous;
+            }
+            previous = *cum;
+        }
+        self.rate_per_sec * matched / total
+    }
+}
+
+impl LoadModel {
+    /// The built-in scenario, compiled.
+    pub fn builtin() -> LoadModel {
+        LoadModel::compile(&Scenario::builtin(), "<built-in scenario>")
+            .unwrap_or_else(|e| panic!("the built-in scenario is invalid: {e}"))
+    }
+
+    /// Checks a scenario's values and compiles it; `path` is used in errors.
+    pub fn compile(scenario: &Scenario, path: &str) -> Result<LoadModel, ScenarioError> {
+        let invalid = |field: &str, value: String, reason: &str| ScenarioError::Invalid {
+            path: path.to_string(),
+            field: field.to_string(),
+            value,
+            reason: reason.to_string(),
+        };
+        let positive = |field: &str, v: f64| {
+            if v.is_finite() && v > 0.0 {
+                Ok(v)
+            } else {
+                Err(invalid(field, v.to_string(), "must be a number above 0"))
+            }
+        };
+        let non_negative = |field: &str, v: f64| {
+            if v.is_finite() && v >= 0.0 {
+                Ok(v)
+            } else {
+                Err(invalid(field, v.to_string(), "must be a number of 0 or more"))
+            }
+        };
+
+        let base_per_minute = positive("base_rate_per_minute", scenario.base_rate_per_minute)?;
+        let curve = |name: &str, p: &ChannelProfile| -> Result<Curve, ScenarioError> {
+            let field = |key: &str| format!("channels.{name}.{key}");
+            let hours: [f64; 24] = p.hours.clone().try_into().map_err(|v: Vec<f64>| {
+                invalid(
+                    &field("hours"),
+                    format!("{} values", v.len()),
+                    "needs 24 values, one per hour from midnight",
+                )
+            })?;
+            let weekdays: [f64; 7] = p.weekdays.clone().try_into().map_err(|v: Vec<f64>| {
+                invalid(&field("weekdays"), format!("{} values", v.len()), "needs 7 values, Monday first")
+            })?;
+            for v in hours.iter().chain(&weekdays) {
+                non_negative(&field("hours/weekdays"), *v)?;
+            }
+            Ok(Curve {
+                share: positive(&field("share"), p.share)?,
+                hours,
+                weekdays,
+                holiday: non_negative(&field("holiday"), p.holiday)?,
+            })
+        };
+        let mut channels =
+            [curve("online", &scenario.channels.online)?, curve("in_store", &scenario.channels.in_store)?];
+        let share_sum: f64 = channels.iter().map(|c| c.share).sum();
+        channels.iter_mut().for_each(|c| c.share /= share_sum);
+
+        let hours_field = |kind: &str, h: [u32; 2]| {
+            if h[0] < h[1] && h[1] <= 24 {
+                Ok(h)
+            } else {
+                Err(invalid(
+                    &format!("opening_hours.{kind}"),
+                    format!("{h:?}"),
+                    "needs [open, close) with open < close <= 24",
+                ))
+            }
+        };
+        let o = &scenario.opening_hours;
+        let opening = [
+            (DayKind::Weekday, hours_field("weekdays", o.weekdays)?),
+            (DayKind::Saturday, hours_field("saturday", o.saturday)?),
+            (DayKind::TradingSunday, hours_field("trading_sunday", o.trading_sunday)?),
+            (DayKind::HolySaturday, hours_field("holy_saturday", o.holy_saturday)?),
+        ]
+        .map(|(kind, h)| (kind, h[0], h[1]));
+
+        for name in scenario.regions.keys() {
+            if catalogue::region(name).is_none() {
+                let known: Vec<&str> = REGIONS.iter().map(|r| r.name).collect();
+                return Err(invalid(
+                    &format!("regions.{name}"),
+                    name.clone(),
+                    &format!("unknown region; the regions are {known:?}"),
+                ));
+            }
+        }
+        let mut regions = Vec::with_capacity(REGIONS.len());
+        for region in REGIONS {
+            let share = scenario.regions.get(region.name).ok_or_else(|| {
+                invalid("regions", region.name.to_string(), "region missing: every region needs a share")
+            })?;
+            let field = |key: &str| format!("regions.{}.{key}", region.name);
+            let s = positive(&field("share"), share.share)?;
+            regions.push([
+                s * non_negative(&field("online"), share.online)?,
+                s * non_negative(&field("in_store"), share.in_store)?,
+            ]);
+        }
+        // Each channel's region mix sums to 1: a region's channel multiplier shifts that
+        // channel's orders towards it without changing the channel's total.
+        for c in [ONLINE, IN_STORE] {
+            let sum: f64 = regions.iter().map(|r| r[c]).sum();
+            if sum <= 0.0 {
+                return Err(invalid(
+                    "regions",
+                    format!("{} multipliers", CHANNEL_NAMES[c]),
+                    "at least one region needs a multiplier above 0 for each channel",
+                ));
+            }
+            regions.iter_mut().for_each(|r| r[c] /= sum);
+        }
+
+        let (categories, category_weights) = build_catalogue(scenario, path)?;
+        let category_index = |field: &str, name: &str| {
+            categories.iter().position(|c| c.name == name).ok_or_else(|| {
+                let known: Vec<&str> = categories.iter().map(|c| c.name).collect();
+                invalid(field, name.to_string(), &format!("unknown category; the categories are {known:?}"))
+            })
+        };
+        for name in scenario.category_weights.keys() {
+            category_index("category_weights", name)?;
+        }
+        let range = |field: &str, from: &str, to: &str| -> Result<DateRange, ScenarioError> {
+            let spec = |key: &str, text: &str| {
+                DateSpec::parse(text)
+                    .map_err(|reason| invalid(&format!("{field}.{key}"), text.to_string(), &reason))
+            };
+            Ok(DateRange { from: spec("from", from)?, to: spec("to", to)? })
+        };
+
+        let mut seasons = Vec::new();
+        for (i, s) in scenario.seasons.iter().enumerate() {
+            let field = format!("seasons[{i}] ({})", s.name);
+            let mut mix = vec![1.0; categories.len()];
+            for (name, m) in &s.categories {
+                mix[category_index(&format!("{field}.categories"), name)?] =
+                    non_negative(&format!("{field}.categories.{name}"), *m)?;
+            }
+            seasons.push(CompiledSeason {
+                range: range(&field, &s.from, &s.to)?,
+                demand: non_negative(&format!("{field}.demand"), s.demand)?,
+                mix,
+            });
+        }
+
+        let mut promotions = Vec::new();
+        let mut deepest = vec![0.0f64; categories.len()];
+        for (i, p) in scenario.promotions.iter().enumerate() {
+            let field = format!("promotions[{i}] ({})", p.name);
+            if !(0.0..=0.9).contains(&p.discount) {
+                return Err(invalid(
+                    &format!("{field}.discount"),
+                    p.discount.to_string(),
+                    "must be between 0 and 0.9",
+                ));
+            }
+            let mut on = vec![p.categories.is_empty(); categories.len()];
+            for name in &p.categories {
+                on[category_index(&format!("{field}.categories"), name)?] = true;
+            }
+            let mut channels = [p.channels.is_empty(); 2];
+            for name in &p.channels {
+                let c = CHANNEL_NAMES.iter().position(|n| n == name).ok_or_else(|| {
+                    invalid(
+                        &format!("{field}.channels"),
+                        name.clone(),
+                        "unknown channel; the channels are online and in_store",
+                    )
+                })?;
+                channels[c] = true;
+            }
+            for (d, on) in deepest.iter_mut().zip(&on) {
+                if *on {
+                    *d = d.max(p.discount);
+                }
+            }
+            promotions.push(CompiledPromotion {
+                range: range(&field, &p.from, &p.to)?,
+                categories: on,
+                channels,
+                discount: p.discount,
+                uplift: non_negative(&format!("{field}.uplift"), p.uplift)?,
+            });
+        }
+
+        // The decoder accepts a price as low as the deepest discount allows.
+        let categories: &'static [Category] = Box::leak(
+            categories
+                .iter()
+                .zip(&deepest)
+                .map(|(c, d)| Category { lowest_price_grosz: discounted(c.min_price_grosz, *d), ..*c })
+                .collect::<Vec<_>>()
+                .into_boxed_slice(),
+        );
+        let mut category_weights = category_weights;
+        for (name, w) in &scenario.category_weights {
+            category_weights[category_index("category_weights", name)?] =
+                positive(&format!("category_weights.{name}"), *w)?;
+        }
+        Ok(LoadModel {
+            base_per_minute,
+            channels,
+            opening,
+            regions,
+            seasons,
+            promotions,
+            categories,
+            category_weights,
+        })
+    }
+
+    /// The catalogue orders of this model come from.
+    pub fn categories(&self) -> &'static [Category] {
+        self.categories
+    }
+
+    /// The base rate in orders per minute.
+    pub fn base_rate_per_minute(&self) -> f64 {
+        self.base_per_minute
+    }
+
+    /// The same model with another base rate (from `--base-rate`).
+    pub fn with_base_rate(mut self, per_minute: f64) -> LoadModel {
+        self.base_per_minute = per_minute;
+        self
+    }
+
+    /// The local opening hours of stores on `date`, if they open at all.
+    pub fn opening_hours(&self, date: NaiveDate) -> Option<(u32, u32)> {
+        let kind = calendar::day_kind(date);
+        self.opening.iter().find(|(k, _, _)| *k == kind).map(|(_, open, close)| (*open, *close))
+    }
+
+    /// The plan of the UTC hour `hour` (hours since the Unix epoch).
+    pub fn plan(&self, hour: i64) -> HourPlan {
+        let offset_secs = EventTime::in_poland(hour * MICROS_PER_HOUR).offset_secs;
+        let local = chrono::DateTime::from_timestamp(hour * 3600 + i64::from(offset_secs), 0)
+            .map(|t| t.naive_utc())
+            .unwrap_or_default();
+        let (date, local_hour) = (local.date(), local.hour());
+        let weekday = date.weekday().num_days_from_monday() as usize;
+        let holiday = calendar::is_public_holiday(date);
+        let open = self.opening_hours(date).is_some_and(|(o, c)| (o..c).contains(&local_hour));
+
+        let mut channel = [0.0; 2];
+        for (c, curve) in self.channels.iter().enumerate() {
+            let day = if holiday { curve.holiday } else { 1.0 };
+            channel[c] = curve.share * curve.hours[local_hour as usize] * curve.weekdays[weekday] * day;
+        }
+        if !open {
+            channel[IN_STORE] = 0.0;
+        }
+
+        let mut demand = 1.0;
+        let mut mix = self.category_weights.clone();
+        for season in self.seasons.iter().filter(|s| s.range.contains(date)) {
+            demand *= season.demand;
+            mix.iter_mut().zip(&season.mix).for_each(|(m, s)| *m *= s);
+        }
+        let mix_sum: f64 = mix.iter().sum();
+        if mix_sum > 0.0 {
+            mix.iter_mut().for_each(|m| *m /= mix_sum);
+        }
+        let active: Vec<&CompiledPromotion> =
+            self.promotions.iter().filter(|p| p.range.contains(date)).collect();
+
+        let mut cells = Vec::with_capacity(2 * self.regions.len() * mix.len());
+        let mut cumulative = Vec::with_capacity(cells.capacity());
+        let mut total = 0.0;
+        for (c, channel_rate) in channel.iter().enumerate() {
+            for (r, region) in self.regions.iter().enumerate() {
+                for (k, share) in mix.iter().enumerate() {
+                    let mut rate = self.base_per_minute * channel_rate * region[c] * demand * share;
+                    let mut discount = 0.0f64;
+                    for p in active.iter().filter(|p| p.channels[c] && p.categories[k]) {
+                        rate *= p.uplift;
+                        discount = discount.max(p.discount);
+                    }
+                    if rate > 0.0 {
+                        total += rate;
+                        cells.push(Cell { channel: c as u8, region: r as u8, category: k as u8, discount });
+                        cumulative.push(total);
+                    }
+                }
+            }
+        }
+        let rate_per_sec = total / 60.0;
+        if cells.is_empty() {
+            // Nothing is expected this hour; a fixed-rate run still needs a mix, so it
+            // falls back to online orders spread evenly.
+            for r in 0..self.regions.len() {
+                for k in 0..mix.len() {
+                    cells.push(Cell {
+                        channel: ONLINE as u8,
+                        region: r as u8,
+                        category: k as u8,
+                        discount: 0.0,
+                    });
+                    cumulative.push(cells.len() as f64);
+                }
+            }
+        }
+        HourPlan { hour, offset_secs, rate_per_sec, cells, cumulative }
+    }
+}
+
+/// `price` lowered by `discount`, rounded half up to the grosz.
+pub fn discounted(price: i64, discount: f64) -> i64 {
+    if discount <= 0.0 {
+        price
+    } else {
+        (price as f64 * (1.0 - discount)).round() as i64
+    }
+}
+
+fn build_catalogue(scenario: &Scenario, path: &str) -> Result<(Vec<Category>, Vec<f64>), ScenarioError> {
+    if scenario.categories.is_empty() {
+        let weights = catalogue::CATEGORIES.iter().map(|c| c.products.len() as f64).collect();
+        return Ok((catalogue::CATEGORIES.iter().map(|c| Category { ..*c }).collect(), weights));
+    }
+    let invalid = |field: String, value: String, reason: &str| ScenarioError::Invalid {
+        path: path.to_string(),
+        field,
+        value,
+        reason: reason.to_string(),
+    };
+    let text = |field: String, value: &str| -> Result<&'static str, ScenarioError> {
+        if value.is_empty()
+            || value.len() > 100
+            || value.chars().any(|c| c.is_control() || matches!(c, '"' | '\\' | ','))
+        {
+            return Err(invalid(
+                field,
+                format!("{value:?}"),
+                "needs 1-100 characters without quotes, backslashes, commas or control characters",
+            ));
+        }
+        Ok(Box::leak(value.to_string().into_boxed_str()))
+    };
+    let list = |field: String, values: &[String]| -> Result<&'static [&'static str], ScenarioError> {
+        if values.is_empty() {
+            return Err(invalid(field, "[]".into(), "needs at least one entry"));
+        }
+        let leaked = values.iter().map(|v| text(field.clone(), v)).collect::<Result<Vec<_>, _>>()?;
+        Ok(Box::leak(leaked.into_boxed_slice()))
+    };
+    if scenario.categories.len() > 200 {
+        return Err(invalid(
+            "categories".into(),
+            scenario.categories.len().to_string(),
+            "at most 200 categories",
+        ));
+    }
+    let mut categories = Vec::new();
+    let mut weights = Vec::new();
+    for (i, c) in scenario.categories.iter().enumerate() {
+        let field = |key: &str| format!("categories[{i}].{key}");
+        let name = text(field("name"), &c.name)?;
+        if categories.iter().any(|k: &Category| k.name == name) {
+            return Err(invalid(field("name"), c.name.clone(), "duplicate category"));
+        }
+        let [min, max] = c.price;
+        if !(min.is_finite() && max.is_finite() && min > 0.0 && min <= max && max < 1e9) {
+            return Err(invalid(
+                field("price"),
+                format!("{:?}", c.price),
+                "needs [min, max] in PLN with 0 < min <= max",
+            ));
+        }
+        let weight = c.weight.unwrap_or(c.products.len() as f64);
+        if !(weight.is_finite() && weight > 0.0) {
+            return Err(invalid(field("weight"), weight.to_string(), "must be a number above 0"));
+        }
+        let min_price_grosz = (min * 100.0).round() as i64;
+        categories.push(Category {
+            name,
+            products: list(field("products"), &c.products)?,
+            brands: list(field("brands"), &c.brands)?,
+            min_price_grosz,
+            max_price_grosz: (max * 100.0).round() as i64,
+            lowest_price_grosz: min_price_grosz,
+        });
+        weights.push(weight);
+    }
+    Ok((categories, weights))
+}
