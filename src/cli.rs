@@ -172,10 +172,10 @@ impl GeneratorArgs {
             .unwrap_or(0);
         let start = from.start_micros();
         let end = self.to.map_or(now, TimeArg::end_micros);
-        if start < ids::ID_EPOCH_MS * 1000 {
-            bail!(
-                "--from {from:?}: orders before 2025-01-01 cannot be backfilled (order ids count from then)"
-            );
+        // Ids count milliseconds from 2025-01-01 UTC; the hour before (Polish New Year's
+        // Eve) shares their first millisecond, which the sequence part keeps unique.
+        if start < ids::ID_EPOCH_MS * 1000 - 3_600_000_000 {
+            bail!("--from: orders before 2025-01-01 cannot be backfilled (order ids count from then)");
         }
         if end <= start {
             bail!("--to must be after --from");

@@ -134,6 +134,15 @@ impl OrderSource {
                 then_live,
             },
         };
+        if config.timing == Timing::Live {
+            let hour = (now_micros() as i64).div_euclid(3_600_000_000);
+            let per_minute = config.generator.model.plan(hour).rate_per_sec * 60.0;
+            tracing::info!(
+                expected_per_minute = format!("{per_minute:.0}"),
+                "live orders follow the load curve of the hour (quiet at night, busy on evenings and \
+                 weekends); --base-rate or --rate changes the pace"
+            );
+        }
         OrderSource { generator: Generator::new(&config.generator), count: config.count, emitted: 0, clock }
     }
 
