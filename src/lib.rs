@@ -9,6 +9,8 @@
 //!
 //! - [`generate`]: the order generator: catalogue, Polish retail calendar, scenarios and
 //!   the load curve, Poisson arrivals, live and backfill timing, ids, repeat customers.
+//! - [`analytics`]: event-time windows with a watermark and late-data policy, and the
+//!   breakdowns the dashboard and the API show.
 //! - [`order`]: the order record (the compatibility contract), its JSON and CSV codecs
 //!   and its validation.
 //! - [`kafka`]: producer, consumer-group member, topic admin, embedded broker.
@@ -17,6 +19,7 @@
 //! - [`cli`] and [`commands`]: the command line, one module per subcommand; `main.rs`
 //!   only parses and dispatches.
 
+pub mod analytics;
 pub mod cli;
 pub mod commands;
 pub mod generate;

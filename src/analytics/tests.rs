@@ -1,0 +1,82 @@
+use super::*;
+use crate::generate::{Generator, GeneratorConfig};
+
+const T0: i64 = 1_780_000_000_000_000; // µs, 2026-05-28
+
+fn orders(n: i64, step_us: i64) -> (Vec<Order>, &'static [Category]) {
+    let mut g = Generator::new(&GeneratorConfig { seed: Some(1), instance: Some(2), ..Default::default() });
+    let categories = g.model().categories();
+    ((0..n).map(|i| g.order_at(T0 + i * step_us)).collect(), categories)
+}
+
+fn sums<'a>(orders: impl Iterator<Item = &'a Order>) -> Totals {
+    let mut t = Totals::default();
+    orders.for_each(|o| t.add(o));
+    t
+}
+
+#[test]
+fn summaries_equal_the_orders_recomputed_for_every_filter() {
+    let (orders, categories) = orders(20_000, 9_000_000); // 50 hours: past the retention
+    let config = AnalyticsConfig { retention: Duration::from_secs(100 * 3600), ..Default::default() };
+    let mut analytics = Analytics::new(config, categories);
+    for o in &orders {
+        assert_eq!(analytics.record(o), Outcome::OnTime);
+    }
+    let all = analytics.summary(&Filter::default(), 5);
+    assert_eq!(all.total, sums(orders.iter()).report());
+    let region_sum = all.by_region.values().map(|r| r.gross_value_grosz).sum::<i64>();
+    assert_eq!(region_sum, all.total.gross_value_grosz);
+
+    let from_ms = T0 / 1000 + 3 * 3_600_000;
+    let to_ms = T0 / 1000 + 20 * 3_600_000;
+    let filter = Filter { from_ms: Some(from_ms), to_ms: Some(to_ms), region: Some(2), category: Some(4) };
+    let want = sums(orders.iter().filter(|o| {
+        let t = o.timestamp.utc_millis();
+        (from_ms..to_ms).contains(&t)
+            && o.region == REGIONS[2].name
+            && o.kategoria_produktu == categories[4].name
+    }));
+    let got = analytics.summary(&filter, 5);
+    assert!(want.orders > 50);
+    assert_eq!(got.total, want.report());
+    assert_eq!(got.by_category[categories[4].name], want.report());
+    let series_total: u64 = analytics.series(&filter).iter().map(|(_, t)| t.orders).sum();
+    assert_eq!(series_total, want.orders);
+    assert!(got.top_products.iter().all(|p| p.group == categories[4].name));
+    assert!(got.top_stores.iter().all(|s| s.group == REGIONS[2].name));
+}
+
+#[test]
+fn late_orders_update_their_window_until_the_allowed_lateness() {
+    let (orders, categories) = orders(3, 1);
+    let config = AnalyticsConfig { allowed_lateness: Duration::from_secs(600), ..Default::default() };
+    let mut analytics = Analytics::new(config, categories);
+    let at = |o: &Order, ms: i64| {
+        let mut o = *o;
+        o.timestamp.utc_micros = ms * 1000;
+        o
+    };
+    let base = (T0 / 60_000_000) * 60_000; // a window start, ms
+    assert_eq!(analytics.record(&at(&orders[0], base + 30 * 60_000)), Outcome::OnTime);
+    // Out of order, 25 minutes back: its window ended 24 minutes before the watermark.
+    assert_eq!(analytics.record(&at(&orders[1], base + 5 * 60_000)), Outcome::TooLate);
+    // 8 minutes back: window ended 7 minutes ago, within the 10 allowed.
+    assert_eq!(analytics.record(&at(&orders[2], base + 22 * 60_000)), Outcome::LateUpdated);
+    let summary = analytics.summary(&Filter::default(), 3);
+    assert_eq!(summary.total.orders, 2);
+    assert_eq!(summary.late, Late { too_late_orders: 1, late_updates: 1 });
+    assert_eq!(analytics.too_late().gross, orders[1].wartosc_brutto);
+}
+
+#[test]
+fn windows_older_than_the_retention_are_dropped() {
+    let (orders, categories) = orders(10_000, 60_000_000); // one order a minute for a week
+    let config = AnalyticsConfig { retention: Duration::from_secs(2 * 3600), ..Default::default() };
+    let mut analytics = Analytics::new(config, categories);
+    orders.iter().for_each(|o| {
+        analytics.record(o);
+    });
+    assert!(analytics.window_count() <= 121, "{} windows", analytics.window_count());
+    assert_eq!(analytics.summary(&Filter::default(), 1).total.orders as usize, analytics.window_count());
+}
