@@ -9,6 +9,7 @@ use anyhow::bail;
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
 
+use crate::analytics::AnalyticsConfig;
 use crate::generate::load::LoadModel;
 use crate::generate::pacing::Rate;
 use crate::generate::scenario::Scenario;
@@ -276,6 +277,37 @@ pub struct SinkArgs {
     pub no_dlq_topic: bool,
 }
 
+/// The HTTP API, live events and metrics of a running pipeline.
+#[derive(Debug, Args, Clone)]
+pub struct HttpArgs {
+    /// Serve the JSON API, live events (SSE) and Prometheus metrics on this address, e.g.
+    /// `127.0.0.1:8080` (port 0 picks a free one; the address is logged).
+    #[arg(long, env = "ORDERSTREAM_HTTP")]
+    pub http: Option<String>,
+    /// Width of the analytics' event-time windows.
+    #[arg(long, env = "ORDERSTREAM_WINDOW", default_value = "1m", value_parser = humantime::parse_duration)]
+    pub window: Duration,
+    /// How long after its end a window still takes late orders; later ones are counted
+    /// as late (and still written to the CSV files).
+    #[arg(long, env = "ORDERSTREAM_ALLOWED_LATENESS", default_value = "1h", value_parser = humantime::parse_duration)]
+    pub allowed_lateness: Duration,
+    /// How much event time the analytics keep before the latest order.
+    #[arg(long, env = "ORDERSTREAM_RETENTION", default_value = "26h", value_parser = humantime::parse_duration)]
+    pub retention: Duration,
+}
+
+impl HttpArgs {
+    /// Analytics settings from these flags.
+    pub fn analytics(&self) -> AnalyticsConfig {
+        AnalyticsConfig {
+            window: self.window,
+            allowed_lateness: self.allowed_lateness,
+            retention: self.retention,
+            ..AnalyticsConfig::default()
+        }
+    }
+}
+
 /// `orderstream produce`.
 #[derive(Debug, Args)]
 pub struct ProduceArgs {
@@ -311,6 +343,8 @@ pub struct ConsumeArgs {
     /// the built-in catalogue).
     #[arg(long, env = "ORDERSTREAM_SCENARIO")]
     pub scenario: Option<PathBuf>,
+    #[command(flatten)]
+    pub http: HttpArgs,
 }
 
 /// `orderstream run`.
@@ -331,4 +365,6 @@ pub struct RunArgs {
     pub generator: GeneratorArgs,
     #[command(flatten)]
     pub sink: SinkArgs,
+    #[command(flatten)]
+    pub http: HttpArgs,
 }

@@ -15,6 +15,8 @@
 //!   and its validation.
 //! - [`kafka`]: producer, consumer-group member, topic admin, embedded broker.
 //! - [`sink`]: the exactly-once daily CSV sink (checkpoints, crash recovery, dead letters).
+//! - [`dashboard`]: the HTTP server of a running pipeline: JSON API, live events,
+//!   Prometheus metrics, health checks.
 //! - [`stats`]: counters and progress lines; [`shutdown`]: SIGINT/SIGTERM handling.
 //! - [`cli`] and [`commands`]: the command line, one module per subcommand; `main.rs`
 //!   only parses and dispatches.
@@ -22,6 +24,7 @@
 pub mod analytics;
 pub mod cli;
 pub mod commands;
+pub mod dashboard;
 pub mod generate;
 pub mod kafka;
 pub mod order;

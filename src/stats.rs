@@ -27,6 +27,8 @@ pub struct Stats {
     pub dead_lettered: AtomicU64,
     /// Redelivered messages skipped because they were already written.
     pub duplicates_skipped: AtomicU64,
+    /// Orders later than the analytics' allowed lateness (written, not in the windows).
+    pub late: AtomicU64,
     /// Event time (ms since the Unix epoch) of the latest calendar-timed order, so a
     /// backfill's progress shows how far through history it is; 0 before the first.
     pub generated_up_to_ms: AtomicI64,

@@ -184,7 +184,7 @@ impl Analytics {
     }
 
     /// The latest orders, oldest first.
-    pub fn ticker(&self) -> impl Iterator<Item = &Order> {
+    pub fn ticker(&self) -> impl DoubleEndedIterator<Item = &Order> {
         self.ticker.iter()
     }
 

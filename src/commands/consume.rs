@@ -15,6 +15,7 @@ pub fn execute(args: &ConsumeArgs, progress: Duration) -> anyhow::Result<()> {
     crate::cli::load_model(args.scenario.as_deref())?;
     let stats = Stats::new();
     let reporter = ProgressReporter::start(stats.clone(), progress);
+    let http = super::start_http(&args.http, &stats, &args.sink.csv_dir)?;
     let config = ConsumerConfig {
         brokers: args.brokers.clone(),
         topic: args.topic.topic.clone(),
@@ -27,6 +28,7 @@ pub fn execute(args: &ConsumeArgs, progress: Duration) -> anyhow::Result<()> {
         connect_timeout: args.topic.connect_timeout,
         dead_letter_topic: !args.sink.no_dlq_topic,
         source: None,
+        live: http.as_ref().map(|(state, _)| state.clone()),
     };
     let result = consume(&config, &stats, &shutdown, None);
     drop(reporter);

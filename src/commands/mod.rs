@@ -5,9 +5,14 @@ pub mod generate;
 pub mod produce;
 pub mod run;
 
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, HttpArgs};
+use crate::dashboard::{DashboardServer, LiveState};
+use crate::generate::catalogue;
+use crate::stats::Stats;
 
 /// Runs the parsed command line.
 pub fn execute(cli: Cli) -> anyhow::Result<()> {
@@ -18,4 +23,17 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Consume(args) => consume::execute(&args, progress),
         Command::Run(args) => run::execute(&args, progress),
     }
+}
+
+/// Starts the HTTP server when `--http` is given: live analytics fed by the consumer.
+fn start_http(
+    args: &HttpArgs,
+    stats: &Arc<Stats>,
+    csv_dir: &Path,
+) -> anyhow::Result<Option<(Arc<LiveState>, DashboardServer)>> {
+    let Some(addr) = &args.http else { return Ok(None) };
+    let state =
+        LiveState::new(args.analytics(), catalogue::categories(), stats.clone(), Some(csv_dir.to_path_buf()));
+    let server = DashboardServer::start(addr, state.clone())?;
+    Ok(Some((state, server)))
 }

@@ -35,6 +35,7 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
     let started = Instant::now();
     let stats = Stats::new();
     let reporter = ProgressReporter::start(stats.clone(), progress);
+    let http = super::start_http(&args.http, &stats, &args.sink.csv_dir)?;
     let consumer_config = ConsumerConfig {
         brokers: brokers.clone(),
         topic: topic.clone(),
@@ -47,6 +48,7 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
         connect_timeout: args.topic.connect_timeout,
         dead_letter_topic: !args.sink.no_dlq_topic,
         source,
+        live: http.as_ref().map(|(state, _)| state.clone()),
     };
     // The consumer is not stopped by the signal directly: it first drains what the
     // producer delivered (an embedded broker's data would die with the process).
@@ -112,5 +114,10 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
         csv_dir = %dir.display(),
         "pipeline finished"
     );
+    if let Some((_, server)) = http.as_ref().filter(|_| !shutdown.requested()) {
+        // The orders are all in; keep the API up for the user until Ctrl-C.
+        info!(url = %format!("http://{}/", server.local_addr()), "still serving the HTTP API; Ctrl-C to stop");
+        while shutdown.sleep_until(Instant::now() + Duration::from_secs(3600)) {}
+    }
     Ok(())
 }

@@ -47,6 +47,8 @@ pub struct ConsumerConfig {
     pub dead_letter_topic: bool,
     /// Names the cluster in checkpoints; `None` asks the cluster for its id.
     pub source: Option<String>,
+    /// Live analytics to feed with every written order (`--http`).
+    pub live: Option<std::sync::Arc<crate::dashboard::LiveState>>,
 }
 
 /// What a consumer run did.
@@ -285,6 +287,11 @@ impl<'a> Consumption<'a> {
             if self.batch.since.is_some() {
                 continue;
             }
+            if let Some(live) = &self.config.live {
+                let assigned =
+                    self.consumer.context().assigned_at.lock().unwrap_or_else(|p| p.into_inner()).is_some();
+                live.set_ready(assigned);
+            }
             if shutdown.requested() {
                 info!("shutdown requested");
                 return Ok(());
@@ -325,6 +332,9 @@ impl<'a> Consumption<'a> {
                 if taken {
                     self.batch.orders += 1;
                     self.batch.event_times.push(order.timestamp.utc_micros);
+                    if let Some(live) = &self.config.live {
+                        live.record(&order);
+                    }
                 }
                 taken
             }

@@ -20,6 +20,7 @@
 //! or repeat a row.
 
 pub mod checkpoint;
+mod export;
 pub mod layout;
 pub mod store;
 
@@ -29,6 +30,7 @@ use std::time::Duration;
 
 use tracing::warn;
 
+pub use export::read_day;
 pub use layout::{Layout, Owner};
 use store::Store;
 

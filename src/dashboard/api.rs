@@ -1,0 +1,208 @@
+//! The JSON API: summaries, time series, the ticker and a day's CSV export, with 4xx JSON
+//! errors that name the bad parameter.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+
+use super::state::LiveState;
+use crate::analytics::{Filter, TotalsReport};
+use crate::generate::catalogue::REGIONS;
+use crate::order::{write_json, EventTime};
+
+/// A client error: status, message and the parameter at fault.
+#[derive(Debug, Serialize)]
+pub struct ApiError {
+    #[serde(skip)]
+    status: StatusCode,
+    /// What is wrong.
+    pub error: String,
+    /// The query parameter at fault, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameter: Option<String>,
+}
+
+impl ApiError {
+    fn bad(parameter: &str, error: String) -> Self {
+        ApiError { status: StatusCode::BAD_REQUEST, error, parameter: Some(parameter.to_string()) }
+    }
+
+    /// A 404 with a message.
+    pub fn not_found(error: String) -> Self {
+        ApiError { status: StatusCode::NOT_FOUND, error, parameter: None }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(&self)).into_response()
+    }
+}
+
+type Params = Query<HashMap<String, String>>;
+
+/// Parses `from`, `to`, `region`, `category` (and checks that nothing else is given
+/// beyond `extra`).
+fn filter(state: &LiveState, params: &HashMap<String, String>, extra: &[&str]) -> Result<Filter, ApiError> {
+    for key in params.keys() {
+        if !["from", "to", "region", "category"].contains(&key.as_str()) && !extra.contains(&key.as_str()) {
+            return Err(ApiError::bad(key, format!("unknown parameter {key:?}")));
+        }
+    }
+    let time = |key: &str, end: bool| -> Result<Option<i64>, ApiError> {
+        params.get(key).map(|text| parse_time(text, end).map_err(|e| ApiError::bad(key, e))).transpose()
+    };
+    let region = params
+        .get("region")
+        .map(|name| {
+            REGIONS.iter().position(|r| r.name == name).ok_or_else(|| {
+                let known: Vec<&str> = REGIONS.iter().map(|r| r.name).collect();
+                ApiError::bad("region", format!("unknown region {name:?}; the regions are {known:?}"))
+            })
+        })
+        .transpose()?;
+    let categories = state.analytics().categories();
+    let category = params
+        .get("category")
+        .map(|name| {
+            categories.iter().position(|c| c.name == name).ok_or_else(|| {
+                let known: Vec<&str> = categories.iter().map(|c| c.name).collect();
+                ApiError::bad("category", format!("unknown category {name:?}; the categories are {known:?}"))
+            })
+        })
+        .transpose()?;
+    let filter = Filter { from_ms: time("from", false)?, to_ms: time("to", true)?, region, category };
+    if let (Some(from), Some(to)) = (filter.from_ms, filter.to_ms) {
+        if to <= from {
+            return Err(ApiError::bad("to", "`to` must be after `from`".into()));
+        }
+    }
+    Ok(filter)
+}
+
+/// A day (Polish time; as `to`, the day included), an RFC 3339 instant, or ms since the
+/// Unix epoch.
+fn parse_time(text: &str, end: bool) -> Result<i64, String> {
+    if let Ok(ms) = text.parse::<i64>() {
+        return Ok(ms);
+    }
+    match text.parse::<crate::cli::TimeArg>() {
+        Ok(t) => Ok(if end { t.end_micros() } else { t.start_micros() } / 1000),
+        Err(_) => Err(format!(
+            "invalid time {text:?}: expected a day (2026-11-26), an RFC 3339 instant or ms since the Unix epoch"
+        )),
+    }
+}
+
+/// `GET /api/summary`.
+pub async fn summary(
+    State(state): State<Arc<LiveState>>,
+    Query(params): Params,
+) -> Result<Response, ApiError> {
+    let filter = filter(&state, &params, &["top"])?;
+    let top = match params.get("top") {
+        None => 10,
+        Some(t) => t.parse::<usize>().ok().filter(|n| (1..=1000).contains(n)).ok_or_else(|| {
+            ApiError::bad("top", format!("invalid top {t:?}: expected a number from 1 to 1000"))
+        })?,
+    };
+    let summary = state.analytics().summary(&filter, top);
+    Ok(Json(summary).into_response())
+}
+
+/// One point of a time series.
+#[derive(Debug, Serialize)]
+pub struct Point {
+    /// Window start, ms since the Unix epoch.
+    pub start_ms: i64,
+    /// Window start in Polish time.
+    pub start: String,
+    /// Its sums.
+    #[serde(flatten)]
+    pub totals: TotalsReport,
+}
+
+/// `GET /api/series`.
+pub async fn series(
+    State(state): State<Arc<LiveState>>,
+    Query(params): Params,
+) -> Result<Response, ApiError> {
+    let filter = filter(&state, &params, &[])?;
+    let points: Vec<Point> = state
+        .analytics()
+        .series(&filter)
+        .into_iter()
+        .map(|(start_ms, totals)| Point { start_ms, start: iso(start_ms), totals: totals.report() })
+        .collect();
+    Ok(Json(points).into_response())
+}
+
+/// `GET /api/ticker`: the latest orders, newest first, as JSON lines would show them.
+pub async fn ticker(State(state): State<Arc<LiveState>>) -> Response {
+    let mut body = Vec::from(&b"["[..]);
+    for (i, order) in state.analytics().ticker().rev().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        write_json(order, &mut body);
+    }
+    body.push(b']');
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// `GET /api/export?day=YYYY-MM-DD`: that day's CSV rows (all partition files merged
+/// under one header).
+pub async fn export(
+    State(state): State<Arc<LiveState>>,
+    Query(params): Params,
+) -> Result<Response, ApiError> {
+    if let Some(key) = params.keys().find(|k| k.as_str() != "day") {
+        return Err(ApiError::bad(key, format!("unknown parameter {key:?}")));
+    }
+    let day =
+        params.get("day").ok_or_else(|| ApiError::bad("day", "missing parameter day (YYYY-MM-DD)".into()))?;
+    let date = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
+        .map_err(|_| ApiError::bad("day", format!("invalid day {day:?}: expected YYYY-MM-DD")))?;
+    let dir = state
+        .csv_dir
+        .clone()
+        .ok_or_else(|| ApiError::not_found("this process writes no CSV files".into()))?;
+    let body = tokio::task::spawn_blocking(move || crate::sink::read_day(&dir, date))
+        .await
+        .map_err(|e| ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            error: e.to_string(),
+            parameter: None,
+        })?
+        .map_err(|e| ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            error: e.to_string(),
+            parameter: None,
+        })?
+        .ok_or_else(|| ApiError::not_found(format!("no orders for {date}")))?;
+    let disposition = format!("attachment; filename=\"orders_{date}.csv\"");
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// Unknown paths.
+pub async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::not_found(format!("no such path {}", uri.path()))
+}
+
+fn iso(ms: i64) -> String {
+    let mut out = Vec::new();
+    EventTime::in_poland(ms * 1000).write_iso8601(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}

@@ -1,0 +1,97 @@
+//! Server-sent events: the latest snapshot pushed to every client as it changes.
+//!
+//! A publisher builds one snapshot at most every [`PUBLISH_EVERY`] when something moved
+//! and puts it into a `watch` channel, which keeps only the newest value: a slow or
+//! stalled client skips snapshots instead of queueing them, so memory per client stays
+//! constant however many clients there are.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures_util::stream::Stream;
+use serde::Serialize;
+use tokio::sync::watch;
+
+use super::state::LiveState;
+use crate::analytics::{Filter, Summary};
+use crate::order::write_json;
+use crate::stats::Stats;
+
+/// How often the publisher looks for news.
+pub const PUBLISH_EVERY: Duration = Duration::from_millis(250);
+
+/// What a client receives.
+#[derive(Debug, Serialize)]
+struct Snapshot {
+    written: u64,
+    dead_letters: u64,
+    late: u64,
+    consumed: u64,
+    ready: bool,
+    summary: Summary,
+    ticker: Vec<serde_json::Value>,
+}
+
+fn snapshot(state: &LiveState) -> String {
+    let analytics = state.analytics();
+    let summary = analytics.summary(&Filter::default(), 10);
+    let mut line = Vec::new();
+    let ticker = analytics
+        .ticker()
+        .rev()
+        .take(10)
+        .filter_map(|order| {
+            line.clear();
+            write_json(order, &mut line);
+            serde_json::from_slice(&line).ok()
+        })
+        .collect();
+    drop(analytics);
+    let stats = &state.stats;
+    let snapshot = Snapshot {
+        written: Stats::get(&stats.written),
+        dead_letters: Stats::get(&stats.dead_lettered),
+        late: Stats::get(&stats.late),
+        consumed: Stats::get(&stats.consumed),
+        ready: state.is_ready(),
+        summary,
+        ticker,
+    };
+    serde_json::to_string(&snapshot).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+}
+
+/// Publishes snapshots until `stop` changes.
+pub async fn publish(state: Arc<LiveState>, tx: watch::Sender<Arc<str>>, mut stop: watch::Receiver<bool>) {
+    let mut last = (u64::MAX, u64::MAX, false);
+    let mut tick = tokio::time::interval(PUBLISH_EVERY);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        let now =
+            (Stats::get(&state.stats.consumed), Stats::get(&state.stats.dead_lettered), state.is_ready());
+        if now != last {
+            last = now;
+            let body: Arc<str> = snapshot(&state).into();
+            tx.send_replace(body);
+        }
+    }
+}
+
+/// `GET /api/live`.
+pub async fn stream(
+    State((_, rx)): State<(Arc<LiveState>, watch::Receiver<Arc<str>>)>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let stream = futures_util::stream::unfold((rx, true), |(mut rx, first)| async move {
+        if !first && rx.changed().await.is_err() {
+            return None;
+        }
+        let data = rx.borrow_and_update().clone();
+        Some((Ok(Event::default().event("snapshot").data(&*data)), (rx, false)))
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}

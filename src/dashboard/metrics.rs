@@ -1,0 +1,97 @@
+//! `/metrics` in the Prometheus text format, built from the pipeline counters and the
+//! analytics at each scrape.
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+use super::state::LiveState;
+use crate::analytics::Filter;
+use crate::generate::catalogue::REGIONS;
+use crate::stats::Stats;
+
+/// The scrape body.
+pub fn render(state: &LiveState) -> Result<String, std::fmt::Error> {
+    let mut registry = Registry::with_prefix("orderstream");
+    let stats = &state.stats;
+    let counter = |registry: &mut Registry, name: &str, help: &str, value: u64| {
+        let c: Counter = Counter::default();
+        c.inc_by(value);
+        registry.register(name, help, c);
+    };
+    counter(
+        &mut registry,
+        "orders_produced",
+        "Orders handed to the Kafka producer",
+        Stats::get(&stats.produced),
+    );
+    counter(
+        &mut registry,
+        "orders_delivered",
+        "Orders the broker acknowledged",
+        Stats::get(&stats.delivered),
+    );
+    counter(
+        &mut registry,
+        "delivery_failures",
+        "Orders the producer could not deliver",
+        Stats::get(&stats.delivery_failed),
+    );
+    counter(&mut registry, "messages_consumed", "Messages read from Kafka", Stats::get(&stats.consumed));
+    counter(
+        &mut registry,
+        "dead_letters",
+        "Messages sent to the dead letters",
+        Stats::get(&stats.dead_lettered),
+    );
+    counter(
+        &mut registry,
+        "late_orders",
+        "Orders later than the allowed lateness (in the CSV, not in the windows)",
+        Stats::get(&stats.late),
+    );
+    let written: Family<Vec<(String, String)>, Counter> = Family::default();
+    written.get_or_create(&vec![("sink".into(), "csv".into())]).inc_by(Stats::get(&stats.written));
+    registry.register("orders_written", "Orders durable in a sink", written);
+
+    let analytics = state.analytics();
+    let summary = analytics.summary(&Filter::default(), 1);
+    let categories = analytics.categories();
+    let by_cell: Family<Vec<(String, String)>, Counter> = Family::default();
+    let value: Family<Vec<(String, String)>, Counter> = Family::default();
+    for (r, region) in REGIONS.iter().enumerate() {
+        for (c, category) in categories.iter().enumerate() {
+            let cell =
+                analytics.summary(&Filter { region: Some(r), category: Some(c), ..Filter::default() }, 0);
+            let labels = vec![
+                ("region".to_string(), region.name.to_string()),
+                ("category".to_string(), category.name.to_string()),
+            ];
+            by_cell.get_or_create(&labels).inc_by(cell.total.orders);
+            value.get_or_create(&labels).inc_by(cell.total.gross_value_grosz.max(0) as u64);
+        }
+    }
+    registry.register("business_orders", "Orders in the analytics retention by region and category", by_cell);
+    registry.register(
+        "business_gross_value_grosz",
+        "Gross value (grosz) in the analytics retention by region and category",
+        value,
+    );
+    let windows: Gauge = Gauge::default();
+    windows.set(analytics.window_count() as i64);
+    registry.register("analytics_windows", "Event-time windows kept", windows);
+    let watermark: Gauge = Gauge::default();
+    watermark.set(summary.watermark_ms.unwrap_or(0) / 1000);
+    registry.register("analytics_watermark_seconds", "Latest event time seen (Unix seconds)", watermark);
+    drop(analytics);
+
+    let ready: Gauge = Gauge::default();
+    ready.set(i64::from(state.is_ready()));
+    registry.register("ready", "1 when the consumer holds its partitions", ready);
+
+    let mut out = String::new();
+    encode(&mut out, &registry)?;
+    Ok(out)
+}

@@ -1,0 +1,168 @@
+//! Stage 5: the HTTP server of a running pipeline: the JSON API over the live analytics,
+//! server-sent events, Prometheus metrics, and health checks.
+//!
+//! It runs on its own thread with a small Tokio runtime, so the pipeline's threads never
+//! wait for a client; the consumer only takes the analytics lock for one order at a time.
+
+mod api;
+mod live;
+mod metrics;
+mod state;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use axum::extract::{FromRef, State};
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use tokio::sync::watch;
+use tracing::{info, warn};
+
+pub use state::LiveState;
+
+/// Errors starting the server.
+#[derive(Debug, thiserror::Error)]
+pub enum DashboardError {
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {error}")]
+    Bind {
+        /// The address asked for.
+        addr: String,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// The runtime or thread could not start.
+    #[error("cannot start the HTTP server: {0}")]
+    Start(std::io::Error),
+}
+
+#[derive(Clone)]
+struct AppState {
+    live: Arc<LiveState>,
+    snapshots: watch::Receiver<Arc<str>>,
+}
+
+impl FromRef<AppState> for Arc<LiveState> {
+    fn from_ref(app: &AppState) -> Self {
+        app.live.clone()
+    }
+}
+
+/// A running server; dropping it stops it.
+#[derive(Debug)]
+pub struct DashboardServer {
+    addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl DashboardServer {
+    /// Binds `addr` (port 0 picks a free port) and serves `state` until dropped.
+    pub fn start(addr: &str, state: Arc<LiveState>) -> Result<Self, DashboardError> {
+        let listener = std::net::TcpListener::bind(addr)
+            .map_err(|error| DashboardError::Bind { addr: addr.to_string(), error })?;
+        listener.set_nonblocking(true).map_err(DashboardError::Start)?;
+        let local = listener.local_addr().map_err(DashboardError::Start)?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(DashboardError::Start)?;
+        let (stop, stop_rx) = watch::channel(false);
+        let (snap_tx, snap_rx) = watch::channel::<Arc<str>>(Arc::from("{}"));
+        let app = router(AppState { live: state.clone(), snapshots: snap_rx });
+        let thread = std::thread::Builder::new()
+            .name("http".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let listener = match tokio::net::TcpListener::from_std(listener) {
+                        Ok(l) => l,
+                        Err(error) => return warn!(%error, "HTTP server could not start"),
+                    };
+                    tokio::spawn(live::publish(state, snap_tx, stop_rx.clone()));
+                    let mut stop_rx = stop_rx;
+                    let shutdown = async move {
+                        let _ = stop_rx.changed().await;
+                    };
+                    if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+                        warn!(%error, "HTTP server stopped");
+                    }
+                });
+                // Streams still open end with the runtime.
+            })
+            .map_err(DashboardError::Start)?;
+        info!(url = %format!("http://{local}/"), metrics = %format!("http://{local}/metrics"), "HTTP API and metrics listening");
+        Ok(DashboardServer { addr: local, stop, thread: Some(thread) })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+impl Drop for DashboardServer {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/api/summary", get(api::summary))
+        .route("/api/series", get(api::series))
+        .route("/api/ticker", get(api::ticker))
+        .route("/api/export", get(api::export))
+        .route("/api/live", get(live_stream))
+        .route("/metrics", get(metrics_text))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .fallback(api::not_found)
+        .with_state(state)
+}
+
+async fn live_stream(State(app): State<AppState>) -> impl IntoResponse {
+    live::stream(State((app.live.clone(), app.snapshots.clone()))).await
+}
+
+async fn index() -> impl IntoResponse {
+    Json(serde_json::json!({
+        "service": "orderstream",
+        "endpoints": {
+            "/api/summary": "totals and breakdowns; ?from=&to=&region=&category=&top=",
+            "/api/series": "totals per window; ?from=&to=&region=&category=",
+            "/api/ticker": "the latest orders",
+            "/api/export": "a day's CSV rows; ?day=YYYY-MM-DD",
+            "/api/live": "server-sent events with the live snapshot",
+            "/metrics": "Prometheus metrics",
+            "/healthz": "liveness",
+            "/readyz": "readiness (the consumer holds its partitions)"
+        }
+    }))
+}
+
+async fn metrics_text(State(state): State<Arc<LiveState>>) -> impl IntoResponse {
+    match metrics::render(&state) {
+        Ok(body) => {
+            ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], body)
+                .into_response()
+        }
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+async fn healthz(State(state): State<Arc<LiveState>>) -> impl IntoResponse {
+    Json(serde_json::json!({ "status": "ok", "uptime_seconds": state.uptime_secs() }))
+}
+
+async fn readyz(State(state): State<Arc<LiveState>>) -> impl IntoResponse {
+    let ready = state.is_ready();
+    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(serde_json::json!({ "ready": ready })))
+}
