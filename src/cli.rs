@@ -42,6 +42,9 @@ pub enum Command {
     Consume(ConsumeArgs),
     /// Run every stage in one process; without --brokers, on an embedded Kafka broker.
     Run(RunArgs),
+    /// Serve the live analytics, API and metrics of a topic, read from the earliest
+    /// offset by a consumer in its own group.
+    Dashboard(DashboardArgs),
 }
 
 /// What to generate and how fast.
@@ -365,6 +368,25 @@ pub struct RunArgs {
     pub generator: GeneratorArgs,
     #[command(flatten)]
     pub sink: SinkArgs,
+    #[command(flatten)]
+    pub http: HttpArgs,
+}
+
+/// `orderstream dashboard`.
+#[derive(Debug, Args)]
+pub struct DashboardArgs {
+    /// Kafka bootstrap servers, e.g. `127.0.0.1:9092`.
+    #[arg(long, env = "ORDERSTREAM_BROKERS")]
+    pub brokers: String,
+    #[command(flatten)]
+    pub topic: TopicArgs,
+    /// Consumer group of the dashboard (apart from the CSV writers' group).
+    #[arg(long, env = "ORDERSTREAM_GROUP", default_value = "orderstream-dashboard")]
+    pub group: String,
+    /// Scenario file whose catalogue the orders come from (needed only when it replaces
+    /// the built-in catalogue).
+    #[arg(long, env = "ORDERSTREAM_SCENARIO")]
+    pub scenario: Option<PathBuf>,
     #[command(flatten)]
     pub http: HttpArgs,
 }

@@ -15,7 +15,7 @@ pub fn execute(args: &ConsumeArgs, progress: Duration) -> anyhow::Result<()> {
     crate::cli::load_model(args.scenario.as_deref())?;
     let stats = Stats::new();
     let reporter = ProgressReporter::start(stats.clone(), progress);
-    let http = super::start_http(&args.http, &stats, &args.sink.csv_dir)?;
+    let http = super::start_http(&args.http, &stats, Some(args.sink.csv_dir.as_path()))?;
     let config = ConsumerConfig {
         brokers: args.brokers.clone(),
         topic: args.topic.topic.clone(),

@@ -1,6 +1,7 @@
 //! One module per subcommand: each turns its flags into stage configs and runs them.
 
 pub mod consume;
+pub mod dashboard;
 pub mod generate;
 pub mod produce;
 pub mod run;
@@ -22,6 +23,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Produce(args) => produce::execute(&args, progress),
         Command::Consume(args) => consume::execute(&args, progress),
         Command::Run(args) => run::execute(&args, progress),
+        Command::Dashboard(args) => dashboard::execute(&args, progress),
     }
 }
 
@@ -29,11 +31,15 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
 fn start_http(
     args: &HttpArgs,
     stats: &Arc<Stats>,
-    csv_dir: &Path,
+    csv_dir: Option<&Path>,
 ) -> anyhow::Result<Option<(Arc<LiveState>, DashboardServer)>> {
     let Some(addr) = &args.http else { return Ok(None) };
-    let state =
-        LiveState::new(args.analytics(), catalogue::categories(), stats.clone(), Some(csv_dir.to_path_buf()));
+    let state = LiveState::new(
+        args.analytics(),
+        catalogue::categories(),
+        stats.clone(),
+        csv_dir.map(Path::to_path_buf),
+    );
     let server = DashboardServer::start(addr, state.clone())?;
     Ok(Some((state, server)))
 }

@@ -35,7 +35,7 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
     let started = Instant::now();
     let stats = Stats::new();
     let reporter = ProgressReporter::start(stats.clone(), progress);
-    let http = super::start_http(&args.http, &stats, &args.sink.csv_dir)?;
+    let http = super::start_http(&args.http, &stats, Some(args.sink.csv_dir.as_path()))?;
     let consumer_config = ConsumerConfig {
         brokers: brokers.clone(),
         topic: topic.clone(),

@@ -9,6 +9,7 @@ pub mod consumer;
 mod dead_letters;
 pub mod embedded;
 pub mod producer;
+pub mod reader;
 mod rebalance;
 
 use std::time::Duration;

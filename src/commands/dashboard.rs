@@ -1,0 +1,34 @@
+//! `orderstream dashboard`: the live analytics of a topic, served over HTTP.
+
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::cli::DashboardArgs;
+use crate::kafka::reader::{read_into, ReaderConfig};
+use crate::shutdown::Shutdown;
+use crate::stats::{ProgressReporter, Stats};
+
+/// The address served when `--http` is not given.
+pub const DEFAULT_HTTP: &str = "127.0.0.1:8080";
+
+/// Serves until a signal.
+pub fn execute(args: &DashboardArgs, progress: Duration) -> anyhow::Result<()> {
+    let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
+    crate::cli::load_model(args.scenario.as_deref())?;
+    let stats = Stats::new();
+    let reporter = ProgressReporter::start(stats.clone(), progress);
+    let mut http = args.http.clone();
+    http.http.get_or_insert_with(|| DEFAULT_HTTP.to_string());
+    let (live, server) = super::start_http(&http, &stats, None)?.context("the HTTP server did not start")?;
+    let config = ReaderConfig {
+        brokers: args.brokers.clone(),
+        topic: args.topic.topic.clone(),
+        group: args.group.clone(),
+        connect_timeout: args.topic.connect_timeout,
+    };
+    let result = read_into(&config, &live, &shutdown);
+    drop(server);
+    drop(reporter);
+    Ok(result?)
+}
