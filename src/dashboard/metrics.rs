@@ -87,6 +87,30 @@ pub fn render(state: &LiveState) -> Result<String, std::fmt::Error> {
     registry.register("analytics_watermark_seconds", "Latest event time seen (Unix seconds)", watermark);
     drop(analytics);
 
+    let lag_records: Family<Vec<(String, String)>, Gauge> = Family::default();
+    let lag_seconds: Family<Vec<(String, String)>, Gauge<f64, std::sync::atomic::AtomicU64>> =
+        Family::default();
+    for (partition, lag) in state.lags() {
+        let labels = vec![("partition".to_string(), partition.to_string())];
+        lag_records.get_or_create(&labels).set(lag.records);
+        lag_seconds.get_or_create(&labels).set(lag.seconds());
+    }
+    registry.register(
+        "consumer_lag_records",
+        "Messages between the CSV consumer and the end of each partition",
+        lag_records,
+    );
+    registry.register(
+        "consumer_lag_seconds",
+        "Age of the latest order taken from a partition that has a backlog (0 when caught up)",
+        lag_seconds,
+    );
+    registry.register(
+        "end_to_end_latency_seconds",
+        "Order timestamp to durable CSV row",
+        state.latency.clone(),
+    );
+
     let ready: Gauge = Gauge::default();
     ready.set(i64::from(state.is_ready()));
     registry.register("ready", "1 when the consumer holds its partitions", ready);

@@ -1,9 +1,12 @@
 //! What the HTTP server shares with the pipeline: the analytics behind a lock, the
 //! pipeline counters, and the latest live snapshot for streaming clients.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 
 use crate::analytics::{Analytics, AnalyticsConfig, Outcome};
 use crate::generate::catalogue::Category;
@@ -20,6 +23,32 @@ pub struct LiveState {
     pub csv_dir: Option<std::path::PathBuf>,
     ready: AtomicBool,
     started: Instant,
+    /// Order timestamp to durable CSV row, in seconds.
+    pub latency: Histogram,
+    partitions: Mutex<BTreeMap<i32, PartitionLag>>,
+}
+
+/// How far a partition's consumer is behind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PartitionLag {
+    /// Messages between the consumer's position and the end of the partition.
+    pub records: i64,
+    /// Event time (ms) of the latest order taken from the partition.
+    pub last_event_ms: Option<i64>,
+}
+
+impl PartitionLag {
+    /// Seconds behind: 0 when caught up, else how old the latest order taken is.
+    pub fn seconds(&self) -> f64 {
+        match (self.records, self.last_event_ms) {
+            (r, Some(t)) if r > 0 => {
+                let now =
+                    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
+                ((now - t).max(0)) as f64 / 1000.0
+            }
+            _ => 0.0,
+        }
+    }
 }
 
 impl LiveState {
@@ -36,10 +65,32 @@ impl LiveState {
             csv_dir,
             ready: AtomicBool::new(false),
             started: Instant::now(),
+            latency: Histogram::new(exponential_buckets(0.001, 2.0, 17)),
+            partitions: Mutex::new(BTreeMap::new()),
         })
     }
 
-    /// Adds a written order; counts late ones in the stats.
+    /// Adds a written order taken from `partition`; counts late ones in the stats.
+    pub fn record_from(&self, partition: i32, order: &Order) {
+        self.with_partition(partition, |p| p.last_event_ms = Some(order.timestamp.utc_millis()));
+        self.record(order);
+    }
+
+    /// Sets the lag of `partition` in messages (from the client's statistics).
+    pub fn set_lag(&self, partition: i32, records: i64) {
+        self.with_partition(partition, |p| p.records = records);
+    }
+
+    /// Lag per partition.
+    pub fn lags(&self) -> BTreeMap<i32, PartitionLag> {
+        self.partitions.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn with_partition(&self, partition: i32, f: impl FnOnce(&mut PartitionLag)) {
+        f(self.partitions.lock().unwrap_or_else(|p| p.into_inner()).entry(partition).or_default());
+    }
+
+    /// Adds an order; counts late ones in the stats.
     pub fn record(&self, order: &Order) {
         let outcome = self.analytics().record(order);
         if outcome == Outcome::TooLate {

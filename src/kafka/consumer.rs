@@ -146,6 +146,7 @@ pub fn consume(
         rebalance_timeout: config.connect_timeout.min(Duration::from_secs(5)),
         link: link.cloned(),
         assigned_at: Mutex::new(None),
+        live: config.live.clone(),
     };
     let consumer: BaseConsumer<SinkContext> = client_config(&config.brokers, "consumer")
         .set("group.id", &config.group)
@@ -160,6 +161,8 @@ pub fn consume(
         .set("fetch.queue.backoff.ms", "5")
         .set("session.timeout.ms", config.session_timeout.as_millis().to_string())
         .set("heartbeat.interval.ms", "1000")
+        // Per-partition lag for the metrics, when they are served.
+        .set("statistics.interval.ms", if config.live.is_some() { "1000" } else { "0" })
         .create_with_context(context)?;
     consumer.subscribe(&[&config.topic])?;
     let dir = config.csv_dir.canonicalize().unwrap_or_else(|_| config.csv_dir.clone());
@@ -333,7 +336,7 @@ impl<'a> Consumption<'a> {
                     self.batch.orders += 1;
                     self.batch.event_times.push(order.timestamp.utc_micros);
                     if let Some(live) = &self.config.live {
-                        live.record(&order);
+                        live.record_from(partition, &order);
                     }
                 }
                 taken
@@ -408,6 +411,11 @@ impl<'a> Consumption<'a> {
         if let Some(h) = self.report.latency_micros.as_mut() {
             for t in event_times {
                 h.saturating_record((now - t).max(0) as u64);
+            }
+        }
+        if let Some(live) = &self.config.live {
+            for t in event_times {
+                live.latency.observe((now - t).max(0) as f64 / 1e6);
             }
         }
         if let Some(oldest) = event_times.iter().min() {

@@ -7,6 +7,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
+use rdkafka::statistics::Statistics;
 use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use tracing::{debug, error, info, warn};
@@ -24,6 +25,8 @@ pub(super) struct SinkContext {
     pub(super) link: Option<RunLink>,
     /// When partitions were last assigned: idle time counts from there at the earliest.
     pub(super) assigned_at: Mutex<Option<Instant>>,
+    /// Live analytics to report partition lag to.
+    pub(super) live: Option<std::sync::Arc<crate::dashboard::LiveState>>,
 }
 
 impl SinkContext {
@@ -96,7 +99,18 @@ impl SinkContext {
     }
 }
 
-impl ClientContext for SinkContext {}
+impl ClientContext for SinkContext {
+    fn stats(&self, statistics: Statistics) {
+        let Some(live) = &self.live else { return };
+        for partition in statistics.topics.get(&self.topic).into_iter().flat_map(|t| t.partitions.values()) {
+            // librdkafka reports -1 for partitions it does not consume, and the internal
+            // partition -1 of every topic.
+            if partition.partition >= 0 && partition.consumer_lag >= 0 {
+                live.set_lag(partition.partition, partition.consumer_lag);
+            }
+        }
+    }
+}
 
 impl ConsumerContext for SinkContext {
     fn rebalance(&self, consumer: &BaseConsumer<Self>, err: RDKafkaRespErr, tpl: &mut TopicPartitionList) {
