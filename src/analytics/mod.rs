@@ -188,6 +188,11 @@ impl Analytics {
         self.ticker.iter()
     }
 
+    /// Width of a window in ms.
+    pub fn window_ms(&self) -> i64 {
+        self.window_ms
+    }
+
     /// Windows kept now.
     pub fn window_count(&self) -> usize {
         self.windows.len()

@@ -32,6 +32,11 @@ impl ApiError {
         ApiError { status: StatusCode::BAD_REQUEST, error, parameter: Some(parameter.to_string()) }
     }
 
+    /// A 500 with a message.
+    pub fn internal(error: String) -> Self {
+        ApiError { status: StatusCode::INTERNAL_SERVER_ERROR, error, parameter: None }
+    }
+
     /// A 404 with a message.
     pub fn not_found(error: String) -> Self {
         ApiError { status: StatusCode::NOT_FOUND, error, parameter: None }
@@ -44,13 +49,20 @@ impl IntoResponse for ApiError {
     }
 }
 
-type Params = Query<HashMap<String, String>>;
+pub(super) type Params = Query<HashMap<String, String>>;
 
-/// Parses `from`, `to`, `region`, `category` (and checks that nothing else is given
-/// beyond `extra`).
-fn filter(state: &LiveState, params: &HashMap<String, String>, extra: &[&str]) -> Result<Filter, ApiError> {
-    for key in params.keys() {
-        if !["from", "to", "region", "category"].contains(&key.as_str()) && !extra.contains(&key.as_str()) {
+/// Parses `from`, `to`, `range`, `region`, `category` (and checks that nothing else is
+/// given beyond `extra`).
+pub(super) fn filter(
+    state: &LiveState,
+    params: &HashMap<String, String>,
+    extra: &[&str],
+) -> Result<Filter, ApiError> {
+    // An empty value (the "all" choice of a form's select) means no restriction.
+    let params: HashMap<&str, &String> =
+        params.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| (k.as_str(), v)).collect();
+    for key in params.keys().copied() {
+        if !["from", "to", "range", "region", "category"].contains(&key) && !extra.contains(&key) {
             return Err(ApiError::bad(key, format!("unknown parameter {key:?}")));
         }
     }
@@ -60,7 +72,7 @@ fn filter(state: &LiveState, params: &HashMap<String, String>, extra: &[&str]) -
     let region = params
         .get("region")
         .map(|name| {
-            REGIONS.iter().position(|r| r.name == name).ok_or_else(|| {
+            REGIONS.iter().position(|r| r.name == name.as_str()).ok_or_else(|| {
                 let known: Vec<&str> = REGIONS.iter().map(|r| r.name).collect();
                 ApiError::bad("region", format!("unknown region {name:?}; the regions are {known:?}"))
             })
@@ -70,13 +82,26 @@ fn filter(state: &LiveState, params: &HashMap<String, String>, extra: &[&str]) -
     let category = params
         .get("category")
         .map(|name| {
-            categories.iter().position(|c| c.name == name).ok_or_else(|| {
+            categories.iter().position(|c| c.name == name.as_str()).ok_or_else(|| {
                 let known: Vec<&str> = categories.iter().map(|c| c.name).collect();
                 ApiError::bad("category", format!("unknown category {name:?}; the categories are {known:?}"))
             })
         })
         .transpose()?;
-    let filter = Filter { from_ms: time("from", false)?, to_ms: time("to", true)?, region, category };
+    let mut filter = Filter { from_ms: time("from", false)?, to_ms: time("to", true)?, region, category };
+    // `range=15m`: the last 15 minutes before the latest order (`all`: no limit).
+    if let Some(range) = params.get("range").filter(|r| r.as_str() != "all") {
+        let span = humantime::parse_duration(range).map_err(|_| {
+            ApiError::bad(
+                "range",
+                format!("invalid range {range:?}: expected a duration such as 15m, 1h or 24h, or all"),
+            )
+        })?;
+        if let Some(watermark) = state.analytics().watermark_ms() {
+            let from = watermark - span.as_millis().min(i64::MAX as u128) as i64;
+            filter.from_ms = Some(filter.from_ms.map_or(from, |f| f.max(from)));
+        }
+    }
     if let (Some(from), Some(to)) = (filter.from_ms, filter.to_ms) {
         if to <= from {
             return Err(ApiError::bad("to", "`to` must be after `from`".into()));

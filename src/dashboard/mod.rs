@@ -5,15 +5,17 @@
 //! wait for a client; the consumer only takes the analytics lock for one order at a time.
 
 mod api;
+mod charts;
 mod live;
 mod metrics;
+mod page;
 mod state;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use axum::extract::{FromRef, State};
+use axum::extract::{FromRef, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
@@ -114,7 +116,9 @@ impl Drop for DashboardServer {
 
 fn router(state: AppState) -> Router {
     Router::new()
-        .route("/", get(index))
+        .route("/", get(dashboard_page))
+        .route("/api", get(index))
+        .route("/chart/{name}", get(chart))
         .route("/api/summary", get(api::summary))
         .route("/api/series", get(api::series))
         .route("/api/ticker", get(api::ticker))
@@ -131,10 +135,61 @@ async fn live_stream(State(app): State<AppState>) -> impl IntoResponse {
     live::stream(State((app.live.clone(), app.snapshots.clone()))).await
 }
 
+async fn dashboard_page(
+    State(state): State<Arc<LiveState>>,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+    Query(params): api::Params,
+) -> Result<axum::response::Response, api::ApiError> {
+    let filter = api::filter(&state, &params, &[])?;
+    let range = params.get("range").map_or("all", String::as_str);
+    // Empty selections of the form mean "all".
+    let query: String = url_pairs(raw.as_deref().unwrap_or(""));
+    let html = page::render(&state, &filter, &query, range);
+    Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response())
+}
+
+/// The query string without empty values (an empty `<select>` choice means no filter).
+fn url_pairs(raw: &str) -> String {
+    raw.split('&')
+        .filter(|pair| pair.split_once('=').is_some_and(|(_, v)| !v.is_empty()))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+async fn chart(
+    State(state): State<Arc<LiveState>>,
+    axum::extract::Path(name): axum::extract::Path<String>,
+    Query(params): api::Params,
+) -> Result<axum::response::Response, api::ApiError> {
+    let filter = api::filter(&state, &params, &["t"])?;
+    let analytics = state.analytics();
+    let window_ms = analytics.window_ms();
+    let svg = match name.as_str() {
+        "volume.svg" => charts::series(&analytics.series(&filter), charts::Measure::Orders, window_ms),
+        "value.svg" => charts::series(&analytics.series(&filter), charts::Measure::Gross, window_ms),
+        "category.svg" => {
+            charts::bars("Gross value by category (PLN)", &analytics.summary(&filter, 0).by_category)
+        }
+        "region.svg" => charts::bars("Gross value by region (PLN)", &analytics.summary(&filter, 0).by_region),
+        "channel.svg" => {
+            charts::bars("Gross value by sales channel (PLN)", &analytics.summary(&filter, 0).by_channel)
+        }
+        "payment.svg" => {
+            charts::bars("Gross value by payment method (PLN)", &analytics.summary(&filter, 0).by_payment)
+        }
+        _ => return Err(api::ApiError::not_found(format!("no chart {name:?}"))),
+    };
+    drop(analytics);
+    let svg = svg.map_err(api::ApiError::internal)?;
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "no-store")], svg).into_response())
+}
+
 async fn index() -> impl IntoResponse {
     Json(serde_json::json!({
         "service": "orderstream",
         "endpoints": {
+            "/": "the live dashboard page; ?range=&region=&category=",
+            "/chart/{volume,value,category,region,channel,payment}.svg": "the dashboard's charts",
             "/api/summary": "totals and breakdowns; ?from=&to=&region=&category=&top=",
             "/api/series": "totals per window; ?from=&to=&region=&category=",
             "/api/ticker": "the latest orders",

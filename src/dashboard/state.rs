@@ -81,6 +81,11 @@ impl LiveState {
         self.with_partition(partition, |p| p.records = records);
     }
 
+    /// Marks every partition caught up (the consumer has finished and left).
+    pub fn clear_lag(&self) {
+        self.partitions.lock().unwrap_or_else(|p| p.into_inner()).values_mut().for_each(|p| p.records = 0);
+    }
+
     /// Lag per partition.
     pub fn lags(&self) -> BTreeMap<i32, PartitionLag> {
         self.partitions.lock().unwrap_or_else(|p| p.into_inner()).clone()

@@ -179,6 +179,9 @@ pub fn consume(
         run.until_done(shutdown, link).and_then(|()| run.finish())
     };
     close(&consumer);
+    if let Some(live) = &config.live {
+        live.clear_lag();
+    }
     // The drop would run librdkafka's close again, and rdkafka's drop waits for it without
     // a limit. The close above has already left the group (or given up), so the handle is
     // released without it; its threads end with the process.

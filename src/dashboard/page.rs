@@ -1,0 +1,235 @@
+//! The dashboard page `/`: rendered on the server with the current figures and charts (so
+//! it works without JavaScript and offline), then kept live by a small script that listens
+//! to `/api/live` and refreshes the figures, tables and charts.
+
+use std::fmt::Write;
+
+use super::state::LiveState;
+use crate::analytics::{Filter, Ranked, Summary};
+use crate::generate::catalogue::REGIONS;
+use crate::stats::Stats;
+
+/// Time ranges offered by the filter, relative to the latest order.
+pub const RANGES: [(&str, &str); 5] = [
+    ("15m", "last 15 minutes"),
+    ("1h", "last hour"),
+    ("6h", "last 6 hours"),
+    ("24h", "last 24 hours"),
+    ("all", "everything kept"),
+];
+
+fn esc(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+fn pln(grosz: i64) -> String {
+    let sign = if grosz < 0 { "-" } else { "" };
+    let g = grosz.abs();
+    let zl = (g / 100).to_string();
+    let mut grouped = String::new();
+    for (i, c) in zl.chars().enumerate() {
+        if i > 0 && (zl.len() - i).is_multiple_of(3) {
+            grouped.push('\u{202f}');
+        }
+        grouped.push(c);
+    }
+    format!("{sign}{grouped}.{:02} PLN", g % 100)
+}
+
+fn table(id: &str, title: &str, rows: &[Ranked]) -> String {
+    let mut html = format!("<section class=\"card\"><h2>{}</h2><table id=\"{id}\"><tbody>", esc(title));
+    for r in rows {
+        let _ = write!(
+            html,
+            "<tr><td>{}</td><td class=\"muted\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            esc(r.name),
+            esc(r.group),
+            r.totals.orders,
+            pln(r.totals.gross_value_grosz)
+        );
+    }
+    html.push_str("</tbody></table></section>");
+    html
+}
+
+/// The page for `query` (the page's own query string, passed on to the charts and API).
+pub fn render(state: &LiveState, filter: &Filter, query: &str, range: &str) -> String {
+    let analytics = state.analytics();
+    let summary: Summary = analytics.summary(filter, 10);
+    let categories = analytics.categories();
+    drop(analytics);
+    let stats = &state.stats;
+    let q = esc(query);
+    let option = |value: &str, label: &str, selected: bool| {
+        format!(
+            "<option value=\"{}\"{}>{}</option>",
+            esc(value),
+            if selected { " selected" } else { "" },
+            esc(label)
+        )
+    };
+    let ranges: String = RANGES.iter().map(|(v, l)| option(v, l, *v == range)).collect();
+    let regions: String = std::iter::once(option("", "all regions", filter.region.is_none()))
+        .chain(REGIONS.iter().enumerate().map(|(i, r)| option(r.name, r.name, filter.region == Some(i))))
+        .collect();
+    let category_options: String = std::iter::once(option("", "all categories", filter.category.is_none()))
+        .chain(categories.iter().enumerate().map(|(i, c)| option(c.name, c.name, filter.category == Some(i))))
+        .collect();
+    let kpi = |id: &str, label: &str, value: String| {
+        format!("<div class=\"kpi\"><div class=\"label\">{label}</div><div class=\"value\" id=\"{id}\">{value}</div></div>")
+    };
+    let chart = |name: &str, alt: &str| {
+        format!("<img class=\"chart\" data-chart=\"{name}\" src=\"/chart/{name}.svg?{q}\" alt=\"{alt}\" width=\"620\" height=\"280\">")
+    };
+    format!(
+        r#"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>orderstream live sales</title>
+<style>{STYLE}</style>
+</head>
+<body data-query="{q}">
+<header><h1>orderstream <span class="muted">live sales</span></h1>
+<form id="filters" method="get" action="/">
+<select name="range">{ranges}</select>
+<select name="region">{regions}</select>
+<select name="category">{category_options}</select>
+<button type="submit">Apply</button>
+</form>
+<span id="status" class="muted">server-rendered</span>
+</header>
+<section class="kpis">
+{orders}{gross}{net}{units}{aov}{repeat}
+</section>
+<section class="grid">
+{volume}{value}{by_category}{by_region}{by_channel}{by_payment}
+</section>
+<section class="grid">
+{top_products}{top_stores}
+<section class="card"><h2>Live orders</h2><table id="ticker"><tbody></tbody></table></section>
+<section class="card"><h2>Pipeline health</h2><table id="health"><tbody>
+<tr><td>orders written (CSV)</td><td class="num" id="h-written">{written}</td></tr>
+<tr><td>messages consumed</td><td class="num" id="h-consumed">{consumed}</td></tr>
+<tr><td>dead letters</td><td class="num" id="h-dead">{dead}</td></tr>
+<tr><td>late orders</td><td class="num" id="h-late">{late}</td></tr>
+<tr><td>consumer lag (messages)</td><td class="num" id="h-lag">{lag}</td></tr>
+<tr><td>ready</td><td class="num" id="h-ready">{ready}</td></tr>
+<tr><td>order to screen</td><td class="num" id="h-screen">-</td></tr>
+</tbody></table></section>
+</section>
+<script>{SCRIPT}</script>
+</body>
+</html>
+"#,
+        orders = kpi("k-orders", "orders", summary.total.orders.to_string()),
+        gross = kpi("k-gross", "gross value", pln(summary.total.gross_value_grosz)),
+        net = kpi("k-net", "net value", pln(summary.total.net_value_grosz)),
+        units = kpi("k-units", "units", summary.total.units.to_string()),
+        aov = kpi("k-aov", "average order", format!("{:.2} PLN", summary.total.avg_order_value)),
+        repeat = kpi("k-repeat", "repeat customers", summary.repeat_customers.orders.to_string()),
+        volume = chart("volume", "orders over time"),
+        value = chart("value", "gross value over time"),
+        by_category = chart("category", "gross value by category"),
+        by_region = chart("region", "gross value by region"),
+        by_channel = chart("channel", "gross value by sales channel"),
+        by_payment = chart("payment", "gross value by payment method"),
+        top_products = table("top-products", "Top products", &summary.top_products),
+        top_stores = table("top-stores", "Top stores", &summary.top_stores),
+        written = Stats::get(&stats.written),
+        consumed = Stats::get(&stats.consumed),
+        dead = Stats::get(&stats.dead_lettered),
+        late = Stats::get(&stats.late),
+        lag = state.lags().values().map(|l| l.records.max(0)).sum::<i64>(),
+        ready = state.is_ready(),
+    )
+}
+
+const STYLE: &str = "
+body{font-family:system-ui,sans-serif;margin:0;background:#f4f5f7;color:#111}
+header{display:flex;gap:1.5rem;align-items:center;padding:.8rem 1.2rem;background:#fff;border-bottom:1px solid #ddd;flex-wrap:wrap}
+h1{font-size:1.3rem;margin:0}h2{font-size:1rem;margin:.2rem 0 .6rem}
+.muted{color:#667}.num{text-align:right;font-variant-numeric:tabular-nums}
+.kpis{display:flex;gap:1rem;padding:1rem 1.2rem;flex-wrap:wrap}
+.kpi{background:#fff;border-radius:8px;padding:.6rem 1rem;min-width:9rem;box-shadow:0 1px 2px #0001}
+.kpi .label{font-size:.8rem;color:#667}.kpi .value{font-size:1.4rem;font-weight:600}
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(640px,1fr));gap:1rem;padding:0 1.2rem 1rem}
+.card,.chart{background:#fff;border-radius:8px;box-shadow:0 1px 2px #0001}.card{padding:.6rem 1rem}
+.chart{max-width:100%;height:auto}
+table{width:100%;border-collapse:collapse;font-size:.85rem}td{padding:.15rem .4rem;border-bottom:1px solid #eee}
+";
+
+const SCRIPT: &str = r#"
+(() => {
+  const query = document.body.dataset.query;
+  const $ = (id) => document.getElementById(id);
+  const pln = (g) => (g / 100).toLocaleString('en-US', {minimumFractionDigits: 2, maximumFractionDigits: 2}).replace(/,/g, '\u202f') + ' PLN';
+  const rows = (id, list, cells) => {
+    const body = $(id).tBodies[0];
+    body.replaceChildren(...list.map((item) => {
+      const tr = document.createElement('tr');
+      for (const [text, cls] of cells(item)) {
+        const td = document.createElement('td');
+        td.textContent = text;
+        if (cls) td.className = cls;
+        tr.appendChild(td);
+      }
+      return tr;
+    }));
+  };
+  let busy = false, again = false, screen = [], connected = false;
+  async function refresh() {
+    if (busy) { again = true; return; }
+    busy = true;
+    try {
+      const s = await (await fetch('/api/summary?' + query)).json();
+      if (s.error) { $('status').textContent = s.error; return; }
+      $('k-orders').textContent = s.orders;
+      $('k-gross').textContent = pln(s.gross_value_grosz);
+      $('k-net').textContent = pln(s.net_value_grosz);
+      $('k-units').textContent = s.units;
+      $('k-aov').textContent = s.avg_order_value.toFixed(2) + ' PLN';
+      $('k-repeat').textContent = s.repeat_customers.orders;
+      const ranked = (r) => [[r.name], [r.group, 'muted'], [r.orders, 'num'], [pln(r.gross_value_grosz), 'num']];
+      rows('top-products', s.top_products, ranked);
+      rows('top-stores', s.top_stores, ranked);
+      const t = Date.now();
+      for (const img of document.querySelectorAll('img[data-chart]')) {
+        img.src = '/chart/' + img.dataset.chart + '.svg?' + query + '&t=' + t;
+      }
+    } catch (e) {
+      $('status').textContent = 'refresh failed: ' + e;
+    } finally {
+      busy = false;
+      if (again) { again = false; setTimeout(refresh, 250); }
+    }
+  }
+  const live = new EventSource('/api/live');
+  live.addEventListener('open', () => { $('status').textContent = 'live'; });
+  live.addEventListener('error', () => { $('status').textContent = 'reconnecting'; });
+  live.addEventListener('snapshot', (event) => {
+    const snap = JSON.parse(event.data);
+    $('h-written').textContent = snap.written;
+    $('h-consumed').textContent = snap.consumed;
+    $('h-dead').textContent = snap.dead_letters;
+    $('h-late').textContent = snap.late;
+    $('h-ready').textContent = snap.ready;
+    rows('ticker', snap.ticker, (o) => [[o.timestamp.slice(11, 19)], [o.store_id], [o.nazwa_produktu], [o.wartosc_brutto.toFixed(2) + ' PLN', 'num']]);
+    // The first snapshot after connecting may be old news; later ones are pushed
+    // because orders arrived, so they measure the order-to-screen delay.
+    const fresh = connected;
+    connected = true;
+    if (fresh && snap.ticker.length) {
+      // Order to screen: from the newest order's timestamp to now, on this screen.
+      const ms = Date.now() - Date.parse(snap.ticker[0].timestamp);
+      screen = screen.concat([ms]).slice(-50);
+      const sorted = [...screen].sort((a, b) => a - b);
+      $('h-screen').textContent = ms + ' ms (median ' + sorted[Math.floor(sorted.length / 2)] + ' ms)';
+      $('h-screen').dataset.samples = screen.join(',');
+    }
+    $('status').textContent = 'live';
+    refresh();
+  });
+})();
+"#;
