@@ -171,3 +171,42 @@ fn the_api_of_a_run_matches_its_csv_files_to_the_grosz() {
     sigterm(&child);
     assert!(child.wait().unwrap().success());
 }
+
+/// Runs `run --count n --http` in `dir` until it serves, and returns its summary.
+fn run_and_summarise(dir: &Path, log: &Path, n: &str) -> serde_json::Value {
+    let _ = std::fs::remove_file(log);
+    let mut child = spawn_logged(
+        orderstream().args(["run", "--count", n, "--http", "127.0.0.1:0", "--csv-dir"]).arg(dir),
+        log,
+    );
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let text = loop {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        if text.contains("still serving the HTTP API") {
+            break text;
+        }
+        assert!(
+            Instant::now() < deadline && child.try_wait().unwrap().is_none(),
+            "run did not finish:\n{text}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let addr = text.split("url=http://").nth(1).and_then(|r| r.split('/').next()).unwrap().to_string();
+    let summary = json(&format!("http://{addr}/api/summary"));
+    sigterm(&child);
+    assert!(child.wait().unwrap().success());
+    summary
+}
+
+#[test]
+fn a_restarted_run_rebuilds_its_analytics_from_the_csv_files() {
+    let work = tempfile::tempdir().unwrap();
+    let (dir, log) = (work.path().join("csv"), work.path().join("run.log"));
+    let first = run_and_summarise(&dir, &log, "2000");
+    assert_eq!(first["orders"], 2000);
+    let second = run_and_summarise(&dir, &log, "1000");
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("live analytics rebuilt from the CSV files"), "{text}");
+    assert_eq!(second["orders"], 3000, "the second run's dashboard should include the first run's orders");
+    assert_eq!(api_sums(&second), total(csv_sums(&dir).values().copied()));
+}

@@ -11,6 +11,7 @@
 //! grosz and equals the totals recomputed from the CSV files.
 
 mod customers;
+pub mod rebuild;
 mod totals;
 mod window;
 

@@ -23,6 +23,7 @@ pub struct LiveState {
     pub csv_dir: Option<std::path::PathBuf>,
     ready: AtomicBool,
     started: Instant,
+    retention: std::time::Duration,
     /// Order timestamp to durable CSV row, in seconds.
     pub latency: Histogram,
     partitions: Mutex<BTreeMap<i32, PartitionLag>>,
@@ -60,6 +61,7 @@ impl LiveState {
         csv_dir: Option<std::path::PathBuf>,
     ) -> Arc<Self> {
         Arc::new(LiveState {
+            retention: config.retention,
             analytics: Mutex::new(Analytics::new(config, categories)),
             stats,
             csv_dir,
@@ -106,6 +108,24 @@ impl LiveState {
     /// The analytics, locked.
     pub fn analytics(&self) -> MutexGuard<'_, Analytics> {
         self.analytics.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Feeds the daily CSV files of the retained days to the analytics (after a restart)
+    /// and logs what was read.
+    pub fn rebuild_from(&self, dir: &std::path::Path) {
+        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
+        let retention = self.retention;
+        match crate::analytics::rebuild::from_daily_files(dir, now_ms, retention, |order| self.record(order))
+        {
+            Ok(rebuilt) if rebuilt.files > 0 => tracing::info!(
+                orders = rebuilt.orders,
+                unreadable_rows = rebuilt.unreadable,
+                files = rebuilt.files,
+                "live analytics rebuilt from the CSV files"
+            ),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "could not rebuild the live analytics from the CSV files"),
+        }
     }
 
     /// Marks the pipeline ready (the consumer holds its partitions).

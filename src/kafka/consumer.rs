@@ -139,6 +139,11 @@ pub fn consume(
         source,
         lock_wait: Duration::from_secs(30),
     })?;
+    if let Some(live) = config.live.as_ref().filter(|_| config.layout == Layout::Daily) {
+        // The directory is locked and its files cut to the checkpoint: what they hold is
+        // final, and what follows comes from the topic.
+        live.rebuild_from(&config.csv_dir);
+    }
     let context = SinkContext {
         topic: config.topic.clone(),
         sink: Mutex::new(sink),

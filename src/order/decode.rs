@@ -78,7 +78,21 @@ fn to_grosz(field: &'static str, zloty: f64) -> Result<Grosz, DecodeError> {
 pub fn decode_json(payload: &[u8]) -> Result<Order, DecodeError> {
     let wire: WireOrder<'_> =
         serde_json::from_slice(payload).map_err(|e| DecodeError::Malformed(e.to_string()))?;
+    validate(wire)
+}
 
+/// Parses and validates one row of a daily CSV file (`headers` is the file's header row),
+/// with the same checks as a message.
+pub fn decode_csv_record(
+    record: &csv::StringRecord,
+    headers: &csv::StringRecord,
+) -> Result<Order, DecodeError> {
+    let wire: WireOrder<'_> =
+        record.deserialize(Some(headers)).map_err(|e| DecodeError::Malformed(e.to_string()))?;
+    validate(wire)
+}
+
+fn validate(wire: WireOrder<'_>) -> Result<Order, DecodeError> {
     let timestamp =
         EventTime::parse(&wire.timestamp).map_err(|reason| invalid("timestamp", &wire.timestamp, reason))?;
     let region =
