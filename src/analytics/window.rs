@@ -38,13 +38,28 @@ impl Keys {
     /// The keys of a decoded order; `None` if it names something outside the catalogue
     /// (the decoder never lets such an order through).
     pub fn of(order: &Order, categories: &[Category], repeat: bool) -> Option<Keys> {
-        let position = |list: &[&str], value: &str| list.iter().position(|v| *v == value);
-        let region = REGIONS.iter().position(|r| r.name == order.region)?;
-        let category = categories.iter().position(|c| c.name == order.kategoria_produktu)?;
+        // Decoded and generated orders point into the catalogue, so comparing addresses
+        // usually settles it; the text comparison covers any other order.
+        let position = |list: &[&str], value: &str| {
+            list.iter()
+                .position(|v| std::ptr::eq(v.as_ptr(), value.as_ptr()) && v.len() == value.len())
+                .or_else(|| list.iter().position(|v| *v == value))
+        };
+        let names = |i: usize| REGIONS[i].name;
+        let region = (0..REGIONS.len())
+            .find(|i| std::ptr::eq(names(*i), order.region))
+            .or_else(|| REGIONS.iter().position(|r| r.name == order.region))?;
+        let category = (0..categories.len())
+            .find(|i| std::ptr::eq(categories[*i].name, order.kategoria_produktu))
+            .or_else(|| categories.iter().position(|c| c.name == order.kategoria_produktu))?;
         Some(Keys {
             region,
             category,
-            store: REGIONS[region].stores.iter().position(|s| s.city == order.store_id)?,
+            store: REGIONS[region]
+                .stores
+                .iter()
+                .position(|s| std::ptr::eq(s.city, order.store_id))
+                .or_else(|| REGIONS[region].stores.iter().position(|s| s.city == order.store_id))?,
             product: position(categories[category].products, order.nazwa_produktu)?,
             brand: position(categories[category].brands, order.marka)?,
             channel: position(&CHANNELS, order.sales_channel)?,

@@ -65,15 +65,19 @@ fn snapshot(state: &LiveState) -> String {
 
 /// Publishes snapshots until `stop` changes.
 pub async fn publish(state: Arc<LiveState>, tx: watch::Sender<Arc<str>>, mut stop: watch::Receiver<bool>) {
-    let mut last = (u64::MAX, u64::MAX, false);
+    let mut last = (u64::MAX, u64::MAX, u64::MAX, false);
     let mut tick = tokio::time::interval(PUBLISH_EVERY);
     loop {
         tokio::select! {
             _ = tick.tick() => {}
             _ = stop.changed() => return,
         }
-        let now =
-            (Stats::get(&state.stats.consumed), Stats::get(&state.stats.dead_lettered), state.is_ready());
+        let now = (
+            Stats::get(&state.stats.consumed),
+            state.recorded(),
+            Stats::get(&state.stats.dead_lettered),
+            state.is_ready(),
+        );
         if now != last {
             last = now;
             let body: Arc<str> = snapshot(&state).into();

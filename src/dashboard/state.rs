@@ -2,7 +2,7 @@
 //! pipeline counters, and the latest live snapshot for streaming clients.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -12,6 +12,9 @@ use crate::analytics::{Analytics, AnalyticsConfig, Outcome};
 use crate::generate::catalogue::Category;
 use crate::order::Order;
 use crate::stats::Stats;
+
+/// Durable orders with the partitions they came from.
+type OrderBatch = Vec<(i32, Order)>;
 
 /// Live state of one process, fed by its consumer and read by its HTTP server.
 #[derive(Debug)]
@@ -24,6 +27,10 @@ pub struct LiveState {
     ready: AtomicBool,
     started: Instant,
     retention: std::time::Duration,
+    /// Batches for the analytics thread, so the consumer's thread does not wait for it.
+    queue: Mutex<Option<std::sync::mpsc::Sender<OrderBatch>>>,
+    submitted: AtomicU64,
+    recorded: AtomicU64,
     /// Order timestamp to durable CSV row, in seconds.
     pub latency: Histogram,
     partitions: Mutex<BTreeMap<i32, PartitionLag>>,
@@ -60,7 +67,7 @@ impl LiveState {
         stats: Arc<Stats>,
         csv_dir: Option<std::path::PathBuf>,
     ) -> Arc<Self> {
-        Arc::new(LiveState {
+        let state = Arc::new(LiveState {
             retention: config.retention,
             analytics: Mutex::new(Analytics::new(config, categories)),
             stats,
@@ -69,13 +76,81 @@ impl LiveState {
             started: Instant::now(),
             latency: Histogram::new(exponential_buckets(0.001, 2.0, 17)),
             partitions: Mutex::new(BTreeMap::new()),
-        })
+            queue: Mutex::new(None),
+            submitted: AtomicU64::new(0),
+            recorded: AtomicU64::new(0),
+        });
+        let (tx, rx) = std::sync::mpsc::channel::<OrderBatch>();
+        let weak = Arc::downgrade(&state);
+        let spawned = std::thread::Builder::new().name("analytics".into()).spawn(move || {
+            for batch in rx {
+                let Some(state) = weak.upgrade() else { return };
+                state.record_batch(&batch);
+                state.recorded.fetch_add(batch.len() as u64, Ordering::Release);
+            }
+        });
+        if spawned.is_ok() {
+            *state.queue.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
+        }
+        state
     }
 
-    /// Adds a written order taken from `partition`; counts late ones in the stats.
-    pub fn record_from(&self, partition: i32, order: &Order) {
-        self.with_partition(partition, |p| p.last_event_ms = Some(order.timestamp.utc_millis()));
-        self.record(order);
+    /// Hands durable orders (with their partitions) to the analytics thread; records
+    /// them here if that thread is not running.
+    pub fn submit(&self, orders: OrderBatch) {
+        if orders.is_empty() {
+            return;
+        }
+        let n = orders.len() as u64;
+        let queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        self.submitted.fetch_add(n, Ordering::Release);
+        let unsent = match queue.as_ref() {
+            Some(tx) => tx.send(orders).err().map(|e| e.0),
+            None => Some(orders),
+        };
+        drop(queue);
+        if let Some(orders) = unsent {
+            self.record_batch(&orders);
+            self.recorded.fetch_add(n, Ordering::Release);
+        }
+    }
+
+    /// Waits (up to `limit`) until every submitted order is in the analytics.
+    pub fn flush(&self, limit: std::time::Duration) {
+        let deadline = Instant::now() + limit;
+        while self.recorded.load(Ordering::Acquire) < self.submitted.load(Ordering::Acquire)
+            && Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+
+    /// Orders in the analytics so far (changes when the page needs a new snapshot).
+    pub fn recorded(&self) -> u64 {
+        self.recorded.load(Ordering::Acquire)
+    }
+
+    /// Adds durable orders with the partitions they came from; counts late ones.
+    pub fn record_batch(&self, orders: &[(i32, Order)]) {
+        if orders.is_empty() {
+            return;
+        }
+        let mut late = 0;
+        let mut last_event: BTreeMap<i32, i64> = BTreeMap::new();
+        {
+            let mut analytics = self.analytics();
+            for (partition, order) in orders {
+                if analytics.record(order) == Outcome::TooLate {
+                    late += 1;
+                }
+                last_event.insert(*partition, order.timestamp.utc_millis());
+            }
+        }
+        Stats::add(&self.stats.late, late);
+        let mut partitions = self.partitions.lock().unwrap_or_else(|p| p.into_inner());
+        for (partition, t) in last_event {
+            partitions.entry(partition).or_default().last_event_ms = Some(t);
+        }
     }
 
     /// Sets the lag of `partition` in messages (from the client's statistics).

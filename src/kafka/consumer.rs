@@ -17,7 +17,7 @@ use tracing::{debug, info, warn};
 use super::dead_letters::DeadLetterTopic;
 use super::rebalance::{commit, SinkContext};
 use super::{client_config, KafkaStageError};
-use crate::order::decode_json;
+use crate::order::{decode_json, Order};
 use crate::shutdown::Shutdown;
 use crate::sink::{CsvSink, CsvSinkConfig, DeadLetter, Layout, SinkError};
 use crate::stats::Stats;
@@ -186,6 +186,7 @@ pub fn consume(
     close(&consumer);
     if let Some(live) = &config.live {
         live.clear_lag();
+        live.flush(Duration::from_secs(30));
     }
     // The drop would run librdkafka's close again, and rdkafka's drop waits for it without
     // a limit. The close above has already left the group (or given up), so the handle is
@@ -225,6 +226,8 @@ struct Batch {
     since: Option<Instant>,
     /// Event times of the batch's orders, for the latency histogram.
     event_times: Vec<i64>,
+    /// The batch's orders with their partitions, for the live analytics (`--http`).
+    live_orders: Vec<(i32, Order)>,
 }
 
 /// The poll loop's state: the current batch and what is durable or committed.
@@ -343,8 +346,8 @@ impl<'a> Consumption<'a> {
                 if taken {
                     self.batch.orders += 1;
                     self.batch.event_times.push(order.timestamp.utc_micros);
-                    if let Some(live) = &self.config.live {
-                        live.record_from(partition, &order);
+                    if self.config.live.is_some() {
+                        self.batch.live_orders.push((partition, order));
                     }
                 }
                 taken
@@ -389,10 +392,16 @@ impl<'a> Consumption<'a> {
         if self.last_commit.elapsed() >= COMMIT_INTERVAL {
             self.commit(CommitMode::Async);
         }
-        let batch = std::mem::take(&mut self.batch);
+        let mut batch = std::mem::take(&mut self.batch);
         self.record_latencies(&batch.event_times);
-        self.batch.event_times = batch.event_times;
-        self.batch.event_times.clear();
+        if let Some(live) = &self.config.live {
+            // Durable now: the dashboard shows what the files hold. The analytics thread
+            // takes the batch, so this thread goes back to the topic at once.
+            let capacity = batch.live_orders.capacity();
+            live.submit(std::mem::replace(&mut batch.live_orders, Vec::with_capacity(capacity)));
+        }
+        batch.event_times.clear();
+        (self.batch.event_times, self.batch.live_orders) = (batch.event_times, batch.live_orders);
         self.report.written += batch.orders;
         self.report.dead_lettered += batch.dead_letters;
         Stats::add(&self.stats.written, batch.orders);
