@@ -111,6 +111,7 @@ pub fn render(state: &LiveState, filter: &Filter, query: &str, range: &str) -> S
 <section class="card"><h2>Live orders</h2><table id="ticker"><tbody></tbody></table></section>
 <section class="card"><h2>Pipeline health</h2><table id="health"><tbody>
 <tr><td>orders written (CSV)</td><td class="num" id="h-written">{written}</td></tr>
+<tr><td>write rate</td><td class="num" id="h-rate">-</td></tr>
 <tr><td>messages consumed</td><td class="num" id="h-consumed">{consumed}</td></tr>
 <tr><td>dead letters</td><td class="num" id="h-dead">{dead}</td></tr>
 <tr><td>late orders</td><td class="num" id="h-late">{late}</td></tr>
@@ -178,7 +179,7 @@ const SCRIPT: &str = r#"
       return tr;
     }));
   };
-  let busy = false, again = false, screen = [], connected = false;
+  let busy = false, again = false, screen = [], connected = false, lastWritten = null;
   async function refresh() {
     if (busy) { again = true; return; }
     busy = true;
@@ -210,6 +211,12 @@ const SCRIPT: &str = r#"
   live.addEventListener('error', () => { $('status').textContent = 'reconnecting'; });
   live.addEventListener('snapshot', (event) => {
     const snap = JSON.parse(event.data);
+    const now = Date.now();
+    if (lastWritten && now > lastWritten.at) {
+      const rate = (snap.written - lastWritten.count) * 1000 / (now - lastWritten.at);
+      $('h-rate').textContent = Math.max(0, Math.round(rate)) + ' orders/s';
+    }
+    lastWritten = { at: now, count: snap.written };
     $('h-written').textContent = snap.written;
     $('h-consumed').textContent = snap.consumed;
     $('h-dead').textContent = snap.dead_letters;
