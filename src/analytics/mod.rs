@@ -48,7 +48,7 @@ impl Default for AnalyticsConfig {
             window: Duration::from_secs(60),
             allowed_lateness: Duration::from_secs(3600),
             retention: Duration::from_secs(26 * 3600),
-            customer_memory: 1_000_000,
+            customer_memory: 250_000,
             ticker: 50,
         }
     }
@@ -119,15 +119,34 @@ impl Analytics {
 
     /// Adds one order.
     pub fn record(&mut self, order: &Order) -> Outcome {
-        self.recorded += 1;
-        let t = order.timestamp.utc_millis();
-        let repeat = self.customers.visit(order.customer_id);
-        if self.config.ticker > 0 {
+        self.show_in_ticker(std::slice::from_ref(order));
+        self.aggregate(order)
+    }
+
+    /// Adds orders that arrived together: only the newest of them reach the ticker.
+    pub fn record_all<'a>(
+        &mut self,
+        orders: impl ExactSizeIterator<Item = &'a Order> + Clone,
+    ) -> Vec<Outcome> {
+        let skip = orders.len().saturating_sub(self.config.ticker);
+        let newest: Vec<Order> = orders.clone().skip(skip).copied().collect();
+        self.show_in_ticker(&newest);
+        orders.map(|o| self.aggregate(o)).collect()
+    }
+
+    fn show_in_ticker(&mut self, orders: &[Order]) {
+        for order in orders.iter().take(self.config.ticker) {
             if self.ticker.len() == self.config.ticker {
                 self.ticker.pop_front();
             }
             self.ticker.push_back(*order);
         }
+    }
+
+    fn aggregate(&mut self, order: &Order) -> Outcome {
+        self.recorded += 1;
+        let t = order.timestamp.utc_millis();
+        let repeat = self.customers.visit(order.customer_id);
         if self.watermark_ms.is_none_or(|w| t > w) {
             self.watermark_ms = Some(t);
             let keep_from = t - self.retention_ms;

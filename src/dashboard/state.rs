@@ -135,14 +135,16 @@ impl LiveState {
         if orders.is_empty() {
             return;
         }
-        let mut late = 0;
+        let late;
         let mut last_event: BTreeMap<i32, i64> = BTreeMap::new();
         {
             let mut analytics = self.analytics();
+            late = analytics
+                .record_all(orders.iter().map(|(_, o)| o))
+                .iter()
+                .filter(|o| **o == Outcome::TooLate)
+                .count() as u64;
             for (partition, order) in orders {
-                if analytics.record(order) == Outcome::TooLate {
-                    late += 1;
-                }
                 last_event.insert(*partition, order.timestamp.utc_millis());
             }
         }
