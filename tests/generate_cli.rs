@@ -141,3 +141,31 @@ fn a_backfill_through_the_pipeline_lands_in_that_days_file() {
     let text = std::fs::read_to_string(&files[0]).unwrap();
     assert!(text.contains(",Konsole,") || text.contains(",Gry,"), "{}", &text[..text.len().min(500)]);
 }
+
+#[test]
+fn then_live_carries_on_in_real_time_after_the_backfill() {
+    let started = chrono::Utc::now();
+    let from = (started - chrono::Duration::minutes(10)).to_rfc3339();
+    // 6000 orders a minute at multiplier 1: even at night the last 10 minutes hold
+    // hundreds of orders, and live ones follow within seconds.
+    let backfilled = generate(&["--from", &from, "--base-rate", "6000", "--seed", "3"]);
+    assert_ok(&backfilled);
+    let n = backfilled.stdout.split(|b| *b == b'\n').filter(|l| !l.is_empty()).count();
+    assert!(n > 50, "{n} orders in the last 10 minutes");
+    let count = (n + 20).to_string();
+    let out =
+        generate(&["--from", &from, "--then-live", "--base-rate", "6000", "--seed", "3", "--count", &count]);
+    assert_ok(&out);
+    assert!(stderr(&out).contains("backfill complete; continuing live"), "{}", stderr(&out));
+    let orders: Vec<_> = out
+        .stdout
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| orderstream::order::decode_json(l).unwrap())
+        .collect();
+    assert_eq!(orders.len(), n + 20);
+    assert!(orders.windows(2).all(|w| w[0].timestamp.utc_micros <= w[1].timestamp.utc_micros));
+    let last = orders.last().unwrap().timestamp.utc_micros;
+    assert!(last >= started.timestamp_micros(), "the live orders carry the time they were made");
+    assert!(last <= chrono::Utc::now().timestamp_micros(), "live orders are not from the future");
+}
