@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{orderstream, sigterm, spawn_logged};
+use common::{orderstream, served_addr, sigterm, spawn_logged, wait_for_log};
 
 /// The page's live DOM after it has run for `wait` in headless Chromium, driven over the
 /// DevTools protocol by `tests/browser/cdp.mjs`; with `screenshot`, a PNG of the page.
@@ -48,21 +48,6 @@ fn summary(base: &str) -> serde_json::Value {
     .unwrap()
 }
 
-fn wait_log(log: &Path, marker: &str, child: &mut std::process::Child) -> String {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let text = std::fs::read_to_string(log).unwrap_or_default();
-        if text.contains(marker) {
-            return text;
-        }
-        assert!(
-            Instant::now() < deadline && child.try_wait().unwrap().is_none(),
-            "no {marker:?} in:\n{text}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 #[test]
 fn the_dashboard_shows_live_moving_exact_figures_in_chromium() {
     let work = tempfile::tempdir().unwrap();
@@ -73,8 +58,8 @@ fn the_dashboard_shows_live_moving_exact_figures_in_chromium() {
             .arg(work.path().join("csv")),
         &log,
     );
-    let text = wait_log(&log, "HTTP API and metrics listening", &mut child);
-    let addr = text.split("url=http://").nth(1).and_then(|r| r.split('/').next()).unwrap().to_string();
+    let text = wait_for_log(&log, "HTTP API and metrics listening", &mut child);
+    let addr = served_addr(&text);
     let base = format!("http://{addr}");
     let deadline = Instant::now() + Duration::from_secs(60);
     while summary(&base)["orders"].as_u64().unwrap() < 200 {
@@ -104,7 +89,7 @@ fn the_dashboard_shows_live_moving_exact_figures_in_chromium() {
     assert!(!text_of(&second, "h-written").is_empty());
 
     // Once every order is in: the page and the charts show exactly the API's totals.
-    wait_log(&log, "still serving the HTTP API", &mut child);
+    wait_for_log(&log, "still serving the HTTP API", &mut child);
     let api = summary(&base);
     assert_eq!(api["orders"], 6000);
     let done = dom(&format!("{base}/?range=all"));

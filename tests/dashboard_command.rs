@@ -11,7 +11,8 @@ use std::process::Child;
 use std::time::{Duration, Instant};
 
 use common::{
-    assert_ok, brokers, orderstream, run_within, send_raw, sigterm, spawn_logged, topic_messages, unique,
+    assert_ok, brokers, orderstream, run_within, send_raw, served_addr, sigterm, spawn_logged,
+    topic_messages, unique, wait_for_log,
 };
 
 fn start(brokers: &str, topic: &str, group: &str, log: &Path) -> (Child, String) {
@@ -30,18 +31,8 @@ fn start(brokers: &str, topic: &str, group: &str, log: &Path) -> (Child, String)
         ]),
         log,
     );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let text = std::fs::read_to_string(log).unwrap_or_default();
-        if let Some(addr) = text.split("url=http://").nth(1).and_then(|r| r.split('/').next()) {
-            return (child, addr.to_string());
-        }
-        assert!(
-            Instant::now() < deadline && child.try_wait().unwrap().is_none(),
-            "dashboard did not start:\n{text}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let text = wait_for_log(log, "HTTP API and metrics listening", &mut child);
+    (child, served_addr(&text))
 }
 
 fn summary(addr: &str) -> serde_json::Value {

@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{csv_files, orderstream, sigterm, spawn_logged};
+use common::{csv_files, orderstream, served_addr, sigterm, spawn_logged, wait_for_log};
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 struct Sums {
@@ -96,19 +96,8 @@ fn the_api_of_a_run_matches_its_csv_files_to_the_grosz() {
         orderstream().args(["run", "--count", "20000", "--http", "127.0.0.1:0", "--csv-dir"]).arg(&dir),
         &log,
     );
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let text = loop {
-        let text = std::fs::read_to_string(&log).unwrap_or_default();
-        if text.contains("still serving the HTTP API") {
-            break text;
-        }
-        assert!(
-            Instant::now() < deadline && child.try_wait().unwrap().is_none(),
-            "run did not finish:\n{text}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let addr = text.split("url=http://").nth(1).and_then(|r| r.split('/').next()).unwrap().to_string();
+    let text = wait_for_log(&log, "still serving the HTTP API", &mut child);
+    let addr = served_addr(&text);
     let base = format!("http://{addr}");
 
     let csv = csv_sums(&dir);
@@ -179,19 +168,8 @@ fn run_and_summarise(dir: &Path, log: &Path, n: &str) -> serde_json::Value {
         orderstream().args(["run", "--count", n, "--http", "127.0.0.1:0", "--csv-dir"]).arg(dir),
         log,
     );
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let text = loop {
-        let text = std::fs::read_to_string(log).unwrap_or_default();
-        if text.contains("still serving the HTTP API") {
-            break text;
-        }
-        assert!(
-            Instant::now() < deadline && child.try_wait().unwrap().is_none(),
-            "run did not finish:\n{text}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let addr = text.split("url=http://").nth(1).and_then(|r| r.split('/').next()).unwrap().to_string();
+    let text = wait_for_log(log, "still serving the HTTP API", &mut child);
+    let addr = served_addr(&text);
     let summary = json(&format!("http://{addr}/api/summary"));
     sigterm(&child);
     assert!(child.wait().unwrap().success());

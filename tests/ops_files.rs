@@ -7,9 +7,8 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
 
-use common::{orderstream, sigterm, spawn_logged};
+use common::{orderstream, served_addr, sigterm, spawn_logged, wait_for_log};
 
 const DEPLOY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy");
 
@@ -71,16 +70,8 @@ fn dashboards_and_alerts_query_metrics_that_exist() {
             .arg(work.path().join("csv")),
         &log,
     );
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let text = loop {
-        let text = std::fs::read_to_string(&log).unwrap_or_default();
-        if text.contains("still serving the HTTP API") {
-            break text;
-        }
-        assert!(Instant::now() < deadline, "run did not finish:\n{text}");
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let addr = text.split("url=http://").nth(1).and_then(|r| r.split('/').next()).unwrap();
+    let text = wait_for_log(&log, "still serving the HTTP API", &mut child);
+    let addr = served_addr(&text);
     let metrics =
         ureq::get(&format!("http://{addr}/metrics")).call().unwrap().body_mut().read_to_string().unwrap();
     sigterm(&child);

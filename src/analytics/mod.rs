@@ -247,6 +247,18 @@ impl Analytics {
         series
     }
 
+    /// Totals per (region, category) cell for the filter, in one pass over the windows;
+    /// every cell of the catalogue is listed, empty ones with zeros.
+    pub fn cell_totals(&self, filter: &Filter) -> BTreeMap<(usize, usize), Totals> {
+        let mut cells: BTreeMap<(usize, usize), Totals> = (0..REGIONS.len())
+            .flat_map(|r| (0..self.categories.len()).map(move |c| ((r, c), Totals::default())))
+            .collect();
+        for (_, region, category, cell) in self.cells(filter) {
+            cells.entry((region, category)).or_default().merge(&cell.totals);
+        }
+        cells
+    }
+
     /// Everything the dashboard shows for the filter; top lists hold `top` entries.
     pub fn summary(&self, filter: &Filter, top: usize) -> Summary {
         let categories = self.categories;

@@ -44,6 +44,9 @@ fn summaries_equal_the_orders_recomputed_for_every_filter() {
     let series_total: u64 = analytics.series(&filter).iter().map(|(_, t)| t.orders).sum();
     assert_eq!(series_total, want.orders);
     assert!(got.top_products.iter().all(|p| p.group == categories[4].name));
+    let time_only = Filter { region: None, category: None, ..filter };
+    assert_eq!(analytics.cell_totals(&time_only)[&(2, 4)], want);
+    assert_eq!(analytics.cell_totals(&Filter::default()).len(), REGIONS.len() * categories.len());
     assert!(got.top_stores.iter().all(|s| s.group == REGIONS[2].name));
 }
 

@@ -57,21 +57,16 @@ pub fn render(state: &LiveState) -> Result<String, std::fmt::Error> {
     registry.register("orders_written", "Orders durable in a sink", written);
 
     let analytics = state.analytics();
-    let summary = analytics.summary(&Filter::default(), 1);
     let categories = analytics.categories();
     let by_cell: Family<Vec<(String, String)>, Counter> = Family::default();
     let value: Family<Vec<(String, String)>, Counter> = Family::default();
-    for (r, region) in REGIONS.iter().enumerate() {
-        for (c, category) in categories.iter().enumerate() {
-            let cell =
-                analytics.summary(&Filter { region: Some(r), category: Some(c), ..Filter::default() }, 0);
-            let labels = vec![
-                ("region".to_string(), region.name.to_string()),
-                ("category".to_string(), category.name.to_string()),
-            ];
-            by_cell.get_or_create(&labels).inc_by(cell.total.orders);
-            value.get_or_create(&labels).inc_by(cell.total.gross_value_grosz.max(0) as u64);
-        }
+    for ((r, c), totals) in analytics.cell_totals(&Filter::default()) {
+        let labels = vec![
+            ("region".to_string(), REGIONS[r].name.to_string()),
+            ("category".to_string(), categories[c].name.to_string()),
+        ];
+        by_cell.get_or_create(&labels).inc_by(totals.orders);
+        value.get_or_create(&labels).inc_by(totals.gross.max(0) as u64);
     }
     registry.register("business_orders", "Orders in the analytics retention by region and category", by_cell);
     registry.register(
@@ -83,7 +78,7 @@ pub fn render(state: &LiveState) -> Result<String, std::fmt::Error> {
     windows.set(analytics.window_count() as i64);
     registry.register("analytics_windows", "Event-time windows kept", windows);
     let watermark: Gauge = Gauge::default();
-    watermark.set(summary.watermark_ms.unwrap_or(0) / 1000);
+    watermark.set(analytics.watermark_ms().unwrap_or(0) / 1000);
     registry.register("analytics_watermark_seconds", "Latest event time seen (Unix seconds)", watermark);
     drop(analytics);
 

@@ -199,3 +199,27 @@ pub fn logged_number(log: &str, marker: &str, name: &str) -> usize {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no {name}= on a {marker:?} line in:\n{log}"))
 }
+
+/// Waits (up to 2 minutes) until `log` contains `marker`, failing if `child` exits first;
+/// returns the log so far.
+pub fn wait_for_log(log: &Path, marker: &str, child: &mut Child) -> String {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        if text.contains(marker) {
+            return text;
+        }
+        let running = child.try_wait().expect("child status").is_none();
+        assert!(running && Instant::now() < deadline, "no {marker:?} in the log:\n{text}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The `host:port` the HTTP server logged (`url=http://host:port/`).
+pub fn served_addr(log: &str) -> String {
+    log.split("url=http://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_else(|| panic!("no served address in the log:\n{log}"))
+        .to_string()
+}
