@@ -16,6 +16,7 @@ use crate::generate::scenario::Scenario;
 use crate::generate::source::{SourceConfig, Speed, Timing};
 use crate::generate::{catalogue, customers, ids, GeneratorConfig};
 use crate::kafka::{DEFAULT_GROUP, DEFAULT_PARTITIONS, DEFAULT_TOPIC};
+use crate::sheets::{SheetsConfig, SheetsMode, Target, DEFAULT_DRIVE_API, DEFAULT_SHEETS_API};
 use crate::sink::Layout;
 
 /// Real-time sales pipeline for an electronics retailer: generate orders, send them
@@ -311,6 +312,93 @@ impl HttpArgs {
     }
 }
 
+/// The Google Sheets sink (off unless `--sheets`, `--spreadsheet-id` or `--sheet-name`).
+#[derive(Debug, Args, Clone)]
+pub struct SheetsArgs {
+    /// Also append the orders to Google Sheets (the spreadsheet `--sheet-name`).
+    #[arg(long, env = "ORDERSTREAM_SHEETS")]
+    pub sheets: bool,
+    /// Service-account key file (JSON) that signs in to Google.
+    #[arg(long, env = "GOOGLE_APPLICATION_CREDENTIALS", default_value = "creds.json")]
+    pub sheets_creds: PathBuf,
+    /// Id of the spreadsheet (the part of its URL after /d/); implies --sheets.
+    #[arg(long, env = "ORDERSTREAM_SPREADSHEET_ID")]
+    pub spreadsheet_id: Option<String>,
+    /// Name of the spreadsheet, looked up in Drive among the files shared with the
+    /// service account (when no --spreadsheet-id is given); implies --sheets.
+    #[arg(long, env = "ORDERSTREAM_SHEET_NAME")]
+    pub sheet_name: Option<String>,
+    /// Tab of the spreadsheet; created if missing. Rollovers are `<tab>_2`, `<tab>_3`, ...
+    #[arg(long, env = "ORDERSTREAM_SHEET_TAB", default_value = "Data")]
+    pub sheet_tab: String,
+    /// `rows`: one row per order; `aggregates`: per-minute totals per region and
+    /// category, updated in place (fits large volumes into the cell limit).
+    #[arg(long, env = "ORDERSTREAM_SHEETS_MODE", value_enum, default_value = "rows")]
+    pub sheets_mode: SheetsMode,
+    /// Base URL of the Sheets API (for a proxy or a test server).
+    #[arg(long, env = "ORDERSTREAM_SHEETS_API_URL", default_value = DEFAULT_SHEETS_API)]
+    pub sheets_api_url: String,
+    /// Base URL of the Drive API (for a proxy or a test server).
+    #[arg(long, env = "ORDERSTREAM_DRIVE_API_URL", default_value = DEFAULT_DRIVE_API)]
+    pub drive_api_url: String,
+    /// Longest time an order waits before it is sent to the sheet.
+    #[arg(long, env = "ORDERSTREAM_SHEETS_FLUSH_INTERVAL", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub sheets_flush_interval: Duration,
+    /// Write requests per minute (Google's quota: 60 per user).
+    #[arg(long, env = "ORDERSTREAM_SHEETS_MAX_WRITES_PER_MINUTE", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..))]
+    pub sheets_max_writes_per_minute: u32,
+    /// Read requests per minute (Google's quota: 60 per user).
+    #[arg(long, env = "ORDERSTREAM_SHEETS_MAX_READS_PER_MINUTE", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..))]
+    pub sheets_max_reads_per_minute: u32,
+    /// Largest request body in bytes (Google recommends at most 2 MB).
+    #[arg(long, env = "ORDERSTREAM_SHEETS_MAX_REQUEST_BYTES", default_value_t = 2 << 20, value_parser = clap::value_parser!(u64).range(8192..=10 << 20))]
+    pub sheets_max_request_bytes: u64,
+    /// A tab is rolled over before its grid passes this many cells (a whole
+    /// spreadsheet holds at most 10 million).
+    #[arg(long, env = "ORDERSTREAM_SHEETS_MAX_CELLS_PER_TAB", default_value_t = 4_000_000, value_parser = clap::value_parser!(u64).range(100..=10_000_000))]
+    pub sheets_max_cells_per_tab: u64,
+    /// Time limit of one request to Google.
+    #[arg(long, env = "ORDERSTREAM_SHEETS_TIMEOUT", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub sheets_timeout: Duration,
+    /// Consumer group of the sheet writer (default: `<group>.sheets`).
+    #[arg(long, env = "ORDERSTREAM_SHEETS_GROUP")]
+    pub sheets_group: Option<String>,
+    /// Length of a quota window (Google's is a minute; shorter only to test).
+    #[arg(long, env = "ORDERSTREAM_SHEETS_QUOTA_WINDOW", default_value = "60s", value_parser = humantime::parse_duration, hide = true)]
+    pub sheets_quota_window: Duration,
+    /// First backoff step (Google's rule starts at 1 s; shorter only to test).
+    #[arg(long, env = "ORDERSTREAM_SHEETS_BACKOFF_BASE", default_value = "1s", value_parser = humantime::parse_duration, hide = true)]
+    pub sheets_backoff_base: Duration,
+}
+
+impl SheetsArgs {
+    /// The sink's settings, or `None` when it is off.
+    pub fn config(&self, group: &str) -> Option<SheetsConfig> {
+        let target = match (&self.spreadsheet_id, &self.sheet_name) {
+            (Some(id), _) => Target::Id(id.clone()),
+            (None, Some(name)) => Target::Name(name.clone()),
+            (None, None) if self.sheets => Target::Name("source_looker".into()),
+            (None, None) => return None,
+        };
+        Some(SheetsConfig {
+            tab: self.sheet_tab.clone(),
+            mode: self.sheets_mode,
+            sheets_api: self.sheets_api_url.clone(),
+            drive_api: self.drive_api_url.clone(),
+            flush_interval: self.sheets_flush_interval,
+            max_writes_per_window: self.sheets_max_writes_per_minute as usize,
+            max_reads_per_window: self.sheets_max_reads_per_minute as usize,
+            quota_window: self.sheets_quota_window,
+            max_request_bytes: self.sheets_max_request_bytes as usize,
+            max_cells_per_tab: self.sheets_max_cells_per_tab,
+            request_timeout: self.sheets_timeout,
+            backoff_base: self.sheets_backoff_base,
+            group: self.sheets_group.clone().unwrap_or_else(|| format!("{group}.sheets")),
+            ..SheetsConfig::new(self.sheets_creds.clone(), target)
+        })
+    }
+}
+
 /// `orderstream produce`.
 #[derive(Debug, Args)]
 pub struct ProduceArgs {
@@ -348,6 +436,8 @@ pub struct ConsumeArgs {
     pub scenario: Option<PathBuf>,
     #[command(flatten)]
     pub http: HttpArgs,
+    #[command(flatten)]
+    pub sheets: SheetsArgs,
 }
 
 /// `orderstream run`.
@@ -370,6 +460,8 @@ pub struct RunArgs {
     pub sink: SinkArgs,
     #[command(flatten)]
     pub http: HttpArgs,
+    #[command(flatten)]
+    pub sheets: SheetsArgs,
 }
 
 /// `orderstream dashboard`.

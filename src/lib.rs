@@ -15,6 +15,8 @@
 //!   and its validation.
 //! - [`kafka`]: producer, consumer-group member, topic admin, embedded broker.
 //! - [`sink`]: the exactly-once daily CSV sink (checkpoints, crash recovery, dead letters).
+//! - [`sheets`]: the Google Sheets sink (service-account sign-in, quota-aware batches,
+//!   no lost or repeated rows, rollover, per-minute aggregates).
 //! - [`dashboard`]: the HTTP server of a running pipeline: JSON API, live events,
 //!   Prometheus metrics, health checks.
 //! - [`stats`]: counters and progress lines; [`shutdown`]: SIGINT/SIGTERM handling.
@@ -28,6 +30,7 @@ pub mod dashboard;
 pub mod generate;
 pub mod kafka;
 pub mod order;
+pub mod sheets;
 pub mod shutdown;
 pub mod sink;
 pub mod stats;

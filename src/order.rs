@@ -11,6 +11,7 @@ mod encode;
 mod time;
 
 pub use decode::{decode_csv_record, decode_json, DecodeError};
+pub(crate) use encode::push_money;
 pub use encode::{write_csv_row, write_json};
 pub use time::EventTime;
 

@@ -32,6 +32,18 @@ pub struct Stats {
     /// Event time (ms since the Unix epoch) of the latest calendar-timed order, so a
     /// backfill's progress shows how far through history it is; 0 before the first.
     pub generated_up_to_ms: AtomicI64,
+    /// Orders in the Google sheet (rows mode) or counted into its totals (aggregates).
+    pub sheets_written: AtomicU64,
+    /// Write requests sent to the Sheets API (quota: 60 a minute per user).
+    pub sheets_write_requests: AtomicU64,
+    /// Read requests sent to the Sheets and Drive APIs.
+    pub sheets_read_requests: AtomicU64,
+    /// Sheets answers of 429 (quota exceeded) despite our own limiter.
+    pub sheets_throttled: AtomicU64,
+    /// Sheets requests retried after a 429, a 5xx or a timeout.
+    pub sheets_retries: AtomicU64,
+    /// Orders not appended again because the sheet already had them.
+    pub sheets_duplicates_skipped: AtomicU64,
 }
 
 impl Stats {
@@ -80,15 +92,23 @@ impl Drop for ProgressReporter {
 }
 
 fn report_until(stats: &Stats, every: Duration, stop: &Shutdown) {
-    let mut last = (Instant::now(), 0u64, 0u64);
+    let mut last = (Instant::now(), 0u64, 0u64, 0u64);
     while stop.sleep_until(Instant::now() + every) {
         let now = Instant::now();
         let produced = Stats::get(&stats.delivered);
         let written = Stats::get(&stats.written);
+        let in_sheet = Stats::get(&stats.sheets_written);
         let secs = now.duration_since(last.0).as_secs_f64().max(1e-9);
-        if produced == last.1 && written == last.2 {
+        if produced == last.1 && written == last.2 && in_sheet == last.3 {
             continue;
         }
+        let sheets = (in_sheet > 0).then(|| {
+            format!(
+                "{in_sheet} ({:.0}/s, {} write requests)",
+                (in_sheet - last.3) as f64 / secs,
+                Stats::get(&stats.sheets_write_requests)
+            )
+        });
         let up_to = stats.generated_up_to_ms.load(Ordering::Relaxed);
         let event_time = (up_to != 0).then(|| {
             let mut text = Vec::new();
@@ -101,10 +121,11 @@ fn report_until(stats: &Stats, every: Duration, stop: &Shutdown) {
             produce_rate = format!("{:.0}/s", (produced - last.1) as f64 / secs),
             written,
             write_rate = format!("{:.0}/s", (written - last.2) as f64 / secs),
+            in_sheet = sheets.unwrap_or_default(),
             dead_letters = Stats::get(&stats.dead_lettered),
             delivery_failures = Stats::get(&stats.delivery_failed),
             "progress"
         );
-        last = (now, produced, written);
+        last = (now, produced, written, in_sheet);
     }
 }

@@ -6,6 +6,7 @@ use anyhow::Context;
 
 use crate::cli::ConsumeArgs;
 use crate::kafka::consumer::{consume, ConsumerConfig};
+use crate::sheets::worker::SheetsSource;
 use crate::shutdown::Shutdown;
 use crate::stats::{ProgressReporter, Stats};
 
@@ -30,7 +31,23 @@ pub fn execute(args: &ConsumeArgs, progress: Duration) -> anyhow::Result<()> {
         source: None,
         live: http.as_ref().map(|(state, _)| state.clone()),
     };
+    let sheets = super::start_sheets(
+        args.sheets.config(&args.group),
+        SheetsSource {
+            brokers: args.brokers.clone(),
+            topic: args.topic.topic.clone(),
+            idle_exit: args.idle_exit,
+        },
+        &stats,
+        &shutdown,
+        None,
+    )?;
     let result = consume(&config, &stats, &shutdown, None);
+    if result.is_err() {
+        shutdown.request();
+    }
+    let sheets = super::join_sheets(sheets);
     drop(reporter);
-    result.map(|_| ())
+    result?;
+    sheets.map(|_| ())
 }

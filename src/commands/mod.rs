@@ -13,6 +13,10 @@ use std::time::Duration;
 use crate::cli::{Cli, Command, HttpArgs};
 use crate::dashboard::{DashboardServer, LiveState};
 use crate::generate::catalogue;
+use crate::kafka::consumer::RunLink;
+use crate::sheets::worker::SheetsSource;
+use crate::sheets::{run_sheets, SheetsConfig, SheetsReport};
+use crate::shutdown::Shutdown;
 use crate::stats::Stats;
 
 /// Runs the parsed command line.
@@ -24,6 +28,40 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Consume(args) => consume::execute(&args, progress),
         Command::Run(args) => run::execute(&args, progress),
         Command::Dashboard(args) => dashboard::execute(&args, progress),
+    }
+}
+
+/// Starts the Google Sheets sink on its own thread when it is configured. Its failure
+/// is logged at once and returned at the end; the CSV path carries on meanwhile.
+fn start_sheets(
+    config: Option<SheetsConfig>,
+    source: SheetsSource,
+    stats: &Arc<Stats>,
+    shutdown: &Shutdown,
+    link: Option<RunLink>,
+) -> anyhow::Result<Option<std::thread::JoinHandle<anyhow::Result<SheetsReport>>>> {
+    let Some(config) = config else { return Ok(None) };
+    let (stats, shutdown) = (stats.clone(), shutdown.clone());
+    let thread = std::thread::Builder::new().name("sheets".into()).spawn(move || {
+        let result = run_sheets(&config, &source, &stats, &shutdown, link.as_ref());
+        if let Err(e) = &result {
+            tracing::error!("the Google Sheets sink stopped: {e:#}. The CSV files are still written.");
+        }
+        result
+    })?;
+    Ok(Some(thread))
+}
+
+/// Waits for the Sheets sink, if any.
+fn join_sheets(
+    thread: Option<std::thread::JoinHandle<anyhow::Result<SheetsReport>>>,
+) -> anyhow::Result<Option<SheetsReport>> {
+    match thread {
+        None => Ok(None),
+        Some(thread) => match thread.join() {
+            Ok(result) => result.map(Some).map_err(|e| e.context("Google Sheets sink")),
+            Err(_) => anyhow::bail!("the Google Sheets thread panicked"),
+        },
     }
 }
 

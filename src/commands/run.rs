@@ -10,6 +10,7 @@ use crate::kafka::admin::ensure_topic;
 use crate::kafka::consumer::{consume, ConsumerConfig, RunLink};
 use crate::kafka::embedded::EmbeddedKafka;
 use crate::kafka::producer::{produce, ProducerConfig};
+use crate::sheets::worker::SheetsSource;
 use crate::shutdown::Shutdown;
 use crate::stats::{ProgressReporter, Stats};
 
@@ -65,6 +66,13 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
             result
         })?
     };
+    let sheets = super::start_sheets(
+        args.sheets.config(&args.group),
+        SheetsSource { brokers: brokers.clone(), topic: topic.clone(), idle_exit: None },
+        &stats,
+        &abort_consumer,
+        Some(link.clone()),
+    )?;
     let producer_config = ProducerConfig {
         brokers,
         topic: topic.clone(),
@@ -85,13 +93,18 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
         Ok(report) => {
             info!(
                 orders = report.delivered,
-                "waiting until every delivered order is durable in the CSV files"
+                sheets = sheets.is_some(),
+                "waiting until every delivered order is durable in the CSV files (and in the sheet)"
             );
             link.stop_at(report.last_offsets.clone());
         }
         Err(_) => abort_consumer.request(),
     }
     let consumed = consumer.join().map_err(|_| anyhow!("the consumer thread panicked"))?;
+    if consumed.is_err() {
+        abort_consumer.request();
+    }
+    let in_sheet = super::join_sheets(sheets);
     drop(reporter);
     let consumed = consumed.context("consumer")?;
     let produced = produced.context("producer")?;
@@ -103,6 +116,7 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
             produced.produced
         );
     }
+    let in_sheet = in_sheet?;
     let dir = args.sink.csv_dir.canonicalize().unwrap_or_else(|_| args.sink.csv_dir.clone());
     let secs = started.elapsed().as_secs_f64();
     info!(
@@ -112,6 +126,7 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
         end_to_end_rate = format!("{:.0} orders/s", consumed.written as f64 / secs),
         dead_letters = consumed.dead_lettered,
         csv_dir = %dir.display(),
+        sheet = in_sheet.map(|r| format!("{} orders in https://docs.google.com/spreadsheets/d/{} ({} write requests)", r.orders, r.spreadsheet, r.requests)).unwrap_or_default(),
         "pipeline finished"
     );
     if let Some((_, server)) = http.as_ref().filter(|_| !shutdown.requested()) {

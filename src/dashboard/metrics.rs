@@ -54,7 +54,31 @@ pub fn render(state: &LiveState) -> Result<String, std::fmt::Error> {
     );
     let written: Family<Vec<(String, String)>, Counter> = Family::default();
     written.get_or_create(&vec![("sink".into(), "csv".into())]).inc_by(Stats::get(&stats.written));
+    written.get_or_create(&vec![("sink".into(), "sheets".into())]).inc_by(Stats::get(&stats.sheets_written));
     registry.register("orders_written", "Orders durable in a sink", written);
+    let requests: Family<Vec<(String, String)>, Counter> = Family::default();
+    for (kind, counter) in [("write", &stats.sheets_write_requests), ("read", &stats.sheets_read_requests)] {
+        requests.get_or_create(&vec![("kind".into(), kind.into())]).inc_by(Stats::get(counter));
+    }
+    registry.register("sheets_requests", "Requests sent to the Google Sheets and Drive APIs", requests);
+    counter(
+        &mut registry,
+        "sheets_throttled",
+        "Google answers of 429 (quota exceeded)",
+        Stats::get(&stats.sheets_throttled),
+    );
+    counter(
+        &mut registry,
+        "sheets_retries",
+        "Sheets requests retried after a 429, a 5xx or a timeout",
+        Stats::get(&stats.sheets_retries),
+    );
+    counter(
+        &mut registry,
+        "sheets_duplicates_skipped",
+        "Orders not appended again because the sheet already had them",
+        Stats::get(&stats.sheets_duplicates_skipped),
+    );
 
     let analytics = state.analytics();
     let categories = analytics.categories();

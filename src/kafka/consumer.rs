@@ -104,7 +104,13 @@ impl RunLink {
         ready.notify_all();
     }
 
-    fn reached(&self, durable_next: &BTreeMap<i32, i64>) -> bool {
+    /// True once the producer has said where it stopped.
+    pub(crate) fn is_set(&self) -> bool {
+        self.stop_at.lock().unwrap_or_else(|p| p.into_inner()).is_some()
+    }
+
+    /// True once every offset the producer delivered is below `durable_next`.
+    pub(crate) fn reached(&self, durable_next: &BTreeMap<i32, i64>) -> bool {
         match &*self.stop_at.lock().unwrap_or_else(|p| p.into_inner()) {
             Some(last) => last.iter().all(|(p, off)| durable_next.get(p).is_some_and(|n| n > off)),
             None => false,

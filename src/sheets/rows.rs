@@ -1,0 +1,127 @@
+//! Orders as sheet rows, and the `{"values": [...]}` body of an append, built in place so
+//! that its size is known exactly while rows are added.
+
+use crate::order::{Order, CSV_HEADER};
+
+/// Writes `text` as a JSON string.
+fn push_str(out: &mut Vec<u8>, text: &str) {
+    if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push(b'"');
+        out.extend_from_slice(text.as_bytes());
+        out.push(b'"');
+    } else {
+        serde_json::to_writer(&mut *out, text).expect("a string serialises");
+    }
+}
+
+/// The header row, as a JSON array.
+pub fn header_row() -> Vec<u8> {
+    let mut out = vec![b'['];
+    for (i, name) in CSV_HEADER.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        push_str(&mut out, name);
+    }
+    out.push(b']');
+    out
+}
+
+/// An order as a JSON array in the header's order. With USER_ENTERED, the id is sent
+/// as text (a leading apostrophe): as a number it would lose digits past 2^53. Money and
+/// quantity are JSON numbers, so that the sheet's locale (`1234,56` in Polish) cannot
+/// misread them.
+pub fn push_order_row(order: &Order, out: &mut Vec<u8>) {
+    let mut ints = itoa::Buffer::new();
+    out.extend_from_slice(b"[\"'");
+    out.extend_from_slice(ints.format(order.id).as_bytes());
+    out.extend_from_slice(b"\",\"");
+    order.timestamp.write_iso8601(out);
+    out.push(b'"');
+    for text in [order.store_id, order.region, order.sales_channel, order.device_type] {
+        out.push(b',');
+        push_str(out, text);
+    }
+    out.extend_from_slice(b",\"");
+    let mut uuid = uuid::Uuid::encode_buffer();
+    out.extend_from_slice(order.customer_id.hyphenated().encode_lower(&mut uuid).as_bytes());
+    out.push(b'"');
+    for text in [order.payment_method, order.nazwa_produktu, order.marka, order.kategoria_produktu] {
+        out.push(b',');
+        push_str(out, text);
+    }
+    out.push(b',');
+    out.extend_from_slice(ints.format(order.ilosc).as_bytes());
+    out.push(b',');
+    crate::order::push_money(out, order.cena_netto);
+    out.push(b',');
+    crate::order::push_money(out, order.wartosc_brutto);
+    out.push(b',');
+    push_str(out, order.sprzedawca.unwrap_or(""));
+    out.push(b']');
+}
+
+/// The body of one `values.append`: `{"values":[row,row,...]}`.
+#[derive(Debug)]
+pub struct AppendBody {
+    buf: Vec<u8>,
+    rows: usize,
+}
+
+const OPEN: &[u8] = b"{\"values\":[";
+const CLOSE: &[u8] = b"]}";
+
+impl AppendBody {
+    /// An empty body.
+    pub fn new() -> Self {
+        AppendBody { buf: OPEN.to_vec(), rows: 0 }
+    }
+
+    /// Adds a row (a JSON array).
+    pub fn push(&mut self, row: &[u8]) {
+        if self.rows > 0 {
+            self.buf.push(b',');
+        }
+        self.buf.extend_from_slice(row);
+        self.rows += 1;
+    }
+
+    /// The finished body.
+    pub fn finish(&self) -> Vec<u8> {
+        let mut body = Vec::with_capacity(self.buf.len() + CLOSE.len());
+        body.extend_from_slice(&self.buf);
+        body.extend_from_slice(CLOSE);
+        body
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::{Generator, GeneratorConfig};
+
+    #[test]
+    fn a_row_is_the_header_order_with_text_ids_and_numeric_money() {
+        let order = Generator::new(&GeneratorConfig { seed: Some(5), ..Default::default() }).order_at(0);
+        let mut row = Vec::new();
+        push_order_row(&order, &mut row);
+        let cells: Vec<serde_json::Value> = serde_json::from_slice(&row).unwrap();
+        assert_eq!(cells.len(), CSV_HEADER.len());
+        assert_eq!(cells[0], format!("'{}", order.id));
+        assert_eq!(cells[11], u64::from(order.ilosc));
+        assert_eq!(cells[12].as_f64().unwrap(), order.cena_netto as f64 / 100.0);
+        assert_eq!(cells[13].as_f64().unwrap(), order.wartosc_brutto as f64 / 100.0);
+        let header: Vec<String> = serde_json::from_slice(&header_row()).unwrap();
+        assert_eq!(header, CSV_HEADER);
+    }
+
+    #[test]
+    fn the_body_is_one_json_object_of_rows() {
+        let mut body = AppendBody::new();
+        for row in [&b"[1]"[..], b"[\"a\\\"b\"]", b"[2,3]"] {
+            body.push(row);
+        }
+        let parsed: serde_json::Value = serde_json::from_slice(&body.finish()).unwrap();
+        assert_eq!(parsed["values"].as_array().unwrap().len(), 3);
+    }
+}

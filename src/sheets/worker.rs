@@ -1,0 +1,335 @@
+//! The Kafka side of the Sheets sink: a member of its own consumer group that sends
+//! batches to the sheet and commits offsets only once the sheet has them (with, in rows
+//! mode, where they went as the commit's metadata).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::message::Message;
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use tracing::{debug, error, info, warn};
+
+use super::aggregates::AggregateWriter;
+use super::api::{SheetsClient, SheetsError};
+use super::raw::{Flushed, Mark, RawWriter};
+use super::{SheetsConfig, SheetsMode};
+use crate::kafka::client_config;
+use crate::kafka::consumer::RunLink;
+use crate::order::decode_json;
+use crate::shutdown::Shutdown;
+use crate::stats::Stats;
+
+/// Where the Sheets sink reads from.
+#[derive(Debug, Clone)]
+pub struct SheetsSource {
+    /// Bootstrap servers.
+    pub brokers: String,
+    /// The orders topic.
+    pub topic: String,
+    /// Exit after this long without a message and with nothing left to send.
+    pub idle_exit: Option<Duration>,
+}
+
+/// What a Sheets run did.
+#[derive(Debug, Clone, Default)]
+pub struct SheetsReport {
+    /// The spreadsheet written.
+    pub spreadsheet: String,
+    /// Orders sent to the sheet.
+    pub orders: u64,
+    /// Write requests sent.
+    pub requests: u64,
+}
+
+/// How long the last batch may take to send once the process is asked to stop.
+const FINAL_FLUSH_LIMIT: Duration = Duration::from_secs(30);
+
+enum Event {
+    Assigned(Vec<i32>),
+    Revoked(Vec<i32>),
+}
+
+struct SheetsContext {
+    topic: String,
+    events: Mutex<Vec<Event>>,
+}
+
+impl SheetsContext {
+    fn partitions(&self, tpl: &TopicPartitionList) -> Vec<i32> {
+        tpl.elements_for_topic(&self.topic).iter().map(|e| e.partition()).collect()
+    }
+}
+
+impl ClientContext for SheetsContext {}
+
+impl ConsumerContext for SheetsContext {
+    fn pre_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Revoke(tpl) = rebalance {
+            self.events.lock().unwrap_or_else(|p| p.into_inner()).push(Event::Revoked(self.partitions(tpl)));
+        }
+    }
+
+    fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Assign(tpl) = rebalance {
+            self.events.lock().unwrap_or_else(|p| p.into_inner()).push(Event::Assigned(self.partitions(tpl)));
+        }
+    }
+}
+
+enum Writer {
+    Rows(RawWriter),
+    Aggregates(AggregateWriter),
+}
+
+/// Consumes the topic into the sheet until shutdown, idle exit or the [`RunLink`]'s stop.
+/// Errors that need the user (key, sharing, a full workbook) end it; Google being slow
+/// or down only delays it.
+pub fn run_sheets(
+    config: &SheetsConfig,
+    source: &SheetsSource,
+    stats: &Arc<Stats>,
+    shutdown: &Shutdown,
+    link: Option<&RunLink>,
+) -> anyhow::Result<SheetsReport> {
+    let mut client = SheetsClient::new(config, stats.clone())?;
+    let aborted = client.abort.clone();
+    // A stop asked while Google is being waited for: give the wait a time limit.
+    let watchdog = {
+        let (shutdown, aborted) = (shutdown.clone(), aborted.clone());
+        std::thread::Builder::new().name("sheets-watchdog".into()).spawn(move || {
+            while !shutdown.requested() && !aborted.requested() {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            if aborted.sleep_until(Instant::now() + FINAL_FLUSH_LIMIT) {
+                aborted.request();
+            }
+        })?
+    };
+    let result = sheets_loop(config, source, stats, shutdown, link, &mut client);
+    aborted.request();
+    let _ = watchdog.join();
+    result
+}
+
+fn sheets_loop(
+    config: &SheetsConfig,
+    source: &SheetsSource,
+    stats: &Arc<Stats>,
+    shutdown: &Shutdown,
+    link: Option<&RunLink>,
+    client: &mut SheetsClient,
+) -> anyhow::Result<SheetsReport> {
+    client.sign_in()?;
+    let mut writer = match config.mode {
+        SheetsMode::Rows => Writer::Rows(RawWriter::open(client, config)?),
+        SheetsMode::Aggregates => Writer::Aggregates(AggregateWriter::open(client, config)?),
+    };
+    let spreadsheet = match &writer {
+        Writer::Rows(w) => w.spreadsheet().to_string(),
+        Writer::Aggregates(w) => w.spreadsheet().to_string(),
+    };
+    let context = SheetsContext { topic: source.topic.clone(), events: Mutex::new(Vec::new()) };
+    let consumer: BaseConsumer<SheetsContext> = client_config(&source.brokers, "sheets")
+        .set("group.id", &config.group)
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("enable.partition.eof", "false")
+        // Google may keep a batch waiting for minutes (quota, backoff): that is not a
+        // dead member.
+        .set("max.poll.interval.ms", "3600000")
+        .set("queued.max.messages.kbytes", "16384")
+        .create_with_context(context)?;
+    consumer.subscribe(&[&source.topic])?;
+    info!(topic = %source.topic, group = %config.group, spreadsheet, mode = ?config.mode,
+        "Sheets sink consuming; orders go to https://docs.google.com/spreadsheets/d/{spreadsheet}");
+
+    let mut run = Loop {
+        consumer: &consumer,
+        topic: &source.topic,
+        stats,
+        config,
+        report: SheetsReport { spreadsheet, ..Default::default() },
+        in_sheet: BTreeMap::new(),
+        last_message: Instant::now(),
+    };
+    let result = run.until_done(client, &mut writer, source, shutdown, link);
+    let _ = consumer.unsubscribe();
+    let report = run.report;
+    result?;
+    info!(orders = report.orders, requests = report.requests, spreadsheet = %report.spreadsheet, "Sheets sink finished");
+    Ok(report)
+}
+
+struct Loop<'a> {
+    consumer: &'a BaseConsumer<SheetsContext>,
+    topic: &'a str,
+    stats: &'a Arc<Stats>,
+    config: &'a SheetsConfig,
+    report: SheetsReport,
+    /// Next offset per partition that the sheet holds.
+    in_sheet: BTreeMap<i32, i64>,
+    last_message: Instant,
+}
+
+impl Loop<'_> {
+    fn until_done(
+        &mut self,
+        client: &mut SheetsClient,
+        writer: &mut Writer,
+        source: &SheetsSource,
+        shutdown: &Shutdown,
+        link: Option<&RunLink>,
+    ) -> Result<(), SheetsError> {
+        loop {
+            let waiting = match writer {
+                Writer::Rows(w) => w.oldest(),
+                Writer::Aggregates(w) => w.oldest(),
+            };
+            let message = self.consumer.poll(if waiting.is_some() {
+                Duration::from_millis(5)
+            } else {
+                Duration::from_millis(100)
+            });
+            self.handle_events(client, writer)?;
+            let mut full = false;
+            let polled_nothing = message.is_none();
+            match message {
+                None => {}
+                Some(Err(e)) => debug!(error = %e, "consumer error (retrying)"),
+                Some(Ok(m)) => {
+                    self.last_message = Instant::now();
+                    let (partition, offset) = (m.partition(), m.offset());
+                    match m.payload().map(decode_json) {
+                        Some(Ok(order)) => {
+                            full = match writer {
+                                Writer::Rows(w) => w.push(partition, offset, &order, self.stats),
+                                Writer::Aggregates(w) => w.push(partition, offset, &order),
+                            }
+                        }
+                        // The CSV sink dead-letters it; the sheet only has orders.
+                        _ => match writer {
+                            Writer::Rows(w) => w.skip(partition, offset),
+                            Writer::Aggregates(w) => w.skip(partition, offset),
+                        },
+                    }
+                }
+            }
+            let stopping = shutdown.requested();
+            let oldest = match writer {
+                Writer::Rows(w) => w.oldest(),
+                Writer::Aggregates(w) => w.oldest(),
+            };
+            let due = oldest.is_some_and(|t| {
+                let caught_up = polled_nothing && link.is_some_and(RunLink::is_set);
+                full || stopping
+                    || caught_up
+                    || (t.elapsed() >= self.config.flush_interval
+                        && client.write_ready_at() <= Instant::now())
+            });
+            if due {
+                self.flush(client, writer)?;
+            }
+            if stopping {
+                info!("shutdown requested; the Sheets sink stops");
+                return Ok(());
+            }
+            if oldest.is_none() || due {
+                if link.is_some_and(|l| l.reached(&self.in_sheet)) {
+                    info!("every produced order is in the sheet");
+                    return Ok(());
+                }
+                if source.idle_exit.is_some_and(|idle| self.last_message.elapsed() >= idle) {
+                    info!("no new message; the Sheets sink exits");
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    fn handle_events(&mut self, client: &mut SheetsClient, writer: &mut Writer) -> Result<(), SheetsError> {
+        let events =
+            std::mem::take(&mut *self.consumer.context().events.lock().unwrap_or_else(|p| p.into_inner()));
+        for event in events {
+            match event {
+                Event::Revoked(partitions) => {
+                    match writer {
+                        Writer::Rows(w) => w.revoke(&partitions),
+                        // Their orders are in the totals already: write them out now.
+                        Writer::Aggregates(_) => self.flush(client, writer)?,
+                    }
+                    for p in &partitions {
+                        self.in_sheet.remove(p);
+                    }
+                    info!(?partitions, "Sheets partitions revoked; their waiting rows go to the next owner");
+                }
+                Event::Assigned(partitions) => {
+                    self.last_message = Instant::now();
+                    match writer {
+                        Writer::Rows(w) => {
+                            let marks = self.committed_marks(&partitions);
+                            w.recover(client, &marks)?;
+                        }
+                        Writer::Aggregates(w) => w.assign(&partitions),
+                    }
+                    info!(?partitions, "Sheets partitions assigned");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The marks of the partitions' last commits.
+    fn committed_marks(&self, partitions: &[i32]) -> Vec<Mark> {
+        let mut tpl = TopicPartitionList::new();
+        for p in partitions {
+            tpl.add_partition(self.topic, *p);
+        }
+        match self.consumer.committed_offsets(tpl, Duration::from_secs(10)) {
+            Ok(committed) => committed.elements().iter().filter_map(|e| Mark::decode(e.metadata())).collect(),
+            Err(e) => {
+                warn!(error = %e, "cannot read the committed offsets; rows appended before a crash may be appended again");
+                Vec::new()
+            }
+        }
+    }
+
+    fn flush(&mut self, client: &mut SheetsClient, writer: &mut Writer) -> Result<(), SheetsError> {
+        let before = crate::stats::Stats::get(&self.stats.sheets_write_requests);
+        let flushed = match writer {
+            Writer::Rows(w) => w.flush(client, self.stats)?,
+            Writer::Aggregates(w) => w.flush(client, self.stats)?,
+        };
+        self.report.requests += crate::stats::Stats::get(&self.stats.sheets_write_requests) - before;
+        self.report.orders += flushed.rows;
+        self.commit(&flushed);
+        self.in_sheet.extend(flushed.offsets.iter().map(|(p, o)| (*p, *o)));
+        if flushed.rows > 0 {
+            debug!(rows = flushed.rows, mark = ?flushed.mark, in_window = client.writes_in_window(), "batch in the sheet");
+        }
+        Ok(())
+    }
+
+    /// Commits what the sheet now holds, with its mark, synchronously: the commit is the
+    /// Sheets sink's progress.
+    fn commit(&self, flushed: &Flushed) {
+        if flushed.offsets.is_empty() {
+            return;
+        }
+        let metadata = flushed.mark.as_ref().map(Mark::encode).unwrap_or_default();
+        let mut tpl = TopicPartitionList::new();
+        for (&partition, &next) in &flushed.offsets {
+            let mut element = tpl.add_partition(self.topic, partition);
+            if let Err(e) = element.set_offset(Offset::Offset(next)) {
+                warn!(partition, error = %e, "cannot build the commit");
+            }
+            element.set_metadata(metadata.clone());
+        }
+        if let Err(e) = self.consumer.commit(&tpl, CommitMode::Sync) {
+            // The rows are in the sheet; a takeover finds them there through the last mark.
+            error!(error = %e, "committing the Sheets offsets failed");
+        }
+    }
+}
