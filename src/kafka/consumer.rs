@@ -462,7 +462,7 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
 /// LeaveGroup, so the group rebalances at once instead of waiting for this member's
 /// session to time out. Messages polled meanwhile are not written: the next owner gets
 /// them. librdkafka's own blocking close can hang forever after a rebalance storm.
-fn close(consumer: &BaseConsumer<SinkContext>) {
+pub(crate) fn close<C: rdkafka::consumer::ConsumerContext>(consumer: &BaseConsumer<C>) {
     if let Err(error) = consumer.close_queue() {
         warn!(%error, "could not start closing the consumer; the group notices after the session timeout");
         return;

@@ -156,8 +156,10 @@ fn sheets_loop(
         last_message: Instant::now(),
     };
     let result = run.until_done(client, &mut writer, source, shutdown, link);
-    let _ = consumer.unsubscribe();
     let report = run.report;
+    crate::kafka::consumer::close(&consumer);
+    // As for the CSV consumer: dropping would run librdkafka's unbounded close again.
+    std::mem::forget(consumer);
     result?;
     info!(orders = report.orders, requests = report.requests, spreadsheet = %report.spreadsheet, "Sheets sink finished");
     Ok(report)
