@@ -37,6 +37,7 @@ pub fn execute(args: &ConsumeArgs, progress: Duration) -> anyhow::Result<()> {
             brokers: args.brokers.clone(),
             topic: args.topic.topic.clone(),
             idle_exit: args.idle_exit,
+            session_timeout: args.sink.session_timeout,
         },
         &stats,
         &shutdown,

@@ -68,7 +68,12 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
     };
     let sheets = super::start_sheets(
         args.sheets.config(&args.group),
-        SheetsSource { brokers: brokers.clone(), topic: topic.clone(), idle_exit: None },
+        SheetsSource {
+            brokers: brokers.clone(),
+            topic: topic.clone(),
+            idle_exit: None,
+            session_timeout: args.sink.session_timeout,
+        },
         &stats,
         &abort_consumer,
         Some(link.clone()),

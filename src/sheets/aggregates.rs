@@ -102,8 +102,9 @@ fn parse_grosz(value: &Value) -> Grosz {
 
 fn parse_count(value: &Value) -> u64 {
     match value {
-        Value::Number(n) => n.as_u64().unwrap_or(0),
-        Value::String(s) => s.replace([',', ' '], "").parse().unwrap_or(0),
+        // Sheets keeps every number as a double: 3 comes back as 3.0.
+        Value::Number(n) => n.as_u64().or_else(|| n.as_f64().map(|f| f.max(0.0).round() as u64)).unwrap_or(0),
+        Value::String(s) => s.replace([',', ' '], "").parse::<f64>().map_or(0, |f| f.max(0.0).round() as u64),
         _ => 0,
     }
 }
@@ -354,5 +355,6 @@ mod tests {
         assert_eq!(parse_grosz(&json!("1,234.56")), 123456);
         assert_eq!(parse_count(&json!("12")), 12);
         assert_eq!(parse_count(&json!(7)), 7);
+        assert_eq!(parse_count(&json!(3242.0)), 3242);
     }
 }

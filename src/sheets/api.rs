@@ -246,7 +246,6 @@ impl SheetsClient {
         url: &str,
         body: Option<&[u8]>,
     ) -> Result<Value, Failure> {
-        let token = self.token()?;
         let limiter = match quota {
             Quota::Read => &mut self.reads,
             Quota::Write => &mut self.writes,
@@ -255,6 +254,12 @@ impl SheetsClient {
         if !self.abort.sleep_until(ready) {
             return Err(Failure::Permanent(SheetsError::Stopped));
         }
+        // Only now: a token fetched before a long quota wait could expire during it.
+        let token = self.token()?;
+        let limiter = match quota {
+            Quota::Read => &mut self.reads,
+            Quota::Write => &mut self.writes,
+        };
         limiter.record(Instant::now());
         Stats::add(
             match quota {

@@ -30,6 +30,8 @@ pub struct SheetsSource {
     pub topic: String,
     /// Exit after this long without a message and with nothing left to send.
     pub idle_exit: Option<Duration>,
+    /// How long the group waits for a silent member.
+    pub session_timeout: Duration,
 }
 
 /// What a Sheets run did.
@@ -140,6 +142,8 @@ fn sheets_loop(
         // Google may keep a batch waiting for minutes (quota, backoff): that is not a
         // dead member.
         .set("max.poll.interval.ms", "3600000")
+        .set("session.timeout.ms", source.session_timeout.as_millis().to_string())
+        .set("heartbeat.interval.ms", "1000")
         .set("queued.max.messages.kbytes", "16384")
         .create_with_context(context)?;
     consumer.subscribe(&[&source.topic])?;
@@ -153,6 +157,7 @@ fn sheets_loop(
         config,
         report: SheetsReport { spreadsheet, ..Default::default() },
         in_sheet: BTreeMap::new(),
+        assigned: Default::default(),
         last_message: Instant::now(),
     };
     let result = run.until_done(client, &mut writer, source, shutdown, link);
@@ -173,6 +178,8 @@ struct Loop<'a> {
     report: SheetsReport,
     /// Next offset per partition that the sheet holds.
     in_sheet: BTreeMap<i32, i64>,
+    /// Partitions held now.
+    assigned: std::collections::BTreeSet<i32>,
     last_message: Instant,
 }
 
@@ -243,7 +250,10 @@ impl Loop<'_> {
                     info!("every produced order is in the sheet");
                     return Ok(());
                 }
-                if source.idle_exit.is_some_and(|idle| self.last_message.elapsed() >= idle) {
+                // Idle time counts from the last message or assignment: a slow group join
+                // is not idleness.
+                let assigned = !self.assigned.is_empty();
+                if assigned && source.idle_exit.is_some_and(|idle| self.last_message.elapsed() >= idle) {
                     info!("no new message; the Sheets sink exits");
                     return Ok(());
                 }
@@ -264,11 +274,13 @@ impl Loop<'_> {
                     }
                     for p in &partitions {
                         self.in_sheet.remove(p);
+                        self.assigned.remove(p);
                     }
                     info!(?partitions, "Sheets partitions revoked; their waiting rows go to the next owner");
                 }
                 Event::Assigned(partitions) => {
                     self.last_message = Instant::now();
+                    self.assigned.extend(partitions.iter().copied());
                     match writer {
                         Writer::Rows(w) => {
                             let marks = self.committed_marks(&partitions);
@@ -308,6 +320,8 @@ impl Loop<'_> {
         self.report.orders += flushed.rows;
         self.commit(&flushed);
         self.in_sheet.extend(flushed.offsets.iter().map(|(p, o)| (*p, *o)));
+        // Time spent waiting for Google is not idleness: the topic may have more.
+        self.last_message = Instant::now();
         if flushed.rows > 0 {
             debug!(rows = flushed.rows, mark = ?flushed.mark, in_window = client.writes_in_window(), "batch in the sheet");
         }

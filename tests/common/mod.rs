@@ -2,6 +2,8 @@
 //! binary, and readers that check what landed in the CSV files and in the topic.
 #![allow(dead_code)]
 
+pub mod fake_google;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

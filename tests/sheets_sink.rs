@@ -1,0 +1,379 @@
+//! The Google Sheets sink against the real Kafka broker and a local fake of Google's
+//! token endpoint, Drive and Sheets APIs (`common::fake_google`), which checks what
+//! Google checks and can fail on purpose.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::fake_google::{account_key, rogue_key, FakeGoogle, Fault, Options, ACCOUNT};
+use common::*;
+
+const HEADER: [&str; 15] = [
+    "id",
+    "timestamp",
+    "store_id",
+    "region",
+    "sales_channel",
+    "device_type",
+    "customer_id",
+    "payment_method",
+    "nazwa_produktu",
+    "marka",
+    "kategoria_produktu",
+    "ilosc",
+    "cena_netto",
+    "wartosc_brutto",
+    "sprzedawca",
+];
+
+/// Flags pointing the sink at the fake, with a short backoff so retries are quick.
+fn google_flags(cmd: &mut Command, google: &FakeGoogle, creds: &Path) {
+    cmd.args(["--sheets-api-url", &google.url(), "--drive-api-url", &google.url()])
+        .arg("--sheets-creds")
+        .arg(creds)
+        .args(["--sheets-backoff-base", "20ms"]);
+}
+
+fn produce(brokers: &str, topic: &str, count: usize) {
+    assert_ok(&run_within(
+        orderstream().args([
+            "produce",
+            "--brokers",
+            brokers,
+            "--topic",
+            topic,
+            "--count",
+            &count.to_string(),
+        ]),
+        Duration::from_secs(120),
+    ));
+}
+
+fn consume(brokers: &str, topic: &str, group: &str, csv: &Path) -> Command {
+    let mut cmd = orderstream();
+    cmd.args(["consume", "--brokers", brokers, "--topic", topic, "--group", group, "--idle-exit", "3s"])
+        .arg("--csv-dir")
+        .arg(csv);
+    cmd
+}
+
+/// The order ids in a tab (each with its count), after checking the header row and
+/// that every row is complete and numeric where it should be.
+fn sheet_ids(google: &FakeGoogle, spreadsheet: &str, tab: &str) -> HashMap<u64, u32> {
+    let rows = google.rows(spreadsheet, tab);
+    assert_eq!(
+        rows.first().map(|r| r.iter().map(String::as_str).collect::<Vec<_>>()),
+        Some(HEADER.to_vec()),
+        "{tab}: header"
+    );
+    let mut ids = HashMap::new();
+    for row in &rows[1..] {
+        assert!(row.len() >= 14, "short row in {tab}: {row:?}");
+        let id: u64 = row[0].parse().unwrap_or_else(|_| panic!("id {:?} lost its digits", row[0]));
+        let quantity: u64 = row[11].parse().unwrap();
+        let net: f64 = row[12].parse().unwrap();
+        let gross: f64 = row[13].parse().unwrap();
+        assert!((1..=4).contains(&quantity) && net > 0.0 && gross > net, "{row:?}");
+        *ids.entry(id).or_insert(0) += 1;
+    }
+    ids
+}
+
+fn appends(google: &FakeGoogle) -> Vec<common::fake_google::Logged> {
+    google.log().into_iter().filter(|l| l.path.ends_with(":append")).collect()
+}
+
+#[test]
+fn run_appends_every_order_once_under_the_write_quota_and_finds_the_sheet_by_name() {
+    let brokers = brokers();
+    let topic = unique("sheets-run");
+    let (csv, keys) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    // A 10-second window keeps the test short; the client is held to 10 writes in it.
+    let google = FakeGoogle::start(Options {
+        writes_per_window: 10,
+        window: Duration::from_secs(10),
+        token_lifetime_secs: 8,
+        ..Options::default()
+    });
+    let spreadsheet = google.create_spreadsheet("source_looker", true);
+    google.create_spreadsheet("someone else's source_looker", true);
+    let creds = google.key_file(keys.path(), account_key());
+    let started = Instant::now();
+    let mut cmd = orderstream();
+    cmd.args(["run", "--brokers", &brokers, "--topic", &topic, "--count", "30000", "--group", &unique("g")])
+        .arg("--csv-dir")
+        .arg(csv.path())
+        .args(["--sheets", "--sheets-max-writes-per-minute", "10", "--sheets-quota-window", "10s"])
+        .args(["--sheets-max-request-bytes", "200000", "--sheets-flush-interval", "500ms"]);
+    google_flags(&mut cmd, &google, &creds);
+    let out = run_within(&mut cmd, Duration::from_secs(240));
+    assert_ok(&out);
+    let elapsed = started.elapsed();
+
+    let in_csv = csv_ids(csv.path());
+    let in_sheet = sheet_ids(&google, &spreadsheet, "Data");
+    assert_eq!(in_sheet.len(), 30000);
+    assert_exactly_once(&in_csv, &in_sheet);
+    let tab = google.tabs(&spreadsheet).into_iter().find(|t| t.0 == "Data").unwrap();
+    assert_eq!(tab.2, 15, "the tab is created with the header's 15 columns");
+
+    let log = google.log();
+    assert!(log.iter().all(|l| l.status != 429), "the client's own limiter let a 429 happen");
+    assert!(google.busiest_write_window() <= 10, "{} writes in one window", google.busiest_write_window());
+    let appends = appends(&google);
+    assert!(appends.iter().all(|a| a.body_bytes <= 200_000), "a request over the size limit");
+    // 30,000 rows of about 200 bytes need at least 30 requests of 200 kB: more than
+    // three windows' worth, so the limiter had to hold requests back.
+    assert!(
+        appends.len() >= 30 && elapsed > Duration::from_secs(20),
+        "{} appends in {elapsed:?}",
+        appends.len()
+    );
+    assert!(log.iter().any(|l| l.path == "/drive/v3/files"), "looked up by name through Drive");
+    assert!(google.tokens_issued() >= 2, "the 8-second token was refreshed");
+    assert!(log.iter().all(|l| l.status != 401), "a request went out with an expired token");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("docs.google.com/spreadsheets/d/{spreadsheet}")), "{stderr}");
+}
+
+#[test]
+fn a_429_storm_and_server_errors_are_retried_without_loss() {
+    let (brokers, topic) = (brokers(), unique("sheets-storm"));
+    produce(&brokers, &topic, 5000);
+    let (csv, keys) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let google = FakeGoogle::start(Options::default());
+    let spreadsheet = google.create_spreadsheet("source_looker", true);
+    let creds = google.key_file(keys.path(), account_key());
+    google.inject(std::iter::repeat_n(Fault::Status(429), 6).chain([Fault::Status(503), Fault::Status(500)]));
+    let mut cmd = consume(&brokers, &topic, &unique("g"), csv.path());
+    cmd.args(["--spreadsheet-id", &spreadsheet, "--sheets-max-request-bytes", "100000"]);
+    google_flags(&mut cmd, &google, &creds);
+    let out = run_within(&mut cmd, Duration::from_secs(120));
+    assert_ok(&out);
+    assert_exactly_once(&topic_ids(&brokers, &topic), &sheet_ids(&google, &spreadsheet, "Data"));
+    let statuses: Vec<u16> = appends(&google).iter().map(|a| a.status).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 6, "{statuses:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("RESOURCE_EXHAUSTED") && stderr.contains("retrying"), "{stderr}");
+}
+
+#[test]
+fn an_append_that_landed_before_a_timeout_is_not_sent_again() {
+    let (brokers, topic) = (brokers(), unique("sheets-timeout"));
+    produce(&brokers, &topic, 3000);
+    let (csv, keys) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let google = FakeGoogle::start(Options::default());
+    let spreadsheet = google.create_spreadsheet("source_looker", true);
+    let creds = google.key_file(keys.path(), account_key());
+    google.inject([Fault::Pass, Fault::LandThenStall(Duration::from_secs(4))]);
+    let mut cmd = consume(&brokers, &topic, &unique("g"), csv.path());
+    cmd.args([
+        "--spreadsheet-id",
+        &spreadsheet,
+        "--sheets-max-request-bytes",
+        "100000",
+        "--sheets-timeout",
+        "1s",
+    ]);
+    google_flags(&mut cmd, &google, &creds);
+    let out = run_within(&mut cmd, Duration::from_secs(120));
+    assert_ok(&out);
+    assert_exactly_once(&topic_ids(&brokers, &topic), &sheet_ids(&google, &spreadsheet, "Data"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("the failed append had landed"), "{stderr}");
+}
+
+#[test]
+fn kill_9_after_an_append_landed_and_a_restart_lose_and_repeat_nothing() {
+    let (brokers, topic, group) = (brokers(), unique("sheets-kill"), unique("g"));
+    produce(&brokers, &topic, 20000);
+    let (csv, keys) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let google = FakeGoogle::start(Options::default());
+    let spreadsheet = google.create_spreadsheet("source_looker", true);
+    let creds = google.key_file(keys.path(), account_key());
+    // The fourth append lands, and its answer never comes before the kill.
+    google.inject([Fault::Pass, Fault::Pass, Fault::Pass, Fault::LandThenStall(Duration::from_secs(120))]);
+    let sheet_run = || {
+        let mut cmd = consume(&brokers, &topic, &group, csv.path());
+        cmd.args(["--spreadsheet-id", &spreadsheet, "--sheets-max-request-bytes", "100000"]);
+        google_flags(&mut cmd, &google, &creds);
+        cmd
+    };
+    let mut first = spawn_piped(&mut sheet_run());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while appends(&google).len() < 4 {
+        assert!(Instant::now() < deadline && first.try_wait().unwrap().is_none(), "no fourth append");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    first.kill().unwrap();
+    let _ = first.wait();
+    let before = google.rows(&spreadsheet, "Data").len() - 1;
+    assert!(before > 0 && before < 20000, "{before} rows before the restart");
+
+    let out = run_within(&mut sheet_run(), Duration::from_secs(120));
+    assert_ok(&out);
+    assert_exactly_once(&topic_ids(&brokers, &topic), &sheet_ids(&google, &spreadsheet, "Data"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("found in the sheet; they are not appended again"), "{stderr}");
+}
+
+#[test]
+fn a_full_tab_rolls_over_to_the_next_one_with_its_own_header() {
+    let (brokers, topic) = (brokers(), unique("sheets-rollover"));
+    produce(&brokers, &topic, 2500);
+    let (csv, keys) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let google = FakeGoogle::start(Options::default());
+    let spreadsheet = google.create_spreadsheet("source_looker", true);
+    let creds = google.key_file(keys.path(), account_key());
+    let mut cmd = consume(&brokers, &topic, &unique("g"), csv.path());
+    cmd.args(["--spreadsheet-id", &spreadsheet, "--sheets-max-request-bytes", "40000"])
+        .args(["--sheets-max-cells-per-tab", "15000"]);
+    google_flags(&mut cmd, &google, &creds);
+    let out = run_within(&mut cmd, Duration::from_secs(120));
+    assert_ok(&out);
+    let tabs: Vec<(String, u64, u64)> =
+        google.tabs(&spreadsheet).into_iter().filter(|t| t.0.starts_with("Data")).collect();
+    assert!(tabs.len() >= 3, "{tabs:?}");
+    let mut all = HashMap::new();
+    for (title, rows, columns) in &tabs {
+        assert!(rows * columns <= 15000, "{title} has {rows} x {columns} cells");
+        for (id, n) in sheet_ids(&google, &spreadsheet, title) {
+            *all.entry(id).or_insert(0) += n;
+        }
+    }
+    assert_exactly_once(&topic_ids(&brokers, &topic), &all);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("rows go to the next tab") && stderr.contains("Data_2"), "{stderr}");
+}
+
+/// Per-(minute, region, category) orders, units and gross grosz from the CSV files.
+fn csv_aggregates(dir: &Path) -> HashMap<(String, String, String), (u64, u64, i64)> {
+    let mut totals = HashMap::new();
+    for file in csv_files(dir) {
+        let mut reader = csv::Reader::from_path(&file).unwrap();
+        for record in reader.records() {
+            let r = record.unwrap();
+            let minute = r[1][..16].replace('T', " ");
+            let gross = (r[13].parse::<f64>().unwrap() * 100.0).round() as i64;
+            let t = totals.entry((minute, r[3].to_string(), r[10].to_string())).or_insert((0, 0, 0));
+            t.0 += 1;
+            t.1 += r[11].parse::<u64>().unwrap();
+            t.2 += gross;
+        }
+    }
+    totals
+}
+
+fn sheet_aggregates(
+    google: &FakeGoogle,
+    spreadsheet: &str,
+) -> HashMap<(String, String, String), (u64, u64, i64)> {
+    let rows = google.rows(spreadsheet, "Minutes");
+    assert_eq!(
+        rows[0],
+        ["minute", "region", "kategoria_produktu", "orders", "units", "net_value", "gross_value"]
+    );
+    let mut totals = HashMap::new();
+    for row in &rows[1..] {
+        let key = (row[0][..16].to_string(), row[1].clone(), row[2].clone());
+        let gross = (row[6].parse::<f64>().unwrap() * 100.0).round() as i64;
+        let previous = totals.insert(key.clone(), (row[3].parse().unwrap(), row[4].parse().unwrap(), gross));
+        assert!(previous.is_none(), "two rows for {key:?}");
+    }
+    totals
+}
+
+#[test]
+fn aggregates_match_the_csv_and_late_orders_update_their_rows_in_place() {
+    let (brokers, topic, group) = (brokers(), unique("sheets-agg"), unique("g"));
+    let backfill = |seed: &str| {
+        assert_ok(&run_within(
+            orderstream().args(["produce", "--brokers", &brokers, "--topic", &topic, "--seed", seed]).args([
+                "--from",
+                "2026-11-20T10:00:00+01:00",
+                "--to",
+                "2026-11-20T10:30:00+01:00",
+                "--base-rate",
+                "300",
+            ]),
+            Duration::from_secs(120),
+        ));
+    };
+    backfill("1");
+    let (csv, keys) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let google = FakeGoogle::start(Options::default());
+    let spreadsheet = google.create_spreadsheet("source_looker", true);
+    let creds = google.key_file(keys.path(), account_key());
+    let aggregate_run = || {
+        let mut cmd = consume(&brokers, &topic, &group, csv.path());
+        cmd.args(["--spreadsheet-id", &spreadsheet, "--sheets-mode", "aggregates", "--sheet-tab", "Minutes"]);
+        google_flags(&mut cmd, &google, &creds);
+        run_within(&mut cmd, Duration::from_secs(120))
+    };
+    assert_ok(&aggregate_run());
+    let first = sheet_aggregates(&google, &spreadsheet);
+    assert_eq!(first, csv_aggregates(csv.path()));
+    assert!(first.len() > 500, "{} rows", first.len());
+
+    // The same half hour again, from another seed: every order is late for its minute.
+    backfill("2");
+    let out = aggregate_run();
+    assert_ok(&out);
+    let second = sheet_aggregates(&google, &spreadsheet);
+    assert_eq!(second, csv_aggregates(csv.path()), "the totals include the late orders exactly once");
+    let grew = second.len() - first.len();
+    assert!(grew < first.len() / 10, "late orders mostly updated existing rows ({grew} new)");
+    let orders: u64 = second.values().map(|t| t.0).sum();
+    assert_eq!(orders as usize, topic_ids(&brokers, &topic).len());
+}
+
+#[test]
+fn bad_credentials_and_unshared_or_missing_sheets_fail_clearly_while_the_csv_is_written() {
+    let (brokers, topic) = (brokers(), unique("sheets-bad"));
+    produce(&brokers, &topic, 200);
+    let keys = tempfile::tempdir().unwrap();
+    let google = FakeGoogle::start(Options::default());
+    let shared = google.create_spreadsheet("source_looker", true);
+    let unshared = google.create_spreadsheet("private", false);
+    let good = google.key_file(keys.path(), account_key());
+    let rogue_dir = tempfile::tempdir().unwrap();
+    let rogue = google.key_file(rogue_dir.path(), rogue_key());
+    let broken = keys.path().join("broken.json");
+    std::fs::write(&broken, r#"{"type": "service_account", "client_email": "x@y"}"#).unwrap();
+
+    let cases: [(&Path, &[&str], &[&str]); 6] = [
+        (
+            Path::new("/nonexistent/creds.json"),
+            &["--spreadsheet-id", &shared],
+            &["/nonexistent/creds.json", "GOOGLE_APPLICATION_CREDENTIALS"],
+        ),
+        (&broken, &["--spreadsheet-id", &shared], &["broken.json", "\"token_uri\" is missing"]),
+        (&rogue, &["--spreadsheet-id", &shared], &["rejected the key of", "Invalid JWT Signature"]),
+        (
+            &good,
+            &["--spreadsheet-id", &unshared],
+            &["HTTP 403", &format!("share the spreadsheet with {ACCOUNT}")],
+        ),
+        (&good, &["--spreadsheet-id", "1doesnotexist"], &["HTTP 404", "check --spreadsheet-id"]),
+        (&good, &["--sheet-name", "no such sheet"], &["no spreadsheet named \"no such sheet\"", ACCOUNT]),
+    ];
+    for (creds, target, expected) in cases {
+        let csv = tempfile::tempdir().unwrap();
+        let mut cmd = consume(&brokers, &topic, &unique("g"), csv.path());
+        cmd.args(target);
+        google_flags(&mut cmd, &google, creds);
+        let out = run_within(&mut cmd, Duration::from_secs(60));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{target:?} succeeded:\n{stderr}");
+        for text in expected {
+            assert!(stderr.contains(text), "{target:?}: no {text:?} in:\n{stderr}");
+        }
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert_eq!(csv_ids(csv.path()).len(), 200, "{target:?}: the CSV path kept working");
+    }
+}
