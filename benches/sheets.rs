@@ -20,7 +20,7 @@ use fake_google::{account_key, FakeGoogle, Options};
 use orderstream::generate::{Generator, GeneratorConfig};
 use orderstream::sheets::aggregates::AggregateWriter;
 use orderstream::sheets::raw::RawWriter;
-use orderstream::sheets::{SheetsClient, SheetsConfig, SheetsMode, Target};
+use orderstream::sheets::{SheetsClient, SheetsConfig, SheetsError, SheetsMode, Target};
 use orderstream::stats::Stats;
 
 fn config(
@@ -40,10 +40,11 @@ fn config(
 
 fn rows_mode(google: &FakeGoogle, creds: std::path::PathBuf, secs: u64) {
     let spreadsheet = google.create_spreadsheet("bench-rows", true);
-    let config = config(google, creds, &spreadsheet, SheetsMode::Rows);
+    let mut config = config(google, creds, &spreadsheet, SheetsMode::Rows);
     let stats = Stats::new();
     let mut client = SheetsClient::new(&config, stats.clone()).expect("client");
     let mut writer = RawWriter::open(&mut client, &config).expect("open");
+    let mut workbooks = 1;
     let mut generator =
         Generator::new(&GeneratorConfig { seed: Some(11), instance: Some(3), ..Default::default() });
     let started = Instant::now();
@@ -52,8 +53,17 @@ fn rows_mode(google: &FakeGoogle, creds: std::path::PathBuf, secs: u64) {
     while started.elapsed() < Duration::from_secs(secs) {
         let order = generator.next_order();
         if writer.push(0, offset, &order, &stats) {
-            let result = writer.flush(&mut client, &stats).expect("flush");
-            flushed.push((Instant::now(), result.rows));
+            match writer.flush(&mut client, &stats) {
+                Ok(result) => flushed.push((Instant::now(), result.rows)),
+                // 10 million cells are about 666,000 rows: at this rate a workbook is full
+                // within two minutes. Carry on in a new one (the batch is not counted).
+                Err(SheetsError::WorkbookFull { .. }) => {
+                    config.target = Target::Id(google.create_spreadsheet("bench-rows", true));
+                    writer = RawWriter::open(&mut client, &config).expect("open");
+                    workbooks += 1;
+                }
+                Err(e) => panic!("flush: {e}"),
+            }
         }
         offset += 1;
     }
@@ -66,7 +76,10 @@ fn rows_mode(google: &FakeGoogle, creds: std::path::PathBuf, secs: u64) {
     let mean_bytes = appends.iter().map(|a| a.body_bytes).sum::<usize>() / appends.len().max(1);
     let max_bytes = appends.iter().map(|a| a.body_bytes).max().unwrap_or(0);
     let throttled = appends.iter().filter(|a| a.status == 429).count();
-    println!("rows mode, {elapsed:.0} s: {rows} rows in {} appends", appends.len());
+    println!(
+        "rows mode, {elapsed:.0} s: {rows} rows in {} appends, {workbooks} workbooks filled or started",
+        appends.len()
+    );
     println!("  overall            {:>8.0} rows/s", rows as f64 / elapsed);
     println!("  steady (after 60 s) {:>7.0} rows/s", steady as f64 / steady_secs);
     println!("  rows per request   {:>8.0}", rows as f64 / appends.len().max(1) as f64);
