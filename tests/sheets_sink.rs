@@ -148,6 +148,8 @@ fn a_429_storm_and_server_errors_are_retried_without_loss() {
     let google = FakeGoogle::start(Options::default());
     let spreadsheet = google.create_spreadsheet("source_looker", true);
     let creds = google.key_file(keys.path(), account_key());
+    // The user made the tab by hand: 1000 x 26 empty cells, cut to fit the header.
+    google.add_tab_by_hand(&spreadsheet, "Data");
     google.inject(std::iter::repeat_n(Fault::Status(429), 6).chain([Fault::Status(503), Fault::Status(500)]));
     let mut cmd = consume(&brokers, &topic, &unique("g"), csv.path());
     cmd.args(["--spreadsheet-id", &spreadsheet, "--sheets-max-request-bytes", "100000"]);
@@ -155,6 +157,8 @@ fn a_429_storm_and_server_errors_are_retried_without_loss() {
     let out = run_within(&mut cmd, Duration::from_secs(120));
     assert_ok(&out);
     assert_exactly_once(&topic_ids(&brokers, &topic), &sheet_ids(&google, &spreadsheet, "Data"));
+    let (_, rows, columns) = google.tabs(&spreadsheet).into_iter().find(|t| t.0 == "Data").unwrap();
+    assert_eq!((rows, columns), (5002, 15), "the hand-made tab was cut to 1 x 15, then grew by the rows");
     let statuses: Vec<u16> = appends(&google).iter().map(|a| a.status).collect();
     assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 6, "{statuses:?}");
     let stderr = String::from_utf8_lossy(&out.stderr);

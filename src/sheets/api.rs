@@ -431,6 +431,24 @@ impl SheetsClient {
         }
     }
 
+    /// Sets a tab's grid to `rows` x `columns` (batchUpdate updateSheetProperties).
+    pub fn resize_tab(
+        &mut self,
+        spreadsheet: &str,
+        sheet_id: i64,
+        rows: u64,
+        columns: u64,
+    ) -> Result<(), SheetsError> {
+        let url = format!("{}:batchUpdate", self.spreadsheet_url(spreadsheet));
+        let body = json!({"requests": [{"updateSheetProperties": {
+            "properties": {"sheetId": sheet_id, "gridProperties": {"rowCount": rows, "columnCount": columns}},
+            "fields": "gridProperties(rowCount,columnCount)"}}]})
+        .to_string();
+        let what = format!("resizing a tab of spreadsheet {spreadsheet}");
+        self.retrying(&what, |c| c.attempt(Quota::Write, &what, "POST", &url, Some(body.as_bytes())))
+            .map(|_| ())
+    }
+
     /// Adds `rows` empty rows at the end of a tab's grid (batchUpdate appendDimension).
     pub fn grow_tab(&mut self, spreadsheet: &str, sheet_id: i64, rows: u64) -> Result<(), SheetsError> {
         let url = format!("{}:batchUpdate", self.spreadsheet_url(spreadsheet));

@@ -155,6 +155,7 @@ impl RawWriter {
             None => {
                 self.header_pending = true;
                 self.known_end = Some(0);
+                self.fit_empty_tab(client)?;
             }
             Some(row) if row.iter().map(|v| v.as_str().unwrap_or_default()).eq(CSV_HEADER) => {}
             Some(row) => {
@@ -165,6 +166,24 @@ impl RawWriter {
                 })
             }
         }
+        Ok(())
+    }
+
+    /// Every cell of the grid counts against the workbook's limit, filled or not: an empty
+    /// tab made by hand (1000 x 26) is cut to one row of the header's 15 columns, which
+    /// leaves room for 42% more rows.
+    fn fit_empty_tab(&mut self, client: &mut SheetsClient) -> Result<(), SheetsError> {
+        if self.tab.rows <= 1 && self.tab.columns <= COLUMNS {
+            return Ok(());
+        }
+        let whole = format!("'{}'", self.tab.title.replace('\'', "''"));
+        if !client.get_values(&self.spreadsheet, &whole, false)?.is_empty() {
+            return Ok(());
+        }
+        client.resize_tab(&self.spreadsheet, self.tab.sheet_id, 1, COLUMNS)?;
+        info!(tab = %self.tab.title, from = format!("{} x {}", self.tab.rows, self.tab.columns), to = format!("1 x {COLUMNS}"),
+            "fitted the empty tab's grid to the header (every grid cell counts against the 10-million-cell limit)");
+        (self.tab.rows, self.tab.columns) = (1, COLUMNS);
         Ok(())
     }
 

@@ -268,6 +268,15 @@ impl FakeGoogle {
         path
     }
 
+    /// Adds an empty tab of 1000 x 26 (as the Sheets UI makes them).
+    pub fn add_tab_by_hand(&self, spreadsheet: &str, title: &str) {
+        let mut state = self.state.lock().unwrap();
+        let s = state.spreadsheets.get_mut(spreadsheet).expect("spreadsheet exists");
+        let id = s.next_sheet_id;
+        s.next_sheet_id += 1;
+        s.sheets.push(Sheet { id, title: title.into(), rows: 1000, columns: 26, cells: Vec::new() });
+    }
+
     /// Creates a spreadsheet with one empty tab `Sheet1` (1000 x 26, as Google does);
     /// returns its id.
     pub fn create_spreadsheet(&self, name: &str, shared: bool) -> String {
@@ -757,6 +766,35 @@ fn batch_update(spreadsheet: &mut Spreadsheet, id: &str, body: &[u8]) -> Respons
             next.next_sheet_id += 1;
             replies.push(json!({"addSheet": {"properties": sheet_properties(&sheet, next.sheets.len())}}));
             next.sheets.push(sheet);
+        } else if let Some(update) = r.get("updateSheetProperties") {
+            let props = &update["properties"];
+            let sheet_id = props["sheetId"].as_i64().unwrap_or(-1);
+            let fields = update["fields"].as_str().unwrap_or_default();
+            if fields.is_empty() {
+                return error(400, &format!("Invalid requests[{i}].updateSheetProperties: You must specify at least one field to update."), "INVALID_ARGUMENT");
+            }
+            let Some(sheet) = next.sheets.iter_mut().find(|s| s.id == sheet_id) else {
+                return error(
+                    400,
+                    &format!("Invalid requests[{i}].updateSheetProperties: No grid with id: {sheet_id}"),
+                    "INVALID_ARGUMENT",
+                );
+            };
+            if let Some(rows) =
+                props["gridProperties"]["rowCount"].as_u64().filter(|_| fields.contains("rowCount"))
+            {
+                sheet.rows = rows;
+                sheet.cells.truncate(rows as usize);
+            }
+            if let Some(columns) =
+                props["gridProperties"]["columnCount"].as_u64().filter(|_| fields.contains("columnCount"))
+            {
+                sheet.columns = columns;
+                for row in &mut sheet.cells {
+                    row.truncate(columns as usize);
+                }
+            }
+            replies.push(json!({}));
         } else if let Some(append) = r.get("appendDimension") {
             let sheet_id = append["sheetId"].as_i64().unwrap_or(-1);
             let length = append["length"].as_u64().unwrap_or(0);
