@@ -82,6 +82,7 @@ pub struct RawWriter {
     /// Ids already in the sheet past the committed offsets (found after a takeover).
     in_sheet: HashSet<u64>,
     row: Vec<u8>,
+    longest_row: usize,
 }
 
 /// The title of the `n`th tab of a series: `Data`, `Data_2`, `Data_3`, ...
@@ -132,6 +133,7 @@ impl RawWriter {
             since: None,
             in_sheet: HashSet::new(),
             row: Vec::with_capacity(512),
+            longest_row: 0,
         };
         writer.check_header(client)?;
         info!(spreadsheet = %writer.spreadsheet, tab = %writer.tab.title, grid_rows = writer.tab.rows,
@@ -208,6 +210,7 @@ impl RawWriter {
         self.row.clear();
         push_order_row(order, &mut self.row);
         self.arena.extend_from_slice(&self.row);
+        self.longest_row = self.longest_row.max(self.row.len());
         self.pending.push(PendingRow { partition, id: order.id, end: self.arena.len() });
         self.full()
     }
@@ -220,8 +223,9 @@ impl RawWriter {
 
     /// True once the next row might not fit in a request.
     pub fn full(&self) -> bool {
-        // Body overhead: brackets and a comma per row.
-        self.arena.len() + self.pending.len() + 600 >= self.max_body
+        // Body overhead: brackets and a comma per row; the next row may be as long as
+        // the longest so far.
+        self.arena.len() + self.pending.len() + 2 * self.longest_row + 16 >= self.max_body
     }
 
     /// When the oldest waiting row was taken.
