@@ -11,24 +11,8 @@ use std::time::{Duration, Instant};
 
 use common::fake_google::{account_key, rogue_key, FakeGoogle, Fault, Options, ACCOUNT};
 use common::*;
-
-const HEADER: [&str; 15] = [
-    "id",
-    "timestamp",
-    "store_id",
-    "region",
-    "sales_channel",
-    "device_type",
-    "customer_id",
-    "payment_method",
-    "nazwa_produktu",
-    "marka",
-    "kategoria_produktu",
-    "ilosc",
-    "cena_netto",
-    "wartosc_brutto",
-    "sprzedawca",
-];
+use orderstream::order::CSV_HEADER;
+use tempfile::TempDir;
 
 /// Flags pointing the sink at the fake, with a short backoff so retries are quick.
 fn google_flags(cmd: &mut Command, google: &FakeGoogle, creds: &Path) {
@@ -61,13 +45,53 @@ fn consume(brokers: &str, topic: &str, group: &str, csv: &Path) -> Command {
     cmd
 }
 
+/// A topic of orders, a fake Google with a spreadsheet shared with the account, a key
+/// file and a CSV directory.
+struct Case {
+    brokers: String,
+    topic: String,
+    csv: TempDir,
+    _keys: TempDir,
+    google: FakeGoogle,
+    spreadsheet: String,
+    creds: std::path::PathBuf,
+}
+
+impl Case {
+    fn new(prefix: &str, orders: usize) -> Self {
+        let (brokers, topic) = (brokers(), unique(prefix));
+        if orders > 0 {
+            produce(&brokers, &topic, orders);
+        }
+        let (csv, keys) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let google = FakeGoogle::start(Options::default());
+        let spreadsheet = google.create_spreadsheet("source_looker", true);
+        let creds = google.key_file(keys.path(), account_key());
+        Case { brokers, topic, csv, _keys: keys, google, spreadsheet, creds }
+    }
+
+    /// `consume` of the topic into the spreadsheet, with more flags.
+    fn consume(&self, group: &str, flags: &[&str]) -> Command {
+        let mut cmd = consume(&self.brokers, &self.topic, group, self.csv.path());
+        cmd.args(["--spreadsheet-id", &self.spreadsheet]).args(flags);
+        google_flags(&mut cmd, &self.google, &self.creds);
+        cmd
+    }
+
+    /// Every order of the topic is in the `Data` tab once.
+    fn assert_exactly_once(&self) {
+        let in_sheet = sheet_ids(&self.google, &self.spreadsheet, "Data");
+        assert_exactly_once(&topic_ids(&self.brokers, &self.topic), &in_sheet);
+    }
+}
+
 /// The order ids in a tab (each with its count), after checking the header row and
 /// that every row is complete and numeric where it should be.
 fn sheet_ids(google: &FakeGoogle, spreadsheet: &str, tab: &str) -> HashMap<u64, u32> {
     let rows = google.rows(spreadsheet, tab);
     assert_eq!(
         rows.first().map(|r| r.iter().map(String::as_str).collect::<Vec<_>>()),
-        Some(HEADER.to_vec()),
+        Some(CSV_HEADER.to_vec()),
         "{tab}: header"
     );
     let mut ids = HashMap::new();
@@ -142,24 +166,20 @@ fn run_appends_every_order_once_under_the_write_quota_and_finds_the_sheet_by_nam
 
 #[test]
 fn a_429_storm_and_server_errors_are_retried_without_loss() {
-    let (brokers, topic) = (brokers(), unique("sheets-storm"));
-    produce(&brokers, &topic, 5000);
-    let (csv, keys) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let google = FakeGoogle::start(Options::default());
-    let spreadsheet = google.create_spreadsheet("source_looker", true);
-    let creds = google.key_file(keys.path(), account_key());
+    let case = Case::new("sheets-storm", 5000);
     // The user made the tab by hand: 1000 x 26 empty cells, cut to fit the header.
-    google.add_tab_by_hand(&spreadsheet, "Data");
-    google.inject(std::iter::repeat_n(Fault::Status(429), 6).chain([Fault::Status(503), Fault::Status(500)]));
-    let mut cmd = consume(&brokers, &topic, &unique("g"), csv.path());
-    cmd.args(["--spreadsheet-id", &spreadsheet, "--sheets-max-request-bytes", "100000"]);
-    google_flags(&mut cmd, &google, &creds);
-    let out = run_within(&mut cmd, Duration::from_secs(120));
+    case.google.add_tab_by_hand(&case.spreadsheet, "Data");
+    case.google
+        .inject(std::iter::repeat_n(Fault::Status(429), 6).chain([Fault::Status(503), Fault::Status(500)]));
+    let out = run_within(
+        &mut case.consume(&unique("g"), &["--sheets-max-request-bytes", "100000"]),
+        Duration::from_secs(120),
+    );
     assert_ok(&out);
-    assert_exactly_once(&topic_ids(&brokers, &topic), &sheet_ids(&google, &spreadsheet, "Data"));
-    let (_, rows, columns) = google.tabs(&spreadsheet).into_iter().find(|t| t.0 == "Data").unwrap();
+    case.assert_exactly_once();
+    let (_, rows, columns) = case.google.tabs(&case.spreadsheet).into_iter().find(|t| t.0 == "Data").unwrap();
     assert_eq!((rows, columns), (5002, 15), "the hand-made tab was cut to 1 x 15, then grew by the rows");
-    let statuses: Vec<u16> = appends(&google).iter().map(|a| a.status).collect();
+    let statuses: Vec<u16> = appends(&case.google).iter().map(|a| a.status).collect();
     assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 6, "{statuses:?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("RESOURCE_EXHAUSTED") && stderr.contains("retrying"), "{stderr}");
@@ -167,90 +187,63 @@ fn a_429_storm_and_server_errors_are_retried_without_loss() {
 
 #[test]
 fn an_append_that_landed_before_a_timeout_is_not_sent_again() {
-    let (brokers, topic) = (brokers(), unique("sheets-timeout"));
-    produce(&brokers, &topic, 3000);
-    let (csv, keys) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let google = FakeGoogle::start(Options::default());
-    let spreadsheet = google.create_spreadsheet("source_looker", true);
-    let creds = google.key_file(keys.path(), account_key());
-    google.inject([Fault::Pass, Fault::LandThenStall(Duration::from_secs(4))]);
-    let mut cmd = consume(&brokers, &topic, &unique("g"), csv.path());
-    cmd.args([
-        "--spreadsheet-id",
-        &spreadsheet,
-        "--sheets-max-request-bytes",
-        "100000",
-        "--sheets-timeout",
-        "1s",
-    ]);
-    google_flags(&mut cmd, &google, &creds);
-    let out = run_within(&mut cmd, Duration::from_secs(120));
+    let case = Case::new("sheets-timeout", 3000);
+    case.google.inject([Fault::Pass, Fault::LandThenStall(Duration::from_secs(4))]);
+    let flags = ["--sheets-max-request-bytes", "100000", "--sheets-timeout", "1s"];
+    let out = run_within(&mut case.consume(&unique("g"), &flags), Duration::from_secs(120));
     assert_ok(&out);
-    assert_exactly_once(&topic_ids(&brokers, &topic), &sheet_ids(&google, &spreadsheet, "Data"));
+    case.assert_exactly_once();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("the failed append had landed"), "{stderr}");
 }
 
 #[test]
 fn kill_9_after_an_append_landed_and_a_restart_lose_and_repeat_nothing() {
-    let (brokers, topic, group) = (brokers(), unique("sheets-kill"), unique("g"));
-    produce(&brokers, &topic, 20000);
-    let (csv, keys) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let google = FakeGoogle::start(Options::default());
-    let spreadsheet = google.create_spreadsheet("source_looker", true);
-    let creds = google.key_file(keys.path(), account_key());
+    let (case, group) = (Case::new("sheets-kill", 20000), unique("g"));
     // The fourth append lands, and its answer never comes before the kill.
-    google.inject([Fault::Pass, Fault::Pass, Fault::Pass, Fault::LandThenStall(Duration::from_secs(120))]);
-    let sheet_run = || {
-        let mut cmd = consume(&brokers, &topic, &group, csv.path());
-        cmd.args(["--spreadsheet-id", &spreadsheet, "--sheets-max-request-bytes", "100000"]);
-        google_flags(&mut cmd, &google, &creds);
-        cmd
-    };
-    let mut first = spawn_piped(&mut sheet_run());
+    case.google.inject([
+        Fault::Pass,
+        Fault::Pass,
+        Fault::Pass,
+        Fault::LandThenStall(Duration::from_secs(120)),
+    ]);
+    let flags = ["--sheets-max-request-bytes", "100000"];
+    let mut first = spawn_piped(&mut case.consume(&group, &flags));
     let deadline = Instant::now() + Duration::from_secs(60);
-    while appends(&google).len() < 4 {
+    while appends(&case.google).len() < 4 {
         assert!(Instant::now() < deadline && first.try_wait().unwrap().is_none(), "no fourth append");
         std::thread::sleep(Duration::from_millis(50));
     }
     std::thread::sleep(Duration::from_millis(300));
     first.kill().unwrap();
     let _ = first.wait();
-    let before = google.rows(&spreadsheet, "Data").len() - 1;
+    let before = case.google.rows(&case.spreadsheet, "Data").len() - 1;
     assert!(before > 0 && before < 20000, "{before} rows before the restart");
 
-    let out = run_within(&mut sheet_run(), Duration::from_secs(120));
+    let out = run_within(&mut case.consume(&group, &flags), Duration::from_secs(120));
     assert_ok(&out);
-    assert_exactly_once(&topic_ids(&brokers, &topic), &sheet_ids(&google, &spreadsheet, "Data"));
+    case.assert_exactly_once();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("found in the sheet; they are not appended again"), "{stderr}");
 }
 
 #[test]
 fn a_full_tab_rolls_over_to_the_next_one_with_its_own_header() {
-    let (brokers, topic) = (brokers(), unique("sheets-rollover"));
-    produce(&brokers, &topic, 2500);
-    let (csv, keys) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let google = FakeGoogle::start(Options::default());
-    let spreadsheet = google.create_spreadsheet("source_looker", true);
-    let creds = google.key_file(keys.path(), account_key());
-    let mut cmd = consume(&brokers, &topic, &unique("g"), csv.path());
-    cmd.args(["--spreadsheet-id", &spreadsheet, "--sheets-max-request-bytes", "40000"])
-        .args(["--sheets-max-cells-per-tab", "15000"]);
-    google_flags(&mut cmd, &google, &creds);
-    let out = run_within(&mut cmd, Duration::from_secs(120));
+    let case = Case::new("sheets-rollover", 2500);
+    let flags = ["--sheets-max-request-bytes", "40000", "--sheets-max-cells-per-tab", "15000"];
+    let out = run_within(&mut case.consume(&unique("g"), &flags), Duration::from_secs(120));
     assert_ok(&out);
     let tabs: Vec<(String, u64, u64)> =
-        google.tabs(&spreadsheet).into_iter().filter(|t| t.0.starts_with("Data")).collect();
+        case.google.tabs(&case.spreadsheet).into_iter().filter(|t| t.0.starts_with("Data")).collect();
     assert!(tabs.len() >= 3, "{tabs:?}");
     let mut all = HashMap::new();
     for (title, rows, columns) in &tabs {
         assert!(rows * columns <= 15000, "{title} has {rows} x {columns} cells");
-        for (id, n) in sheet_ids(&google, &spreadsheet, title) {
+        for (id, n) in sheet_ids(&case.google, &case.spreadsheet, title) {
             *all.entry(id).or_insert(0) += n;
         }
     }
-    assert_exactly_once(&topic_ids(&brokers, &topic), &all);
+    assert_exactly_once(&topic_ids(&case.brokers, &case.topic), &all);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("rows go to the next tab") && stderr.contains("Data_2"), "{stderr}");
 }
@@ -294,46 +287,41 @@ fn sheet_aggregates(
 
 #[test]
 fn aggregates_match_the_csv_and_late_orders_update_their_rows_in_place() {
-    let (brokers, topic, group) = (brokers(), unique("sheets-agg"), unique("g"));
+    let (case, group) = (Case::new("sheets-agg", 0), unique("g"));
     let backfill = |seed: &str| {
         assert_ok(&run_within(
-            orderstream().args(["produce", "--brokers", &brokers, "--topic", &topic, "--seed", seed]).args([
-                "--from",
-                "2026-11-20T10:00:00+01:00",
-                "--to",
-                "2026-11-20T10:30:00+01:00",
-                "--base-rate",
-                "300",
-            ]),
+            orderstream()
+                .args(["produce", "--brokers", &case.brokers, "--topic", &case.topic, "--seed", seed])
+                .args([
+                    "--from",
+                    "2026-11-20T10:00:00+01:00",
+                    "--to",
+                    "2026-11-20T10:30:00+01:00",
+                    "--base-rate",
+                    "300",
+                ]),
             Duration::from_secs(120),
         ));
     };
-    backfill("1");
-    let (csv, keys) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let google = FakeGoogle::start(Options::default());
-    let spreadsheet = google.create_spreadsheet("source_looker", true);
-    let creds = google.key_file(keys.path(), account_key());
     let aggregate_run = || {
-        let mut cmd = consume(&brokers, &topic, &group, csv.path());
-        cmd.args(["--spreadsheet-id", &spreadsheet, "--sheets-mode", "aggregates", "--sheet-tab", "Minutes"]);
-        google_flags(&mut cmd, &google, &creds);
-        run_within(&mut cmd, Duration::from_secs(120))
+        let flags = ["--sheets-mode", "aggregates", "--sheet-tab", "Minutes"];
+        run_within(&mut case.consume(&group, &flags), Duration::from_secs(120))
     };
+    backfill("1");
     assert_ok(&aggregate_run());
-    let first = sheet_aggregates(&google, &spreadsheet);
-    assert_eq!(first, csv_aggregates(csv.path()));
+    let first = sheet_aggregates(&case.google, &case.spreadsheet);
+    assert_eq!(first, csv_aggregates(case.csv.path()));
     assert!(first.len() > 500, "{} rows", first.len());
 
     // The same half hour again, from another seed: every order is late for its minute.
     backfill("2");
-    let out = aggregate_run();
-    assert_ok(&out);
-    let second = sheet_aggregates(&google, &spreadsheet);
-    assert_eq!(second, csv_aggregates(csv.path()), "the totals include the late orders exactly once");
+    assert_ok(&aggregate_run());
+    let second = sheet_aggregates(&case.google, &case.spreadsheet);
+    assert_eq!(second, csv_aggregates(case.csv.path()), "the totals include the late orders exactly once");
     let grew = second.len() - first.len();
     assert!(grew < first.len() / 10, "late orders mostly updated existing rows ({grew} new)");
     let orders: u64 = second.values().map(|t| t.0).sum();
-    assert_eq!(orders as usize, topic_ids(&brokers, &topic).len());
+    assert_eq!(orders as usize, topic_ids(&case.brokers, &case.topic).len());
 }
 
 #[test]
