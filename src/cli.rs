@@ -46,6 +46,9 @@ pub enum Command {
     /// Serve the live analytics, API and metrics of a topic, read from the earliest
     /// offset by a consumer in its own group.
     Dashboard(DashboardArgs),
+    /// Append the orders to Google Sheets only, as a process of its own (the same sink
+    /// as `consume --sheets`, without the CSV files).
+    Sheets(SheetsCommandArgs),
 }
 
 /// What to generate and how fast.
@@ -460,6 +463,33 @@ pub struct RunArgs {
     pub sink: SinkArgs,
     #[command(flatten)]
     pub http: HttpArgs,
+    #[command(flatten)]
+    pub sheets: SheetsArgs,
+}
+
+/// `orderstream sheets`.
+#[derive(Debug, Args)]
+pub struct SheetsCommandArgs {
+    /// Kafka bootstrap servers, e.g. `127.0.0.1:9092`.
+    #[arg(long, env = "ORDERSTREAM_BROKERS")]
+    pub brokers: String,
+    #[command(flatten)]
+    pub topic: TopicArgs,
+    /// The CSV writers' group; the sheet writer's group is `<group>.sheets` unless
+    /// --sheets-group says otherwise.
+    #[arg(long, env = "ORDERSTREAM_GROUP", default_value = DEFAULT_GROUP)]
+    pub group: String,
+    /// Exit 0 after this long without a new message, e.g. `5s`.
+    #[arg(long, env = "ORDERSTREAM_IDLE_EXIT", value_parser = humantime::parse_duration)]
+    pub idle_exit: Option<Duration>,
+    /// How long the group waits for a silent member before it gives its partitions to
+    /// the others.
+    #[arg(long, env = "ORDERSTREAM_SESSION_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub session_timeout: Duration,
+    /// Scenario file whose catalogue the orders come from (needed only when it replaces
+    /// the built-in catalogue).
+    #[arg(long, env = "ORDERSTREAM_SCENARIO")]
+    pub scenario: Option<PathBuf>,
     #[command(flatten)]
     pub sheets: SheetsArgs,
 }

@@ -186,6 +186,21 @@ fn a_429_storm_and_server_errors_are_retried_without_loss() {
 }
 
 #[test]
+fn the_sheets_command_runs_the_sink_as_a_process_of_its_own() {
+    let case = Case::new("sheets-alone", 4000);
+    let mut sheets = orderstream();
+    sheets.args(["sheets", "--brokers", &case.brokers, "--topic", &case.topic, "--idle-exit", "3s"]);
+    sheets.args(["--spreadsheet-id", &case.spreadsheet]);
+    google_flags(&mut sheets, &case.google, &case.creds);
+    let out = run_within(&mut sheets, Duration::from_secs(120));
+    assert_ok(&out);
+    case.assert_exactly_once();
+    assert!(csv_files(case.csv.path()).is_empty(), "the sheets command writes no CSV file");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("Sheets sink finished orders=4000"), "{stderr}");
+}
+
+#[test]
 fn an_append_that_landed_before_a_timeout_is_not_sent_again() {
     let case = Case::new("sheets-timeout", 3000);
     case.google.inject([Fault::Pass, Fault::LandThenStall(Duration::from_secs(4))]);

@@ -5,6 +5,7 @@ pub mod dashboard;
 pub mod generate;
 pub mod produce;
 pub mod run;
+pub mod sheets;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -28,6 +29,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Consume(args) => consume::execute(&args, progress),
         Command::Run(args) => run::execute(&args, progress),
         Command::Dashboard(args) => dashboard::execute(&args, progress),
+        Command::Sheets(args) => sheets::execute(&args, progress),
     }
 }
 

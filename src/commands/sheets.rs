@@ -1,0 +1,32 @@
+//! `orderstream sheets`: the Google Sheets sink as a process of its own.
+
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::cli::{SheetsArgs, SheetsCommandArgs};
+use crate::sheets::run_sheets;
+use crate::sheets::worker::SheetsSource;
+use crate::shutdown::Shutdown;
+use crate::stats::{ProgressReporter, Stats};
+
+/// Appends to the sheet until a signal or `--idle-exit`.
+pub fn execute(args: &SheetsCommandArgs, progress: Duration) -> anyhow::Result<()> {
+    let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
+    crate::cli::load_model(args.scenario.as_deref())?;
+    // The command is the sink: `--sheets` is implied (the prototype's spreadsheet
+    // unless another one is named).
+    let sheets = SheetsArgs { sheets: true, ..args.sheets.clone() };
+    let config = sheets.config(&args.group).context("the Sheets sink is configured")?;
+    let stats = Stats::new();
+    let reporter = ProgressReporter::start(stats.clone(), progress);
+    let source = SheetsSource {
+        brokers: args.brokers.clone(),
+        topic: args.topic.topic.clone(),
+        idle_exit: args.idle_exit,
+        session_timeout: args.session_timeout,
+    };
+    let result = run_sheets(&config, &source, &stats, &shutdown, None);
+    drop(reporter);
+    result.map(|_| ())
+}
