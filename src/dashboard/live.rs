@@ -27,6 +27,7 @@ pub const PUBLISH_EVERY: Duration = Duration::from_millis(250);
 #[derive(Debug, Serialize)]
 struct Snapshot {
     written: u64,
+    in_sheet: u64,
     dead_letters: u64,
     late: u64,
     consumed: u64,
@@ -53,6 +54,7 @@ fn snapshot(state: &LiveState) -> String {
     let stats = &state.stats;
     let snapshot = Snapshot {
         written: Stats::get(&stats.written),
+        in_sheet: Stats::get(&stats.sheets_written),
         dead_letters: Stats::get(&stats.dead_lettered),
         late: Stats::get(&stats.late),
         consumed: Stats::get(&stats.consumed),
@@ -65,7 +67,7 @@ fn snapshot(state: &LiveState) -> String {
 
 /// Publishes snapshots until `stop` changes.
 pub async fn publish(state: Arc<LiveState>, tx: watch::Sender<Arc<str>>, mut stop: watch::Receiver<bool>) {
-    let mut last = (u64::MAX, u64::MAX, u64::MAX, false);
+    let mut last = (u64::MAX, u64::MAX, u64::MAX, false, u64::MAX);
     let mut tick = tokio::time::interval(PUBLISH_EVERY);
     loop {
         tokio::select! {
@@ -77,6 +79,7 @@ pub async fn publish(state: Arc<LiveState>, tx: watch::Sender<Arc<str>>, mut sto
             state.recorded(),
             Stats::get(&state.stats.dead_lettered),
             state.is_ready(),
+            Stats::get(&state.stats.sheets_written),
         );
         if now != last {
             last = now;

@@ -112,6 +112,7 @@ pub fn render(state: &LiveState, filter: &Filter, query: &str, range: &str) -> S
 <section class="card"><h2>Pipeline health</h2><table id="health"><tbody>
 <tr><td>orders written (CSV)</td><td class="num" id="h-written">{written}</td></tr>
 <tr><td>write rate</td><td class="num" id="h-rate">-</td></tr>
+<tr><td>orders in Google Sheets</td><td class="num" id="h-sheet">{in_sheet}</td></tr>
 <tr><td>messages consumed</td><td class="num" id="h-consumed">{consumed}</td></tr>
 <tr><td>dead letters</td><td class="num" id="h-dead">{dead}</td></tr>
 <tr><td>late orders</td><td class="num" id="h-late">{late}</td></tr>
@@ -139,6 +140,7 @@ pub fn render(state: &LiveState, filter: &Filter, query: &str, range: &str) -> S
         top_products = table("top-products", "Top products", &summary.top_products),
         top_stores = table("top-stores", "Top stores", &summary.top_stores),
         written = Stats::get(&stats.written),
+        in_sheet = Stats::get(&stats.sheets_written),
         consumed = Stats::get(&stats.consumed),
         dead = Stats::get(&stats.dead_lettered),
         late = Stats::get(&stats.late),
@@ -218,6 +220,7 @@ const SCRIPT: &str = r#"
     }
     lastWritten = { at: now, count: snap.written };
     $('h-written').textContent = snap.written;
+    $('h-sheet').textContent = snap.in_sheet;
     $('h-consumed').textContent = snap.consumed;
     $('h-dead').textContent = snap.dead_letters;
     $('h-late').textContent = snap.late;
