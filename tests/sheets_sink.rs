@@ -167,7 +167,7 @@ fn run_appends_every_order_once_under_the_write_quota_and_finds_the_sheet_by_nam
 #[test]
 fn a_429_storm_and_server_errors_are_retried_without_loss() {
     let case = Case::new("sheets-storm", 5000);
-    // The user made the tab by hand: 1000 x 26 empty cells, cut to fit the header.
+    // The user made the tab by hand: 1000 x 26 empty cells, cut to the header's columns.
     case.google.add_tab_by_hand(&case.spreadsheet, "Data");
     case.google
         .inject(std::iter::repeat_n(Fault::Status(429), 6).chain([Fault::Status(503), Fault::Status(500)]));
@@ -178,7 +178,7 @@ fn a_429_storm_and_server_errors_are_retried_without_loss() {
     assert_ok(&out);
     case.assert_exactly_once();
     let (_, rows, columns) = case.google.tabs(&case.spreadsheet).into_iter().find(|t| t.0 == "Data").unwrap();
-    assert_eq!((rows, columns), (5002, 15), "the hand-made tab was cut to 1 x 15, then grew by the rows");
+    assert_eq!((rows, columns), (6000, 15), "the hand-made tab was cut to 15 columns, then grew by the rows");
     let statuses: Vec<u16> = appends(&case.google).iter().map(|a| a.status).collect();
     assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 6, "{statuses:?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -198,6 +198,41 @@ fn the_sheets_command_runs_the_sink_as_a_process_of_its_own() {
     assert!(csv_files(case.csv.path()).is_empty(), "the sheets command writes no CSV file");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("Sheets sink finished orders=4000"), "{stderr}");
+}
+
+#[test]
+fn two_sheets_writers_in_one_group_share_the_topic_and_a_stopped_one_hands_over() {
+    // Both writers use one account, so they share its 60 writes a minute: 12,000 orders
+    // in 100 kB requests stay under it.
+    let (case, group) = (Case::new("sheets-group", 12000), unique("g"));
+    let sheets = |log: &Path| {
+        let mut cmd = orderstream();
+        cmd.args(["sheets", "--brokers", &case.brokers, "--topic", &case.topic, "--group", &group])
+            .args(["--idle-exit", "4s", "--spreadsheet-id", &case.spreadsheet])
+            .args(["--sheets-max-request-bytes", "100000", "--sheets-flush-interval", "200ms"]);
+        google_flags(&mut cmd, &case.google, &case.creds);
+        spawn_logged(&mut cmd, log)
+    };
+    let logs = tempfile::tempdir().unwrap();
+    let (log_a, log_b) = (logs.path().join("a.log"), logs.path().join("b.log"));
+    let mut a = sheets(&log_a);
+    let mut b = sheets(&log_b);
+    // Both hold partitions and append, then one stops in the middle.
+    let text = wait_for_log(&log_a, "Sheets partitions assigned", &mut a);
+    wait_for_log(&log_b, "Sheets partitions assigned", &mut b);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while appends(&case.google).len() < 5 {
+        assert!(Instant::now() < deadline, "no appends:\n{text}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    sigterm(&a);
+    assert!(a.wait().unwrap().success(), "{}", std::fs::read_to_string(&log_a).unwrap());
+    let status = wait_output(b, Duration::from_secs(120)).status;
+    assert!(status.success(), "{}", std::fs::read_to_string(&log_b).unwrap());
+    case.assert_exactly_once();
+    let (a_log, b_log) = (std::fs::read_to_string(&log_a).unwrap(), std::fs::read_to_string(&log_b).unwrap());
+    assert!(a_log.contains("shutdown requested"), "{a_log}");
+    assert!(b_log.matches("Sheets partitions assigned").count() >= 2, "b took over:\n{b_log}");
 }
 
 #[test]

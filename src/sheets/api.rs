@@ -431,18 +431,12 @@ impl SheetsClient {
         }
     }
 
-    /// Sets a tab's grid to `rows` x `columns` (batchUpdate updateSheetProperties).
-    pub fn resize_tab(
-        &mut self,
-        spreadsheet: &str,
-        sheet_id: i64,
-        rows: u64,
-        columns: u64,
-    ) -> Result<(), SheetsError> {
+    /// Sets the number of columns of a tab's grid (batchUpdate updateSheetProperties).
+    pub fn set_columns(&mut self, spreadsheet: &str, sheet_id: i64, columns: u64) -> Result<(), SheetsError> {
         let url = format!("{}:batchUpdate", self.spreadsheet_url(spreadsheet));
         let body = json!({"requests": [{"updateSheetProperties": {
-            "properties": {"sheetId": sheet_id, "gridProperties": {"rowCount": rows, "columnCount": columns}},
-            "fields": "gridProperties(rowCount,columnCount)"}}]})
+            "properties": {"sheetId": sheet_id, "gridProperties": {"columnCount": columns}},
+            "fields": "gridProperties.columnCount"}}]})
         .to_string();
         let what = format!("resizing a tab of spreadsheet {spreadsheet}");
         self.retrying(&what, |c| c.attempt(Quota::Write, &what, "POST", &url, Some(body.as_bytes())))

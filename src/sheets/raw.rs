@@ -14,15 +14,13 @@ use tracing::{info, warn};
 
 use super::api::{a1, Appended, Failure, SheetsClient, SheetsError, Tab};
 use super::quota::Backoff;
-use super::rows::{header_row, push_order_row, AppendBody};
+use super::rows::{push_order_row, AppendBody};
 use super::SheetsConfig;
 use crate::order::{Order, CSV_HEADER};
 use crate::stats::Stats;
 
 /// Columns of a row.
 const COLUMNS: u64 = CSV_HEADER.len() as u64;
-/// Room kept in each request for the header row.
-const HEADER_ROOM: usize = 1024;
 
 /// Where a partition's last appended rows are: the Kafka commit's metadata.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -70,7 +68,6 @@ pub struct RawWriter {
     tab: Tab,
     /// Last filled row of the current tab, when known.
     known_end: Option<u64>,
-    header_pending: bool,
     max_body: usize,
     max_cells_per_tab: u64,
     /// Rows waiting, their bytes back to back.
@@ -124,8 +121,7 @@ impl RawWriter {
             base_tab: config.tab.clone(),
             tab,
             known_end: None,
-            header_pending: false,
-            max_body: config.max_request_bytes.saturating_sub(HEADER_ROOM).max(4096),
+            max_body: config.max_request_bytes.max(4096),
             max_cells_per_tab: config.max_cells_per_tab,
             arena: Vec::with_capacity(config.max_request_bytes),
             pending: Vec::new(),
@@ -155,9 +151,12 @@ impl RawWriter {
         let first = client.get_values(&self.spreadsheet, &a1(&self.tab.title, "A1:O1"), false)?;
         match first.first() {
             None => {
-                self.header_pending = true;
-                self.known_end = Some(0);
+                // Set in place rather than appended: two writers starting on one empty
+                // tab both write the same row 1, instead of two header rows.
                 self.fit_empty_tab(client)?;
+                let header = vec![serde_json::json!(CSV_HEADER)];
+                client.set_values(&self.spreadsheet, &[(a1(&self.tab.title, "A1:O1"), header)])?;
+                self.known_end = Some(1);
             }
             Some(row) if row.iter().map(|v| v.as_str().unwrap_or_default()).eq(CSV_HEADER) => {}
             Some(row) => {
@@ -172,20 +171,20 @@ impl RawWriter {
     }
 
     /// Every cell of the grid counts against the workbook's limit, filled or not: an empty
-    /// tab made by hand (1000 x 26) is cut to one row of the header's 15 columns, which
-    /// leaves room for 42% more rows.
+    /// tab made by hand (26 columns) is cut to the header's 15, which leaves room for 42%
+    /// more rows. Only columns: another writer may be appending rows already.
     fn fit_empty_tab(&mut self, client: &mut SheetsClient) -> Result<(), SheetsError> {
-        if self.tab.rows <= 1 && self.tab.columns <= COLUMNS {
+        if self.tab.columns <= COLUMNS {
             return Ok(());
         }
         let whole = format!("'{}'", self.tab.title.replace('\'', "''"));
         if !client.get_values(&self.spreadsheet, &whole, false)?.is_empty() {
             return Ok(());
         }
-        client.resize_tab(&self.spreadsheet, self.tab.sheet_id, 1, COLUMNS)?;
-        info!(tab = %self.tab.title, from = format!("{} x {}", self.tab.rows, self.tab.columns), to = format!("1 x {COLUMNS}"),
-            "fitted the empty tab's grid to the header (every grid cell counts against the 10-million-cell limit)");
-        (self.tab.rows, self.tab.columns) = (1, COLUMNS);
+        client.set_columns(&self.spreadsheet, self.tab.sheet_id, COLUMNS)?;
+        info!(tab = %self.tab.title, from = self.tab.columns, to = COLUMNS,
+            "cut the empty tab's columns to the header's (every grid cell counts against the 10-million-cell limit)");
+        self.tab.columns = COLUMNS;
         Ok(())
     }
 
@@ -323,8 +322,7 @@ impl RawWriter {
                 }
             }
         };
-        self.tab.rows += rows + u64::from(self.header_pending);
-        self.header_pending = false;
+        self.tab.rows += rows;
         self.known_end = Some(appended.last_row);
         self.arena.clear();
         self.pending.clear();
@@ -357,9 +355,6 @@ impl RawWriter {
 
     fn body(&self) -> Vec<u8> {
         let mut body = AppendBody::new();
-        if self.header_pending {
-            body.push(&header_row());
-        }
         let mut start = 0;
         for row in &self.pending {
             body.push(&self.arena[start..row.end]);
@@ -373,7 +368,8 @@ impl RawWriter {
     fn roll_over_if_needed(&mut self, client: &mut SheetsClient, rows: u64) -> Result<(), SheetsError> {
         let columns = self.tab.columns.max(COLUMNS);
         let cells_after = (self.tab.rows + rows + 1) * columns;
-        if cells_after <= self.max_cells_per_tab || self.known_end == Some(0) {
+        // A tab with nothing but its header takes the batch however big it is.
+        if cells_after <= self.max_cells_per_tab || self.known_end.is_some_and(|end| end <= 1) {
             return Ok(());
         }
         let next = series_number(&self.base_tab, &self.tab.title).unwrap_or(1) + 1;
