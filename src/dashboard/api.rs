@@ -197,19 +197,22 @@ pub async fn export(
         .csv_dir
         .clone()
         .ok_or_else(|| ApiError::not_found("this process writes no CSV files".into()))?;
-    let body = tokio::task::spawn_blocking(move || crate::sink::read_day(&dir, date))
+    let internal =
+        |error: String| ApiError { status: StatusCode::INTERNAL_SERVER_ERROR, error, parameter: None };
+    let files = tokio::task::spawn_blocking(move || crate::sink::day_files(&dir, date))
         .await
-        .map_err(|e| ApiError {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            error: e.to_string(),
-            parameter: None,
-        })?
-        .map_err(|e| ApiError {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            error: e.to_string(),
-            parameter: None,
-        })?
+        .map_err(|e| internal(e.to_string()))?
+        .map_err(|e| internal(e.to_string()))?
         .ok_or_else(|| ApiError::not_found(format!("no orders for {date}")))?;
+    // Read on a blocking thread and streamed: memory stays flat whatever the day's size.
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Vec<u8>>>(4);
+    tokio::task::spawn_blocking(move || {
+        if let Err(e) = files.send(|chunk| tx.blocking_send(Ok(chunk)).is_ok()) {
+            let _ = tx.blocking_send(Err(e));
+        }
+    });
+    let chunks = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
+    let body = axum::body::Body::from_stream(chunks);
     let disposition = format!("attachment; filename=\"orders_{date}.csv\"");
     Ok((
         [

@@ -30,7 +30,7 @@ use std::time::Duration;
 
 use tracing::warn;
 
-pub use export::read_day;
+pub use export::{day_files, read_day, DayFiles};
 pub use layout::{Layout, Owner};
 use store::Store;
 
