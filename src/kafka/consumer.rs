@@ -16,7 +16,7 @@ use tracing::{debug, info, warn};
 
 use super::dead_letters::DeadLetterTopic;
 use super::rebalance::{commit, SinkContext};
-use super::{client_config, KafkaStageError};
+use super::{client_config, group_member_config, KafkaStageError};
 use crate::order::{decode_json, Order};
 use crate::shutdown::Shutdown;
 use crate::sink::{CsvSink, CsvSinkConfig, DeadLetter, Layout, SinkError};
@@ -159,22 +159,15 @@ pub fn consume(
         assigned_at: Mutex::new(None),
         live: config.live.clone(),
     };
-    let consumer: BaseConsumer<SinkContext> = client_config(&config.brokers, "consumer")
-        .set("group.id", &config.group)
-        .set("enable.auto.commit", "false")
-        .set("enable.auto.offset.store", "false")
-        .set("auto.offset.reset", "earliest")
-        .set("enable.partition.eof", "false")
-        .set("fetch.wait.max.ms", "10")
-        // Bounded prefetch (flat memory), refilled promptly once drained.
-        .set("queued.max.messages.kbytes", "16384")
-        .set("queued.min.messages", "20000")
-        .set("fetch.queue.backoff.ms", "5")
-        .set("session.timeout.ms", config.session_timeout.as_millis().to_string())
-        .set("heartbeat.interval.ms", "1000")
-        // Per-partition lag for the metrics, when they are served.
-        .set("statistics.interval.ms", if config.live.is_some() { "1000" } else { "0" })
-        .create_with_context(context)?;
+    let consumer: BaseConsumer<SinkContext> =
+        group_member_config(&config.brokers, "consumer", &config.group, config.session_timeout)
+            .set("fetch.wait.max.ms", "10")
+            // Prefetch refilled promptly once drained.
+            .set("queued.min.messages", "20000")
+            .set("fetch.queue.backoff.ms", "5")
+            // Per-partition lag for the metrics, when they are served.
+            .set("statistics.interval.ms", if config.live.is_some() { "1000" } else { "0" })
+            .create_with_context(context)?;
     consumer.subscribe(&[&config.topic])?;
     let dir = config.csv_dir.canonicalize().unwrap_or_else(|_| config.csv_dir.clone());
     info!(topic = %config.topic, group = %config.group, csv_dir = %dir.display(), layout = ?config.layout,

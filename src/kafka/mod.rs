@@ -74,3 +74,25 @@ pub fn client_config(brokers: &str, role: &str) -> ClientConfig {
     }
     config
 }
+
+/// Settings of a consumer-group member that commits by hand, only once its output is
+/// durable, and starts a new group at the earliest offset (as the prototype did).
+pub fn group_member_config(
+    brokers: &str,
+    role: &str,
+    group: &str,
+    session_timeout: Duration,
+) -> ClientConfig {
+    let mut config = client_config(brokers, role);
+    config
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("enable.partition.eof", "false")
+        .set("session.timeout.ms", session_timeout.as_millis().to_string())
+        .set("heartbeat.interval.ms", "1000")
+        // Bounded prefetch: flat memory.
+        .set("queued.max.messages.kbytes", "16384");
+    config
+}

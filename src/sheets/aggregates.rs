@@ -244,9 +244,6 @@ impl AggregateWriter {
         }
     }
 
-    /// Partitions taken over: nothing to do, the progress filter applies to any of them.
-    pub fn assign(&mut self, _partitions: &[i32]) {}
-
     /// Writes the changed rows and the progress in one request.
     pub fn flush(&mut self, client: &mut SheetsClient, stats: &Stats) -> Result<Flushed, SheetsError> {
         if self.since.is_none() {

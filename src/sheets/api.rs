@@ -200,11 +200,6 @@ impl SheetsClient {
         self.backoff_base
     }
 
-    /// Access tokens obtained so far.
-    pub fn tokens_fetched(&self) -> u64 {
-        self.tokens.fetched
-    }
-
     /// Write requests sent in the current quota window.
     pub fn writes_in_window(&mut self) -> usize {
         self.writes.in_window(Instant::now())

@@ -66,8 +66,8 @@ pub struct TokenSource {
     key: ServiceAccountKey,
     agent: ureq::Agent,
     cached: Option<(String, Instant)>,
-    /// Tokens obtained so far (for the logs and the tests).
-    pub fetched: u64,
+    /// Tokens obtained so far: the first sign-in is logged at info, renewals at debug.
+    fetched: u64,
 }
 
 impl TokenSource {

@@ -142,11 +142,6 @@ impl RawWriter {
         &self.spreadsheet
     }
 
-    /// The tab rows go to now.
-    pub fn tab(&self) -> &str {
-        &self.tab.title
-    }
-
     fn check_header(&mut self, client: &mut SheetsClient) -> Result<(), SheetsError> {
         let first = client.get_values(&self.spreadsheet, &a1(&self.tab.title, "A1:O1"), false)?;
         match first.first() {
@@ -186,16 +181,6 @@ impl RawWriter {
             "cut the empty tab's columns to the header's (every grid cell counts against the 10-million-cell limit)");
         self.tab.columns = COLUMNS;
         Ok(())
-    }
-
-    /// Rows waiting.
-    pub fn pending_rows(&self) -> usize {
-        self.pending.len()
-    }
-
-    /// Offsets taken but not yet in the sheet.
-    pub fn has_pending(&self) -> bool {
-        !self.offsets.is_empty()
     }
 
     /// Queues an order; true when the batch is full and should be sent now.

@@ -15,9 +15,9 @@ use super::aggregates::AggregateWriter;
 use super::api::{SheetsClient, SheetsError};
 use super::raw::{Flushed, Mark, RawWriter};
 use super::{SheetsConfig, SheetsMode};
-use crate::kafka::client_config;
 use crate::kafka::consumer::RunLink;
-use crate::order::decode_json;
+use crate::kafka::group_member_config;
+use crate::order::{decode_json, Order};
 use crate::shutdown::Shutdown;
 use crate::stats::Stats;
 
@@ -85,6 +85,44 @@ enum Writer {
     Aggregates(AggregateWriter),
 }
 
+impl Writer {
+    fn spreadsheet(&self) -> &str {
+        match self {
+            Writer::Rows(w) => w.spreadsheet(),
+            Writer::Aggregates(w) => w.spreadsheet(),
+        }
+    }
+
+    fn oldest(&self) -> Option<Instant> {
+        match self {
+            Writer::Rows(w) => w.oldest(),
+            Writer::Aggregates(w) => w.oldest(),
+        }
+    }
+
+    /// Takes an order; true when the batch is full.
+    fn push(&mut self, partition: i32, offset: i64, order: &Order, stats: &Stats) -> bool {
+        match self {
+            Writer::Rows(w) => w.push(partition, offset, order, stats),
+            Writer::Aggregates(w) => w.push(partition, offset, order),
+        }
+    }
+
+    fn skip(&mut self, partition: i32, offset: i64) {
+        match self {
+            Writer::Rows(w) => w.skip(partition, offset),
+            Writer::Aggregates(w) => w.skip(partition, offset),
+        }
+    }
+
+    fn flush(&mut self, client: &mut SheetsClient, stats: &Stats) -> Result<Flushed, SheetsError> {
+        match self {
+            Writer::Rows(w) => w.flush(client, stats),
+            Writer::Aggregates(w) => w.flush(client, stats),
+        }
+    }
+}
+
 /// Consumes the topic into the sheet until shutdown, idle exit or the [`RunLink`]'s stop.
 /// Errors that need the user (key, sharing, a full workbook) end it; Google being slow
 /// or down only delays it.
@@ -128,24 +166,14 @@ fn sheets_loop(
         SheetsMode::Rows => Writer::Rows(RawWriter::open(client, config)?),
         SheetsMode::Aggregates => Writer::Aggregates(AggregateWriter::open(client, config)?),
     };
-    let spreadsheet = match &writer {
-        Writer::Rows(w) => w.spreadsheet().to_string(),
-        Writer::Aggregates(w) => w.spreadsheet().to_string(),
-    };
+    let spreadsheet = writer.spreadsheet().to_string();
     let context = SheetsContext { topic: source.topic.clone(), events: Mutex::new(Vec::new()) };
-    let consumer: BaseConsumer<SheetsContext> = client_config(&source.brokers, "sheets")
-        .set("group.id", &config.group)
-        .set("enable.auto.commit", "false")
-        .set("enable.auto.offset.store", "false")
-        .set("auto.offset.reset", "earliest")
-        .set("enable.partition.eof", "false")
-        // Google may keep a batch waiting for minutes (quota, backoff): that is not a
-        // dead member.
-        .set("max.poll.interval.ms", "3600000")
-        .set("session.timeout.ms", source.session_timeout.as_millis().to_string())
-        .set("heartbeat.interval.ms", "1000")
-        .set("queued.max.messages.kbytes", "16384")
-        .create_with_context(context)?;
+    let consumer: BaseConsumer<SheetsContext> =
+        group_member_config(&source.brokers, "sheets", &config.group, source.session_timeout)
+            // Google may keep a batch waiting for minutes (quota, backoff): that is not a
+            // dead member.
+            .set("max.poll.interval.ms", "3600000")
+            .create_with_context(context)?;
     consumer.subscribe(&[&source.topic])?;
     info!(topic = %source.topic, group = %config.group, spreadsheet, mode = ?config.mode,
         "Sheets sink consuming; orders go to https://docs.google.com/spreadsheets/d/{spreadsheet}");
@@ -193,11 +221,7 @@ impl Loop<'_> {
         link: Option<&RunLink>,
     ) -> Result<(), SheetsError> {
         loop {
-            let waiting = match writer {
-                Writer::Rows(w) => w.oldest(),
-                Writer::Aggregates(w) => w.oldest(),
-            };
-            let message = self.consumer.poll(if waiting.is_some() {
+            let message = self.consumer.poll(if writer.oldest().is_some() {
                 Duration::from_millis(5)
             } else {
                 Duration::from_millis(100)
@@ -212,25 +236,14 @@ impl Loop<'_> {
                     self.last_message = Instant::now();
                     let (partition, offset) = (m.partition(), m.offset());
                     match m.payload().map(decode_json) {
-                        Some(Ok(order)) => {
-                            full = match writer {
-                                Writer::Rows(w) => w.push(partition, offset, &order, self.stats),
-                                Writer::Aggregates(w) => w.push(partition, offset, &order),
-                            }
-                        }
+                        Some(Ok(order)) => full = writer.push(partition, offset, &order, self.stats),
                         // The CSV sink dead-letters it; the sheet only has orders.
-                        _ => match writer {
-                            Writer::Rows(w) => w.skip(partition, offset),
-                            Writer::Aggregates(w) => w.skip(partition, offset),
-                        },
+                        _ => writer.skip(partition, offset),
                     }
                 }
             }
             let stopping = shutdown.requested();
-            let oldest = match writer {
-                Writer::Rows(w) => w.oldest(),
-                Writer::Aggregates(w) => w.oldest(),
-            };
+            let oldest = writer.oldest();
             let due = oldest.is_some_and(|t| {
                 let caught_up = polled_nothing && link.is_some_and(RunLink::is_set);
                 full || stopping
@@ -286,7 +299,8 @@ impl Loop<'_> {
                             let marks = self.committed_marks(&partitions);
                             w.recover(client, &marks)?;
                         }
-                        Writer::Aggregates(w) => w.assign(&partitions),
+                        // The progress tab's offsets filter any partition's orders.
+                        Writer::Aggregates(_) => {}
                     }
                     info!(?partitions, "Sheets partitions assigned");
                 }
@@ -312,10 +326,7 @@ impl Loop<'_> {
 
     fn flush(&mut self, client: &mut SheetsClient, writer: &mut Writer) -> Result<(), SheetsError> {
         let before = crate::stats::Stats::get(&self.stats.sheets_write_requests);
-        let flushed = match writer {
-            Writer::Rows(w) => w.flush(client, self.stats)?,
-            Writer::Aggregates(w) => w.flush(client, self.stats)?,
-        };
+        let flushed = writer.flush(client, self.stats)?;
         self.report.requests += crate::stats::Stats::get(&self.stats.sheets_write_requests) - before;
         self.report.orders += flushed.rows;
         self.commit(&flushed);
