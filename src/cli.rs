@@ -174,10 +174,7 @@ impl GeneratorArgs {
                 None => Timing::Live,
             });
         };
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_micros() as i64)
-            .unwrap_or(0);
+        let now = crate::clock::now_micros();
         let start = from.start_micros();
         let end = self.to.map_or(now, TimeArg::end_micros);
         // Ids count milliseconds from 2025-01-01 UTC; the hour before (Polish New Year's
@@ -253,7 +250,7 @@ pub struct GenerateArgs {
 #[derive(Debug, Args, Clone)]
 pub struct TopicArgs {
     /// Topic of the orders.
-    #[arg(long, env = "ORDERSTREAM_TOPIC", default_value = DEFAULT_TOPIC)]
+    #[arg(long, env = "ORDERSTREAM_TOPIC", default_value = DEFAULT_TOPIC, value_parser = crate::kafka::validate_topic)]
     pub topic: String,
     /// How long to wait for the cluster to answer at start.
     #[arg(long, env = "ORDERSTREAM_CONNECT_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
@@ -430,9 +427,15 @@ pub struct ConsumeArgs {
     pub group: String,
     #[command(flatten)]
     pub sink: SinkArgs,
-    /// Exit 0 after this long without a new message, e.g. `5s` (for scripts and tests).
+    /// Exit after this long holding partitions read to their end with no new message,
+    /// e.g. `5s` (for scripts and tests): 0, or 3 if records were gone before they
+    /// could be read. Time without partitions does not count.
     #[arg(long, env = "ORDERSTREAM_IDLE_EXIT", value_parser = humantime::parse_duration)]
     pub idle_exit: Option<Duration>,
+    /// Fail (exit 1) when no partition is assigned within this long, e.g. `2m`
+    /// (default: wait for an assignment as long as it takes).
+    #[arg(long, env = "ORDERSTREAM_JOIN_TIMEOUT", value_parser = humantime::parse_duration)]
+    pub join_timeout: Option<Duration>,
     /// Scenario file whose catalogue the orders come from (needed only when it replaces
     /// the built-in catalogue).
     #[arg(long, env = "ORDERSTREAM_SCENARIO")]
@@ -502,8 +505,10 @@ pub struct DashboardArgs {
     pub brokers: String,
     #[command(flatten)]
     pub topic: TopicArgs,
-    /// Consumer group of the dashboard (apart from the CSV writers' group).
-    #[arg(long, env = "ORDERSTREAM_GROUP", default_value = "orderstream-dashboard")]
+    /// Consumer group of the dashboard, apart from the sinks' groups (it refuses a group
+    /// with committed offsets). Its own variable, so that an exported ORDERSTREAM_GROUP
+    /// of the CSV writers does not pull the dashboard into their group.
+    #[arg(long, env = "ORDERSTREAM_DASHBOARD_GROUP", default_value = "orderstream-dashboard")]
     pub group: String,
     /// Scenario file whose catalogue the orders come from (needed only when it replaces
     /// the built-in catalogue).

@@ -19,12 +19,14 @@
 //!   no lost or repeated rows, rollover, per-minute aggregates).
 //! - [`dashboard`]: the HTTP server of a running pipeline: JSON API, live events,
 //!   Prometheus metrics, health checks.
-//! - [`stats`]: counters and progress lines; [`shutdown`]: SIGINT/SIGTERM handling.
+//! - [`stats`]: counters and progress lines; [`shutdown`]: SIGINT/SIGTERM handling;
+//!   [`clock`]: the wall clock (with a test override).
 //! - [`cli`] and [`commands`]: the command line, one module per subcommand; `main.rs`
 //!   only parses and dispatches.
 
 pub mod analytics;
 pub mod cli;
+pub mod clock;
 pub mod commands;
 pub mod dashboard;
 pub mod generate;

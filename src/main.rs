@@ -13,8 +13,12 @@ fn main() {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
+    if let Err(err) = orderstream::clock::init_from_env() {
+        eprintln!("orderstream: error: {err}");
+        std::process::exit(2);
+    }
     if let Err(err) = orderstream::commands::execute(cli) {
         eprintln!("orderstream: error: {err:#}");
-        std::process::exit(1);
+        std::process::exit(orderstream::commands::exit_code(&err));
     }
 }

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use tracing::info;
 
+use crate::kafka::gaps::GapReason;
 use crate::shutdown::Shutdown;
 
 /// Counters of everything that moved through this process.
@@ -44,6 +45,29 @@ pub struct Stats {
     pub sheets_retries: AtomicU64,
     /// Orders not appended again because the sheet already had them.
     pub sheets_duplicates_skipped: AtomicU64,
+    /// Records that were gone before a reader got them, per reader and reason.
+    pub lost: LostRecords,
+}
+
+/// Counts of records lost per (sink, reason): gaps are rare, so a lock is cheap.
+#[derive(Debug, Default)]
+pub struct LostRecords(std::sync::Mutex<std::collections::BTreeMap<(&'static str, GapReason), u64>>);
+
+impl LostRecords {
+    /// Counts `n` records that `sink` found missing for `reason`.
+    pub fn add(&self, sink: &'static str, reason: GapReason, n: u64) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()).entry((sink, reason)).or_default() += n;
+    }
+
+    /// Every (sink, reason) with its count.
+    pub fn snapshot(&self) -> Vec<((&'static str, GapReason), u64)> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).iter().map(|(k, v)| (*k, *v)).collect()
+    }
+
+    /// Records `sink` found missing, for any reason.
+    pub fn of_sink(&self, sink: &str) -> u64 {
+        self.snapshot().into_iter().filter(|((s, _), _)| *s == sink).map(|(_, n)| n).sum()
+    }
 }
 
 impl Stats {

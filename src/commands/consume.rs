@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
+use super::DataMissing;
 use crate::cli::ConsumeArgs;
 use crate::kafka::consumer::{consume, ConsumerConfig};
 use crate::sheets::worker::SheetsSource;
@@ -24,6 +25,7 @@ pub fn execute(args: &ConsumeArgs, progress: Duration) -> anyhow::Result<()> {
         csv_dir: args.sink.csv_dir.clone(),
         layout: args.sink.csv_layout,
         idle_exit: args.idle_exit,
+        join_timeout: args.join_timeout,
         sync_interval: args.sink.sync_interval,
         session_timeout: args.sink.session_timeout,
         connect_timeout: args.topic.connect_timeout,
@@ -49,6 +51,15 @@ pub fn execute(args: &ConsumeArgs, progress: Duration) -> anyhow::Result<()> {
     }
     let sheets = super::join_sheets(sheets);
     drop(reporter);
-    result?;
-    sheets.map(|_| ())
+    let report = result?;
+    let in_sheet = sheets?;
+    let lost = report.lost + in_sheet.map_or(0, |r| r.lost);
+    if lost > 0 {
+        return Err(DataMissing(format!(
+            "{lost} records were gone from the topic before they could be read (see the gap records in {}); the output misses them",
+            args.sink.csv_dir.join("dead_letters*.jsonl").display()
+        ))
+        .into());
+    }
+    Ok(())
 }

@@ -20,6 +20,26 @@ use crate::sheets::{run_sheets, SheetsConfig, SheetsReport};
 use crate::shutdown::Shutdown;
 use crate::stats::Stats;
 
+/// Exit code of a command that finished its work but knows that orders are missing
+/// (records deleted before they were read, fewer orders written than produced).
+pub const EXIT_DATA_MISSING: i32 = 3;
+
+/// The error of a run that ended with orders missing; `main` exits with
+/// [`EXIT_DATA_MISSING`] for it, so scripts can tell it from a failure to start.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct DataMissing(pub String);
+
+/// The process exit code for an error: [`EXIT_DATA_MISSING`] when orders are missing,
+/// else 1.
+pub fn exit_code(err: &anyhow::Error) -> i32 {
+    if err.chain().any(|e| e.downcast_ref::<DataMissing>().is_some()) {
+        EXIT_DATA_MISSING
+    } else {
+        1
+    }
+}
+
 /// Runs the parsed command line.
 pub fn execute(cli: Cli) -> anyhow::Result<()> {
     let progress: Duration = cli.progress;
@@ -44,8 +64,10 @@ fn start_sheets(
 ) -> anyhow::Result<Option<std::thread::JoinHandle<anyhow::Result<SheetsReport>>>> {
     let Some(config) = config else { return Ok(None) };
     let (stats, shutdown) = (stats.clone(), shutdown.clone());
+    // Registered now, before the producer can start, so that it never outruns the sheet.
+    let flow = link.as_ref().and_then(RunLink::flow).map(|flow| flow.register());
     let thread = std::thread::Builder::new().name("sheets".into()).spawn(move || {
-        let result = run_sheets(&config, &source, &stats, &shutdown, link.as_ref());
+        let result = run_sheets(&config, &source, &stats, &shutdown, link.as_ref(), flow);
         if let Err(e) = &result {
             tracing::error!("the Google Sheets sink stopped: {e:#}. The CSV files are still written.");
         }

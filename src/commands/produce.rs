@@ -22,6 +22,7 @@ pub fn execute(args: &ProduceArgs, progress: Duration) -> anyhow::Result<()> {
         topic: args.topic.topic.clone(),
         source,
         connect_timeout: args.topic.connect_timeout,
+        flow: None,
     };
     let report = produce(&config, &stats, &shutdown);
     drop(reporter);

@@ -5,11 +5,12 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context};
 use tracing::{info, warn};
 
+use super::DataMissing;
 use crate::cli::RunArgs;
 use crate::kafka::admin::ensure_topic;
-use crate::kafka::consumer::{consume, ConsumerConfig, RunLink};
+use crate::kafka::consumer::{consume, ConsumeReport, ConsumerConfig, RunLink};
 use crate::kafka::embedded::EmbeddedKafka;
-use crate::kafka::producer::{produce, ProducerConfig};
+use crate::kafka::producer::{produce, ProduceReport, ProducerConfig};
 use crate::sheets::worker::SheetsSource;
 use crate::shutdown::Shutdown;
 use crate::stats::{ProgressReporter, Stats};
@@ -44,6 +45,7 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
         csv_dir: args.sink.csv_dir.clone(),
         layout: args.sink.csv_layout,
         idle_exit: None,
+        join_timeout: None,
         sync_interval: args.sink.sync_interval,
         session_timeout: args.sink.session_timeout,
         connect_timeout: args.topic.connect_timeout,
@@ -53,7 +55,8 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
     };
     // The consumer is not stopped by the signal directly: it first drains what the
     // producer delivered (an embedded broker's data would die with the process).
-    let link = RunLink::default();
+    // The embedded broker drops what it cannot keep: hold the producer to the sinks.
+    let link = if embedded.is_some() { RunLink::with_flow_window() } else { RunLink::default() };
     let abort_consumer = Shutdown::new();
     let consumer = {
         let (stats, link, abort, shutdown) =
@@ -83,6 +86,7 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
         topic: topic.clone(),
         source: orders,
         connect_timeout: args.topic.connect_timeout,
+        flow: link.flow().cloned(),
     };
     // Producing before the group has formed would only make the first orders wait.
     let group_wait = Instant::now() + Duration::from_secs(60);
@@ -113,6 +117,7 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
     drop(reporter);
     let consumed = consumed.context("consumer")?;
     let produced = produced.context("producer")?;
+    let embedded_run = embedded.is_some();
     drop(embedded);
     if produced.failed > 0 {
         bail!(
@@ -122,6 +127,7 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
         );
     }
     let in_sheet = in_sheet?;
+    let lost = consumed.lost + in_sheet.as_ref().map_or(0, |r| r.lost);
     let dir = args.sink.csv_dir.canonicalize().unwrap_or_else(|_| args.sink.csv_dir.clone());
     let secs = started.elapsed().as_secs_f64();
     info!(
@@ -134,10 +140,38 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
         sheet = in_sheet.map(|r| format!("{} orders in https://docs.google.com/spreadsheets/d/{} ({} write requests)", r.orders, r.spreadsheet, r.requests)).unwrap_or_default(),
         "pipeline finished"
     );
+    check_complete(&produced, &consumed, lost, embedded_run)?;
     if let Some((_, server)) = http.as_ref().filter(|_| !shutdown.requested()) {
         // The orders are all in; keep the API up for the user until Ctrl-C.
         info!(url = %format!("http://{}/", server.local_addr()), "still serving the HTTP API; Ctrl-C to stop");
         while shutdown.sleep_until(Instant::now() + Duration::from_secs(3600)) {}
+    }
+    Ok(())
+}
+
+/// Fails with [`DataMissing`] when any order of this run is not in the output: records
+/// gone before they were read, or (on the embedded broker, whose topic holds only this
+/// run's orders) fewer orders written and dead-lettered than delivered.
+fn check_complete(
+    produced: &ProduceReport,
+    consumed: &ConsumeReport,
+    lost: u64,
+    embedded: bool,
+) -> Result<(), DataMissing> {
+    if lost > 0 {
+        return Err(DataMissing(format!(
+            "{lost} records were gone from the topic before they could be read (see the gap records in the dead-letter file)"
+        )));
+    }
+    let accounted = consumed.written + consumed.dead_lettered;
+    if embedded && accounted < produced.delivered {
+        return Err(DataMissing(format!(
+            "{} orders were delivered but only {} are in the CSV files and {} in the dead letters: {} are missing from the files",
+            produced.delivered,
+            consumed.written,
+            consumed.dead_lettered,
+            produced.delivered - accounted
+        )));
     }
     Ok(())
 }

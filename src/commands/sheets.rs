@@ -26,7 +26,7 @@ pub fn execute(args: &SheetsCommandArgs, progress: Duration) -> anyhow::Result<(
         idle_exit: args.idle_exit,
         session_timeout: args.session_timeout,
     };
-    let result = run_sheets(&config, &source, &stats, &shutdown, None);
+    let result = run_sheets(&config, &source, &stats, &shutdown, None, None);
     drop(reporter);
     result.map(|_| ())
 }

@@ -56,6 +56,17 @@ pub fn render(state: &LiveState) -> Result<String, std::fmt::Error> {
     written.get_or_create(&vec![("sink".into(), "csv".into())]).inc_by(Stats::get(&stats.written));
     written.get_or_create(&vec![("sink".into(), "sheets".into())]).inc_by(Stats::get(&stats.sheets_written));
     registry.register("orders_written", "Orders durable in a sink", written);
+    let lost: Family<Vec<(String, String)>, Counter> = Family::default();
+    let _ = lost.get_or_create(&vec![("sink".into(), "csv".into()), ("reason".into(), "deleted".into())]);
+    for ((sink, reason), n) in stats.lost.snapshot() {
+        lost.get_or_create(&vec![("sink".into(), sink.into()), ("reason".into(), reason.as_str().into())])
+            .inc_by(n);
+    }
+    registry.register(
+        "records_lost",
+        "Records gone from Kafka before a sink read them (retention, delete-records, offset reset)",
+        lost,
+    );
     let requests: Family<Vec<(String, String)>, Counter> = Family::default();
     for (kind, counter) in [("write", &stats.sheets_write_requests), ("read", &stats.sheets_read_requests)] {
         requests.get_or_create(&vec![("kind".into(), kind.into())]).inc_by(Stats::get(counter));

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 
@@ -50,8 +50,7 @@ impl PartitionLag {
     pub fn seconds(&self) -> f64 {
         match (self.records, self.last_event_ms) {
             (r, Some(t)) if r > 0 => {
-                let now =
-                    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
+                let now = crate::clock::now_millis();
                 ((now - t).max(0)) as f64 / 1000.0
             }
             _ => 0.0,
@@ -190,7 +189,7 @@ impl LiveState {
     /// Feeds the daily CSV files of the retained days to the analytics (after a restart)
     /// and logs what was read.
     pub fn rebuild_from(&self, dir: &std::path::Path) {
-        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
+        let now_ms = crate::clock::now_millis();
         let retention = self.retention;
         match crate::analytics::rebuild::from_daily_files(dir, now_ms, retention, |order| self.record(order))
         {

@@ -22,7 +22,6 @@ pub mod scenario;
 pub mod source;
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -105,8 +104,7 @@ impl Generator {
 
     /// The next order, stamped with the current wall-clock time.
     pub fn next_order(&mut self) -> Order {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0);
-        self.order_at(now)
+        self.order_at(crate::clock::now_micros())
     }
 
     /// The next arrival of the Poisson process after `after` (µs since the Unix epoch,

@@ -86,10 +86,7 @@ impl Pacer {
 }
 
 fn polish_hour_now() -> u32 {
-    let micros = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros() as i64)
-        .unwrap_or(0);
+    let micros = crate::clock::now_micros();
     let t = EventTime::in_poland(micros);
     let local_secs = micros / 1_000_000 + i64::from(t.offset_secs);
     (local_secs.rem_euclid(86_400) / 3600) as u32

@@ -11,7 +11,7 @@
 
 use std::str::FromStr;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use super::pacing::{Pacer, Rate};
 use super::{Generator, GeneratorConfig};
@@ -203,7 +203,7 @@ impl OrderSource {
 }
 
 fn now_micros() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as f64).unwrap_or(0.0)
+    crate::clock::now_micros() as f64
 }
 
 #[cfg(test)]

@@ -7,16 +7,18 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
 use rdkafka::message::{BorrowedMessage, Message};
 use tracing::{debug, info, warn};
 
 use super::dead_letters::DeadLetterTopic;
+use super::flow::{FlowWindow, SinkSlot};
+use super::gaps::{self, GapDetector};
 use super::rebalance::{commit, SinkContext};
-use super::{client_config, group_member_config, KafkaStageError};
+use super::{client_config, group_member_config, refusal, KafkaStageError};
 use crate::order::{decode_json, Order};
 use crate::shutdown::Shutdown;
 use crate::sink::{CsvSink, CsvSinkConfig, DeadLetter, Layout, SinkError};
@@ -35,8 +37,10 @@ pub struct ConsumerConfig {
     pub csv_dir: std::path::PathBuf,
     /// File layout.
     pub layout: Layout,
-    /// Exit after this long without a message.
+    /// Exit after this long holding partitions with nothing left to read.
     pub idle_exit: Option<Duration>,
+    /// Fail when no partition is assigned within this long.
+    pub join_timeout: Option<Duration>,
     /// Longest time a row waits in memory before it is made durable.
     pub sync_interval: Duration,
     /// How long the group waits for a silent member.
@@ -60,6 +64,8 @@ pub struct ConsumeReport {
     pub written: u64,
     /// Messages sent to the dead letters.
     pub dead_lettered: u64,
+    /// Records that were gone before they could be read (gaps, in the dead-letter file).
+    pub lost: u64,
     /// Microseconds from each order's timestamp to the moment its row was durable.
     pub latency_micros: Option<Histogram<u64>>,
 }
@@ -80,9 +86,21 @@ impl ConsumeReport {
 pub struct RunLink {
     stop_at: Arc<Mutex<Option<BTreeMap<i32, i64>>>>,
     assigned: Arc<(Mutex<bool>, Condvar)>,
+    flow: Option<Arc<FlowWindow>>,
 }
 
 impl RunLink {
+    /// A link whose producer may not get further ahead of the sinks than a
+    /// [`FlowWindow`] (for the embedded broker, which drops what it cannot keep).
+    pub fn with_flow_window() -> Self {
+        RunLink { flow: Some(Arc::default()), ..Default::default() }
+    }
+
+    /// The flow window, if the producer is held to one.
+    pub fn flow(&self) -> Option<&Arc<FlowWindow>> {
+        self.flow.as_ref()
+    }
+
     /// Sets the last offset per partition that must be durable before stopping.
     pub fn stop_at(&self, last_offsets: BTreeMap<i32, i64>) {
         *self.stop_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(last_offsets);
@@ -158,6 +176,7 @@ pub fn consume(
         link: link.cloned(),
         assigned_at: Mutex::new(None),
         live: config.live.clone(),
+        gaps: Mutex::default(),
     };
     let consumer: BaseConsumer<SinkContext> =
         group_member_config(&config.brokers, "consumer", &config.group, config.session_timeout)
@@ -180,6 +199,7 @@ pub fn consume(
     };
     let result = {
         let mut run = Consumption::new(&consumer, config, stats, dlq);
+        run.flow = link.and_then(RunLink::flow).map(|flow| flow.register());
         run.until_done(shutdown, link).and_then(|()| run.finish())
     };
     close(&consumer);
@@ -244,6 +264,10 @@ struct Consumption<'a> {
     last_commit: Instant,
     last_message: Instant,
     last_poll_error: Option<Instant>,
+    /// The producer's flow window, told what is durable (embedded broker).
+    flow: Option<SinkSlot>,
+    /// Since when no partition is held (`None` while some are).
+    unassigned_since: Option<Instant>,
 }
 
 impl<'a> Consumption<'a> {
@@ -268,6 +292,8 @@ impl<'a> Consumption<'a> {
             last_commit: Instant::now(),
             last_message: Instant::now(),
             last_poll_error: None,
+            flow: None,
+            unassigned_since: Some(Instant::now()),
         }
     }
 
@@ -286,6 +312,9 @@ impl<'a> Consumption<'a> {
             let sync_now = match self.consumer.poll(wait) {
                 None => pending,
                 Some(Err(e)) => {
+                    if let Some(reason) = refusal(&e) {
+                        anyhow::bail!(reason);
+                    }
                     if self.last_poll_error.is_none_or(|t| t.elapsed() > Duration::from_secs(5)) {
                         warn!(error = %e, "consumer error (retrying)");
                         self.last_poll_error = Some(Instant::now());
@@ -313,19 +342,44 @@ impl<'a> Consumption<'a> {
                 info!("every produced order is durable");
                 return Ok(());
             }
-            if self.config.idle_exit.is_some_and(|idle| self.idle_for() >= idle) {
-                info!(idle = ?self.config.idle_exit.unwrap_or_default(), "no new message; exiting");
-                return Ok(());
+            let idle_for = self.idle_for();
+            if let Some(idle) = self.config.idle_exit {
+                if idle_for.is_some_and(|t| t >= idle) {
+                    if caught_up(self.consumer, &self.config.topic, &self.consumer.context().gaps()) {
+                        info!(idle = ?idle, "no new message and every assigned partition read to its end; exiting");
+                        return Ok(());
+                    }
+                    // Not at the end (a broker away, a fetch stalled): wait another round.
+                    self.last_message = Instant::now();
+                }
+            }
+            if let Some(limit) = self.config.join_timeout {
+                if self.unassigned_since.is_some_and(|since| since.elapsed() >= limit) {
+                    anyhow::bail!(
+                        "no partition of {} was assigned to this member within --join-timeout {}; is the group full (more members than partitions) or the broker unable to form it?",
+                        self.config.topic,
+                        humantime::format_duration(limit)
+                    );
+                }
             }
         }
     }
 
-    /// Time since the last message, or since the last assignment if that is later (a
-    /// slow group join is not idleness).
-    fn idle_for(&self) -> Duration {
+    /// Time since the last message or the last assignment, whichever is later; `None`
+    /// while no partition is held (a slow group join, or a group with more members than
+    /// partitions, is not idleness).
+    fn idle_for(&mut self) -> Option<Duration> {
         let assigned = *self.consumer.context().assigned_at.lock().unwrap_or_else(|p| p.into_inner());
-        let since = assigned.map_or(self.last_message, |a| a.max(self.last_message));
-        since.elapsed()
+        match assigned {
+            Some(at) => {
+                self.unassigned_since = None;
+                Some(at.max(self.last_message).elapsed())
+            }
+            None => {
+                self.unassigned_since.get_or_insert_with(Instant::now);
+                None
+            }
+        }
     }
 
     /// Queues one message as a CSV row or a dead letter; true when the batch is due.
@@ -334,6 +388,16 @@ impl<'a> Consumption<'a> {
         self.report.consumed += 1;
         Stats::add(&self.stats.consumed, 1);
         let (partition, offset) = (message.partition(), message.offset());
+        let missing = self.consumer.context().gaps().observe(partition, offset);
+        if let Some(range) = missing {
+            let gap = gaps::report(self.consumer, self.stats, "csv", &self.config.topic, partition, range);
+            self.consumer.context().sink().write_gap(&gap)?;
+            self.report.lost += gap.missing;
+            if let Some(flow) = &self.flow {
+                // Nothing will ever arrive for these offsets: the producer must not wait for them.
+                flow.durable([(partition, range.1 + 1)]);
+            }
+        }
         let decoded = match message.payload() {
             Some(payload) => decode_json(payload).map_err(|e| e.to_string()),
             None => Err("empty message (no payload)".to_string()),
@@ -386,6 +450,9 @@ impl<'a> Consumption<'a> {
         if started.elapsed() > SLOW_SYNC {
             warn!(took = ?started.elapsed(), rows = self.batch.orders, "slow fsync of the CSV files");
         }
+        if let Some(flow) = &self.flow {
+            flow.durable(offsets.iter().copied());
+        }
         self.durable_next.extend(offsets.iter().copied());
         self.uncommitted.extend(offsets);
         if self.last_commit.elapsed() >= COMMIT_INTERVAL {
@@ -423,7 +490,7 @@ impl<'a> Consumption<'a> {
 
     /// Records how long the orders just made durable took from their timestamps.
     fn record_latencies(&mut self, event_times: &[i64]) {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0);
+        let now = crate::clock::now_micros();
         if let Some(h) = self.report.latency_micros.as_mut() {
             for t in event_times {
                 h.saturating_record((now - t).max(0) as u64);
@@ -445,6 +512,27 @@ impl<'a> Consumption<'a> {
         self.commit(CommitMode::Sync);
         Ok(self.report)
     }
+}
+
+/// True when every partition of `topic` assigned to `consumer` has been read to its end
+/// (or is empty); false while none is assigned or an end cannot be read.
+pub(crate) fn caught_up<C: ConsumerContext>(
+    consumer: &BaseConsumer<C>,
+    topic: &str,
+    gaps: &GapDetector,
+) -> bool {
+    let Ok(assignment) = consumer.assignment() else { return false };
+    let partitions: Vec<i32> = assignment.elements_for_topic(topic).iter().map(|e| e.partition()).collect();
+    !partitions.is_empty()
+        && partitions.iter().all(|&partition| {
+            match consumer.fetch_watermarks(topic, partition, Duration::from_secs(5)) {
+                Ok((low, high)) => gaps.expected(partition).map_or(high <= low, |next| next >= high),
+                Err(error) => {
+                    warn!(partition, %error, "cannot read the end of the partition; not idle yet");
+                    false
+                }
+            }
+        })
 }
 
 /// How long leaving the group may take at shutdown.

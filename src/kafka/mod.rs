@@ -8,6 +8,8 @@ pub mod admin;
 pub mod consumer;
 mod dead_letters;
 pub mod embedded;
+pub mod flow;
+pub mod gaps;
 pub mod producer;
 pub mod reader;
 mod rebalance;
@@ -24,6 +26,23 @@ pub const DEFAULT_GROUP: &str = "consumer_group";
 pub const DEFAULT_PARTITIONS: i32 = 6;
 /// Source names of embedded brokers start with this; see [`crate::sink::checkpoint`].
 pub const EMBEDDED_SOURCE_PREFIX: &str = "embedded-";
+
+/// Checks a topic name against Kafka's rules (1-249 characters of `a-zA-Z0-9._-`, not
+/// `.` or `..`), so that a bad `--topic` fails at once instead of being retried.
+pub fn validate_topic(name: &str) -> Result<String, String> {
+    let legal = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+    if name.is_empty() || name.len() > 249 || name == "." || name == ".." {
+        return Err(format!(
+            "invalid topic name {name:?}: Kafka allows 1 to 249 characters, not `.` or `..`"
+        ));
+    }
+    if let Some(bad) = name.chars().find(|c| !legal(*c)) {
+        return Err(format!(
+            "invalid topic name {name:?}: {bad:?} is not allowed (only letters, digits, `.`, `_` and `-`)"
+        ));
+    }
+    Ok(name.to_string())
+}
 
 /// The dead-letter topic of `topic`.
 pub fn dead_letter_topic(topic: &str) -> String {
@@ -51,9 +70,34 @@ pub enum KafkaStageError {
         /// The broker's reason.
         reason: String,
     },
+    /// The broker refused this client, or its group is not ours to join.
+    #[error("{0}")]
+    Refused(String),
     /// Any other client error.
     #[error("kafka: {0}")]
     Client(#[from] rdkafka::error::KafkaError),
+}
+
+/// The reason to end with when a consumer error cannot be cured by retrying: the broker
+/// refuses this member (session timeout out of its range, authorization) or the topic.
+/// Other errors (a broker away, a topic not created yet) are retried.
+pub fn refusal(error: &rdkafka::error::KafkaError) -> Option<String> {
+    use rdkafka::types::RDKafkaErrorCode as Code;
+    let code = error.rdkafka_error_code()?;
+    let hint = match code {
+        Code::InvalidSessionTimeout => {
+            "--session-timeout must lie within the broker's group.min/max.session.timeout.ms (6s to 30min by default)"
+        }
+        Code::InvalidTopic => "check --topic",
+        Code::TopicAuthorizationFailed | Code::GroupAuthorizationFailed | Code::ClusterAuthorizationFailed => {
+            "grant this client's principal access to the topic and the group"
+        }
+        Code::SaslAuthenticationFailed | Code::Authentication => "check the credentials",
+        Code::InvalidGroupId => "check --group",
+        Code::Fatal => "the client cannot go on",
+        _ => return None,
+    };
+    Some(format!("the broker refused this consumer: {error}; {hint}"))
 }
 
 /// Names librdkafka debug contexts (e.g. `cgrp,fetch`) to log, for tracking down

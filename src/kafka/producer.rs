@@ -16,6 +16,7 @@ use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::ClientContext;
 use tracing::{error, info};
 
+use super::flow::FlowWindow;
 use super::{client_config, KafkaStageError};
 use crate::generate::source::{OrderSource, SourceConfig};
 use crate::order::write_json;
@@ -38,6 +39,8 @@ pub struct ProducerConfig {
     pub source: SourceConfig,
     /// How long to wait for the cluster at start.
     pub connect_timeout: Duration,
+    /// Holds the producer back to the sinks' pace (the embedded broker of `run`).
+    pub flow: Option<Arc<FlowWindow>>,
 }
 
 /// What a producer run did.
@@ -60,6 +63,7 @@ pub struct ProduceReport {
 struct Deliveries {
     stats: Arc<Stats>,
     last_offsets: Mutex<BTreeMap<i32, i64>>,
+    flow: Option<Arc<FlowWindow>>,
 }
 
 impl ClientContext for Deliveries {}
@@ -74,6 +78,9 @@ impl ProducerContext for Deliveries {
                 let mut last = self.last_offsets.lock().unwrap_or_else(|p| p.into_inner());
                 let entry = last.entry(message.partition()).or_insert(-1);
                 *entry = (*entry).max(message.offset());
+                if let Some(flow) = &self.flow {
+                    flow.delivered(message.partition(), message.offset());
+                }
             }
             Err((err, message)) => {
                 let failed =
@@ -93,7 +100,11 @@ pub fn produce(
     stats: &Arc<Stats>,
     shutdown: &Shutdown,
 ) -> Result<ProduceReport, KafkaStageError> {
-    let context = Deliveries { stats: stats.clone(), last_offsets: Mutex::new(BTreeMap::new()) };
+    let context = Deliveries {
+        stats: stats.clone(),
+        last_offsets: Mutex::new(BTreeMap::new()),
+        flow: config.flow.clone(),
+    };
     let producer: ThreadedProducer<Deliveries> = client_config(&config.brokers, "producer")
         .set("enable.idempotence", "true")
         .set("acks", "all")
@@ -116,9 +127,21 @@ pub fn produce(
     info!(topic = %config.topic, brokers = %config.brokers, timing = %config.source.timing, count = ?config.source.count, instance, "producing orders");
     let mut payload = Vec::with_capacity(512);
     let mut produced = 0u64;
+    // Orders the flow window admits before it must be asked again.
+    let mut room = 0usize;
     'orders: while let Some(order) = source.next(shutdown, stats) {
         payload.clear();
         write_json(&order, &mut payload);
+        if let Some(flow) = &config.flow {
+            flow.payload(payload.len());
+            if room == 0 {
+                match flow.admit(|| producer.in_flight_count().max(0) as u64, shutdown) {
+                    Some(admitted) => room = admitted,
+                    None => break 'orders,
+                }
+            }
+            room -= 1;
+        }
         let mut record = BaseRecord::to(&config.topic).key(order.store_id).payload(&payload);
         loop {
             match producer.send(record) {

@@ -7,8 +7,10 @@ use std::time::Duration;
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
+use rdkafka::{Offset, TopicPartitionList};
 use tracing::{info, warn};
 
+use super::gaps::GapDetector;
 use super::{client_config, KafkaStageError};
 use crate::dashboard::LiveState;
 use crate::order::decode_json;
@@ -47,16 +49,33 @@ pub fn read_into(
             reason: e.to_string(),
         }
     })?;
+    refuse_a_sink_group(&consumer, config)?;
     consumer.subscribe(&[&config.topic])?;
     info!(topic = %config.topic, group = %config.group, "reading the topic from the earliest offset into the live analytics");
+    let mut gaps = GapDetector::default();
     let stats = &live.stats;
     let mut polls = 0u64;
     while !shutdown.requested() {
         match consumer.poll(Duration::from_millis(100)) {
             None => {}
-            Some(Err(error)) => warn!(%error, "consumer error (retrying)"),
+            Some(Err(error)) => {
+                if let Some(reason) = super::refusal(&error) {
+                    return Err(KafkaStageError::Refused(reason));
+                }
+                warn!(%error, "consumer error (retrying)")
+            }
             Some(Ok(message)) => {
                 Stats::add(&stats.consumed, 1);
+                if let Some(range) = gaps.observe(message.partition(), message.offset()) {
+                    super::gaps::report(
+                        &consumer,
+                        stats,
+                        "dashboard",
+                        &config.topic,
+                        message.partition(),
+                        range,
+                    );
+                }
                 match message.payload().map(decode_json) {
                     Some(Ok(order)) => live.record(&order),
                     Some(Err(error)) => {
@@ -73,5 +92,29 @@ pub fn read_into(
         }
     }
     info!(consumed = Stats::get(&stats.consumed), "dashboard reader finished");
+    Ok(())
+}
+
+/// The dashboard never commits, so a group with committed offsets on the topic belongs
+/// to a sink: joining it would take that sink's partitions away.
+fn refuse_a_sink_group(consumer: &BaseConsumer, config: &ReaderConfig) -> Result<(), KafkaStageError> {
+    let metadata = consumer.fetch_metadata(Some(&config.topic), config.connect_timeout)?;
+    let mut tpl = TopicPartitionList::new();
+    for topic in metadata.topics().iter().filter(|t| t.name() == config.topic) {
+        for partition in topic.partitions() {
+            tpl.add_partition(&config.topic, partition.id());
+        }
+    }
+    if tpl.count() == 0 {
+        return Ok(());
+    }
+    let committed = consumer.committed_offsets(tpl, config.connect_timeout)?;
+    let used = committed.elements().iter().filter(|e| matches!(e.offset(), Offset::Offset(_))).count();
+    if used > 0 {
+        return Err(KafkaStageError::Refused(format!(
+            "group {:?} has committed offsets on {} partition(s) of {}: it is a sink's group (the CSV writers' or the Sheets sink's), and the dashboard would take its partitions; give the dashboard a group of its own with --group or ORDERSTREAM_DASHBOARD_GROUP",
+            config.group, used, config.topic
+        )));
+    }
     Ok(())
 }

@@ -13,6 +13,7 @@ use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use tracing::{debug, error, info, warn};
 
 use super::consumer::RunLink;
+use super::gaps::GapDetector;
 use crate::sink::{CsvSink, SinkError};
 
 /// The consumer's context: owns the sink so that rebalances can reach it.
@@ -27,11 +28,17 @@ pub(super) struct SinkContext {
     pub(super) assigned_at: Mutex<Option<Instant>>,
     /// Live analytics to report partition lag to.
     pub(super) live: Option<std::sync::Arc<crate::dashboard::LiveState>>,
+    /// The next offset expected per partition, to find records deleted before we read them.
+    pub(super) gaps: Mutex<GapDetector>,
 }
 
 impl SinkContext {
     pub(super) fn sink(&self) -> MutexGuard<'_, CsvSink> {
         self.sink.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(super) fn gaps(&self) -> MutexGuard<'_, GapDetector> {
+        self.gaps.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn fail(&self, err: SinkError) {
@@ -79,6 +86,7 @@ impl SinkContext {
                 starts.insert(partition, start);
             }
             self.sink().resume_at(partition, start.unwrap_or(0));
+            self.gaps().assigned(partition, start);
         }
         info!(?partitions, resume_at = ?starts, "partitions assigned (others start at the earliest offset)");
         *self.assigned_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
@@ -89,6 +97,12 @@ impl SinkContext {
 
     fn on_revoke(&self, consumer: &BaseConsumer<Self>, tpl: &TopicPartitionList) {
         let partitions = self.partitions(tpl);
+        for &partition in &partitions {
+            self.gaps().revoked(partition);
+        }
+        // The eager protocol revokes everything: idle time stops counting until the next
+        // assignment.
+        *self.assigned_at.lock().unwrap_or_else(|p| p.into_inner()) = None;
         match self.sink().revoke(&partitions) {
             Ok(offsets) => {
                 commit(consumer, &self.topic, &offsets, CommitMode::Sync);

@@ -18,6 +18,9 @@ use crate::stats::Stats;
 /// Errors of the Sheets sink that retrying does not fix; each says what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum SheetsError {
+    /// The broker refused the sink's consumer (see [`crate::kafka::refusal`]).
+    #[error("{0}")]
+    Kafka(String),
     /// The key file is missing or broken.
     #[error(transparent)]
     Creds(#[from] CredsError),

@@ -16,6 +16,8 @@ use super::api::{SheetsClient, SheetsError};
 use super::raw::{Flushed, Mark, RawWriter};
 use super::{SheetsConfig, SheetsMode};
 use crate::kafka::consumer::RunLink;
+use crate::kafka::flow::SinkSlot;
+use crate::kafka::gaps::{self, GapDetector};
 use crate::kafka::group_member_config;
 use crate::order::{decode_json, Order};
 use crate::shutdown::Shutdown;
@@ -43,6 +45,8 @@ pub struct SheetsReport {
     pub orders: u64,
     /// Write requests sent.
     pub requests: u64,
+    /// Records that were gone from the topic before the sink read them.
+    pub lost: u64,
 }
 
 /// How long the last batch may take to send once the process is asked to stop.
@@ -125,13 +129,15 @@ impl Writer {
 
 /// Consumes the topic into the sheet until shutdown, idle exit or the [`RunLink`]'s stop.
 /// Errors that need the user (key, sharing, a full workbook) end it; Google being slow
-/// or down only delays it.
+/// or down only delays it. `flow` is this sink's place in the producer's flow window
+/// (registered by the caller before the producer starts).
 pub fn run_sheets(
     config: &SheetsConfig,
     source: &SheetsSource,
     stats: &Arc<Stats>,
     shutdown: &Shutdown,
     link: Option<&RunLink>,
+    flow: Option<SinkSlot>,
 ) -> anyhow::Result<SheetsReport> {
     let mut client = SheetsClient::new(config, stats.clone())?;
     let aborted = client.abort.clone();
@@ -147,7 +153,7 @@ pub fn run_sheets(
             }
         })?
     };
-    let result = sheets_loop(config, source, stats, shutdown, link, &mut client);
+    let result = sheets_loop(config, source, stats, shutdown, link, flow, &mut client);
     aborted.request();
     let _ = watchdog.join();
     result
@@ -159,6 +165,7 @@ fn sheets_loop(
     stats: &Arc<Stats>,
     shutdown: &Shutdown,
     link: Option<&RunLink>,
+    flow: Option<SinkSlot>,
     client: &mut SheetsClient,
 ) -> anyhow::Result<SheetsReport> {
     client.sign_in()?;
@@ -187,6 +194,8 @@ fn sheets_loop(
         in_sheet: BTreeMap::new(),
         assigned: Default::default(),
         last_message: Instant::now(),
+        flow,
+        gaps: GapDetector::default(),
     };
     let result = run.until_done(client, &mut writer, source, shutdown, link);
     let report = run.report;
@@ -209,6 +218,10 @@ struct Loop<'a> {
     /// Partitions held now.
     assigned: std::collections::BTreeSet<i32>,
     last_message: Instant,
+    /// The producer's flow window (embedded broker): told what the sheet holds.
+    flow: Option<SinkSlot>,
+    /// Finds records deleted before this sink read them.
+    gaps: GapDetector,
 }
 
 impl Loop<'_> {
@@ -231,10 +244,23 @@ impl Loop<'_> {
             let polled_nothing = message.is_none();
             match message {
                 None => {}
-                Some(Err(e)) => debug!(error = %e, "consumer error (retrying)"),
+                Some(Err(e)) => {
+                    if let Some(reason) = crate::kafka::refusal(&e) {
+                        return Err(SheetsError::Kafka(reason));
+                    }
+                    debug!(error = %e, "consumer error (retrying)")
+                }
                 Some(Ok(m)) => {
                     self.last_message = Instant::now();
                     let (partition, offset) = (m.partition(), m.offset());
+                    if let Some(range) = self.gaps.observe(partition, offset) {
+                        let gap =
+                            gaps::report(self.consumer, self.stats, "sheets", self.topic, partition, range);
+                        self.report.lost += gap.missing;
+                        if let Some(flow) = &self.flow {
+                            flow.durable([(partition, range.1 + 1)]);
+                        }
+                    }
                     match m.payload().map(decode_json) {
                         Some(Ok(order)) => full = writer.push(partition, offset, &order, self.stats),
                         // The CSV sink dead-letters it; the sheet only has orders.
@@ -245,7 +271,9 @@ impl Loop<'_> {
             let stopping = shutdown.requested();
             let oldest = writer.oldest();
             let due = oldest.is_some_and(|t| {
-                let caught_up = polled_nothing && link.is_some_and(RunLink::is_set);
+                // Caught up with a producer that has finished, or that waits for us.
+                let producer_waits = link.and_then(RunLink::flow).is_some_and(|f| f.producer_waiting());
+                let caught_up = polled_nothing && (link.is_some_and(RunLink::is_set) || producer_waits);
                 full || stopping
                     || caught_up
                     || (t.elapsed() >= self.config.flush_interval
@@ -288,15 +316,31 @@ impl Loop<'_> {
                     for p in &partitions {
                         self.in_sheet.remove(p);
                         self.assigned.remove(p);
+                        self.gaps.revoked(*p);
                     }
                     info!(?partitions, "Sheets partitions revoked; their waiting rows go to the next owner");
                 }
                 Event::Assigned(partitions) => {
                     self.last_message = Instant::now();
                     self.assigned.extend(partitions.iter().copied());
+                    let committed = self.committed(&partitions);
+                    for p in &partitions {
+                        let stored = committed
+                            .as_ref()
+                            .and_then(|c| c.find_partition(self.topic, *p))
+                            .and_then(|e| match e.offset() {
+                                Offset::Offset(o) => Some(o),
+                                _ => None,
+                            });
+                        self.gaps.assigned(*p, stored);
+                    }
                     match writer {
                         Writer::Rows(w) => {
-                            let marks = self.committed_marks(&partitions);
+                            let marks: Vec<Mark> = committed
+                                .iter()
+                                .flat_map(|c| c.elements())
+                                .filter_map(|e| Mark::decode(e.metadata()))
+                                .collect();
                             w.recover(client, &marks)?;
                         }
                         // The progress tab's offsets filter any partition's orders.
@@ -309,19 +353,16 @@ impl Loop<'_> {
         Ok(())
     }
 
-    /// The marks of the partitions' last commits.
-    fn committed_marks(&self, partitions: &[i32]) -> Vec<Mark> {
+    /// The partitions' last commits (offsets, and marks in their metadata).
+    fn committed(&self, partitions: &[i32]) -> Option<TopicPartitionList> {
         let mut tpl = TopicPartitionList::new();
         for p in partitions {
             tpl.add_partition(self.topic, *p);
         }
-        match self.consumer.committed_offsets(tpl, Duration::from_secs(10)) {
-            Ok(committed) => committed.elements().iter().filter_map(|e| Mark::decode(e.metadata())).collect(),
-            Err(e) => {
-                warn!(error = %e, "cannot read the committed offsets; rows appended before a crash may be appended again");
-                Vec::new()
-            }
-        }
+        self.consumer
+            .committed_offsets(tpl, Duration::from_secs(10))
+            .inspect_err(|e| warn!(error = %e, "cannot read the committed offsets; rows appended before a crash may be appended again"))
+            .ok()
     }
 
     fn flush(&mut self, client: &mut SheetsClient, writer: &mut Writer) -> Result<(), SheetsError> {
@@ -331,6 +372,9 @@ impl Loop<'_> {
         self.report.orders += flushed.rows;
         self.commit(&flushed);
         self.in_sheet.extend(flushed.offsets.iter().map(|(p, o)| (*p, *o)));
+        if let Some(flow) = &self.flow {
+            flow.durable(flushed.offsets.iter().map(|(p, o)| (*p, *o)));
+        }
         // Time spent waiting for Google is not idleness: the topic may have more.
         self.last_message = Instant::now();
         if flushed.rows > 0 {

@@ -34,6 +34,7 @@ pub use export::{day_files, read_day, DayFiles};
 pub use layout::{Layout, Owner};
 use store::Store;
 
+use crate::kafka::gaps::Gap;
 use crate::order::{write_csv_row, Order, CSV_HEADER};
 
 /// Errors of the CSV sink; each names the file it is about.
@@ -273,6 +274,19 @@ impl CsvSink {
         }
         self.taken(letter.partition, letter.offset, line.len());
         Ok(true)
+    }
+
+    /// Queues the record of a gap (offsets gone before they were read) in the
+    /// dead-letter file of its partition; it becomes durable with the next message.
+    pub fn write_gap(&mut self, gap: &Gap) -> Result<(), SinkError> {
+        let name = self.owner_of(gap.partition).dead_letter_name();
+        let mut line = serde_json::to_vec(gap).expect("gap serialises");
+        line.push(b'\n');
+        if let Some(store) = self.store_for(gap.partition) {
+            store.append(&name, b"", &line)?;
+            self.pending_bytes += line.len();
+        }
+        Ok(())
     }
 
     fn taken(&mut self, partition: i32, offset: i64, bytes: usize) {
