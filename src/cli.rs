@@ -19,6 +19,32 @@ use crate::kafka::{DEFAULT_GROUP, DEFAULT_PARTITIONS, DEFAULT_TOPIC};
 use crate::sheets::{SheetsConfig, SheetsMode, Target, DEFAULT_DRIVE_API, DEFAULT_SHEETS_API};
 use crate::sink::Layout;
 
+const MILLI: Duration = Duration::from_millis(1);
+const SECOND: Duration = Duration::from_secs(1);
+const MINUTE: Duration = Duration::from_secs(60);
+const HOUR: Duration = Duration::from_secs(3600);
+const DAY: Duration = Duration::from_secs(86_400);
+
+/// A parser of a duration flag (`5s`, `1h 30m`) that rejects values outside
+/// `min..=max`, so that no absurd value reaches arithmetic that could overflow.
+pub fn duration_between(
+    flag: &'static str,
+    min: Duration,
+    max: Duration,
+) -> impl Fn(&str) -> Result<Duration, String> + Clone + Send + Sync + 'static {
+    move |text: &str| {
+        let value = humantime::parse_duration(text).map_err(|e| format!("{flag} {text:?}: {e}"))?;
+        if value < min || value > max {
+            return Err(format!(
+                "{flag} {text:?}: must lie between {} and {}",
+                humantime::format_duration(min),
+                humantime::format_duration(max)
+            ));
+        }
+        Ok(value)
+    }
+}
+
 /// Real-time sales pipeline for an electronics retailer: generate orders, send them
 /// through Apache Kafka, and write them exactly once to daily CSV files.
 #[derive(Debug, Parser)]
@@ -28,8 +54,12 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
     /// How often long runs log their progress (totals and rates).
-    #[arg(long, global = true, env = "ORDERSTREAM_PROGRESS", default_value = "5s", value_parser = humantime::parse_duration)]
+    #[arg(long, global = true, env = "ORDERSTREAM_PROGRESS", default_value = "5s", value_parser = duration_between("--progress", 100 * MILLI, DAY))]
     pub progress: Duration,
+    /// After Ctrl-C or SIGTERM, how long the command may take to make what it read
+    /// durable before it exits anyway (1); a second signal exits at once (130).
+    #[arg(long, global = true, env = "ORDERSTREAM_SHUTDOWN_TIMEOUT", default_value = "30s", value_parser = duration_between("--shutdown-timeout", 100 * MILLI, HOUR))]
+    pub shutdown_timeout: Duration,
 }
 
 /// The subcommands.
@@ -163,6 +193,11 @@ fn polish_midnight(day: NaiveDate) -> i64 {
         .unwrap_or(0)
 }
 
+/// The slowest `--base-rate` (orders per minute at multiplier 1): about one a week.
+pub const MIN_BASE_RATE: f64 = 1e-4;
+/// The fastest `--base-rate`: far beyond what one producer sends (`--rate max`).
+pub const MAX_BASE_RATE: f64 = 1e9;
+
 impl GeneratorArgs {
     /// The timing these flags ask for; fails with a message naming the flag.
     pub fn timing(&self) -> anyhow::Result<Timing> {
@@ -193,10 +228,12 @@ impl GeneratorArgs {
 
     /// The load model: the scenario file's or the built-in one, with --base-rate.
     pub fn model(&self) -> anyhow::Result<LoadModel> {
+        if let Some(rate) = self.base_rate.filter(|r| !(MIN_BASE_RATE..=MAX_BASE_RATE).contains(r)) {
+            bail!("--base-rate {rate}: must be a number of orders per minute from {MIN_BASE_RATE} to {MAX_BASE_RATE}");
+        }
         let model = load_model(self.scenario.as_deref())?;
         Ok(match self.base_rate {
-            Some(rate) if rate.is_finite() && rate > 0.0 => model.with_base_rate(rate),
-            Some(rate) => bail!("--base-rate {rate}: must be a number of orders per minute above 0"),
+            Some(rate) => model.with_base_rate(rate),
             None => model,
         })
     }
@@ -253,8 +290,12 @@ pub struct TopicArgs {
     #[arg(long, env = "ORDERSTREAM_TOPIC", default_value = DEFAULT_TOPIC, value_parser = crate::kafka::validate_topic)]
     pub topic: String,
     /// How long to wait for the cluster to answer at start.
-    #[arg(long, env = "ORDERSTREAM_CONNECT_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "ORDERSTREAM_CONNECT_TIMEOUT", default_value = "10s", value_parser = duration_between("--connect-timeout", MILLI, HOUR))]
     pub connect_timeout: Duration,
+    /// Readers send orders whose timestamp is further ahead of the clock than this (or
+    /// before 2000-01-01) to the dead letters.
+    #[arg(long, env = "ORDERSTREAM_MAX_FUTURE", default_value = "1h", value_parser = duration_between("--max-future", Duration::ZERO, 366 * DAY))]
+    pub max_future: Duration,
 }
 
 /// How the CSV sink writes.
@@ -269,11 +310,11 @@ pub struct SinkArgs {
     pub csv_layout: Layout,
     /// Longest time a row waits in memory before it is fsynced (rows are also synced
     /// whenever the topic has nothing more to read).
-    #[arg(long, env = "ORDERSTREAM_SYNC_INTERVAL", default_value = "100ms", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "ORDERSTREAM_SYNC_INTERVAL", default_value = "100ms", value_parser = duration_between("--sync-interval", MILLI, HOUR))]
     pub sync_interval: Duration,
     /// How long the group waits for a silent member (e.g. a killed one) before it gives
     /// its partitions to the others (the broker allows 6s and up by default).
-    #[arg(long, env = "ORDERSTREAM_SESSION_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "ORDERSTREAM_SESSION_TIMEOUT", default_value = "10s", value_parser = duration_between("--session-timeout", MILLI, HOUR))]
     pub session_timeout: Duration,
     /// Do not copy dead letters to the `<topic>.dlq` topic (the dead-letter file is
     /// always written).
@@ -289,14 +330,14 @@ pub struct HttpArgs {
     #[arg(long, env = "ORDERSTREAM_HTTP")]
     pub http: Option<String>,
     /// Width of the analytics' event-time windows.
-    #[arg(long, env = "ORDERSTREAM_WINDOW", default_value = "1m", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "ORDERSTREAM_WINDOW", default_value = "1m", value_parser = duration_between("--window", SECOND, DAY))]
     pub window: Duration,
     /// How long after its end a window still takes late orders; later ones are counted
     /// as late (and still written to the CSV files).
-    #[arg(long, env = "ORDERSTREAM_ALLOWED_LATENESS", default_value = "1h", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "ORDERSTREAM_ALLOWED_LATENESS", default_value = "1h", value_parser = duration_between("--allowed-lateness", Duration::ZERO, 30 * DAY))]
     pub allowed_lateness: Duration,
     /// How much event time the analytics keep before the latest order.
-    #[arg(long, env = "ORDERSTREAM_RETENTION", default_value = "26h", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "ORDERSTREAM_RETENTION", default_value = "26h", value_parser = duration_between("--retention", MINUTE, 400 * DAY))]
     pub retention: Duration,
 }
 
@@ -342,7 +383,7 @@ pub struct SheetsArgs {
     #[arg(long, env = "ORDERSTREAM_DRIVE_API_URL", default_value = DEFAULT_DRIVE_API)]
     pub drive_api_url: String,
     /// Longest time an order waits before it is sent to the sheet.
-    #[arg(long, env = "ORDERSTREAM_SHEETS_FLUSH_INTERVAL", default_value = "5s", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "ORDERSTREAM_SHEETS_FLUSH_INTERVAL", default_value = "5s", value_parser = duration_between("--sheets-flush-interval", MILLI, HOUR))]
     pub sheets_flush_interval: Duration,
     /// Write requests per minute (Google's quota: 60 per user).
     #[arg(long, env = "ORDERSTREAM_SHEETS_MAX_WRITES_PER_MINUTE", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..))]
@@ -358,16 +399,16 @@ pub struct SheetsArgs {
     #[arg(long, env = "ORDERSTREAM_SHEETS_MAX_CELLS_PER_TAB", default_value_t = 4_000_000, value_parser = clap::value_parser!(u64).range(100..=10_000_000))]
     pub sheets_max_cells_per_tab: u64,
     /// Time limit of one request to Google.
-    #[arg(long, env = "ORDERSTREAM_SHEETS_TIMEOUT", default_value = "60s", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "ORDERSTREAM_SHEETS_TIMEOUT", default_value = "60s", value_parser = duration_between("--sheets-timeout", 100 * MILLI, HOUR))]
     pub sheets_timeout: Duration,
     /// Consumer group of the sheet writer (default: `<group>.sheets`).
     #[arg(long, env = "ORDERSTREAM_SHEETS_GROUP")]
     pub sheets_group: Option<String>,
     /// Length of a quota window (Google's is a minute; shorter only to test).
-    #[arg(long, env = "ORDERSTREAM_SHEETS_QUOTA_WINDOW", default_value = "60s", value_parser = humantime::parse_duration, hide = true)]
+    #[arg(long, env = "ORDERSTREAM_SHEETS_QUOTA_WINDOW", default_value = "60s", value_parser = duration_between("--sheets-quota-window", 100 * MILLI, HOUR), hide = true)]
     pub sheets_quota_window: Duration,
     /// First backoff step (Google's rule starts at 1 s; shorter only to test).
-    #[arg(long, env = "ORDERSTREAM_SHEETS_BACKOFF_BASE", default_value = "1s", value_parser = humantime::parse_duration, hide = true)]
+    #[arg(long, env = "ORDERSTREAM_SHEETS_BACKOFF_BASE", default_value = "1s", value_parser = duration_between("--sheets-backoff-base", MILLI, MINUTE), hide = true)]
     pub sheets_backoff_base: Duration,
 }
 
@@ -430,11 +471,11 @@ pub struct ConsumeArgs {
     /// Exit after this long holding partitions read to their end with no new message,
     /// e.g. `5s` (for scripts and tests): 0, or 3 if records were gone before they
     /// could be read. Time without partitions does not count.
-    #[arg(long, env = "ORDERSTREAM_IDLE_EXIT", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "ORDERSTREAM_IDLE_EXIT", value_parser = duration_between("--idle-exit", MILLI, 366 * DAY))]
     pub idle_exit: Option<Duration>,
     /// Fail (exit 1) when no partition is assigned within this long, e.g. `2m`
     /// (default: wait for an assignment as long as it takes).
-    #[arg(long, env = "ORDERSTREAM_JOIN_TIMEOUT", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "ORDERSTREAM_JOIN_TIMEOUT", value_parser = duration_between("--join-timeout", MILLI, 366 * DAY))]
     pub join_timeout: Option<Duration>,
     /// Scenario file whose catalogue the orders come from (needed only when it replaces
     /// the built-in catalogue).
@@ -483,11 +524,11 @@ pub struct SheetsCommandArgs {
     #[arg(long, env = "ORDERSTREAM_GROUP", default_value = DEFAULT_GROUP)]
     pub group: String,
     /// Exit 0 after this long without a new message, e.g. `5s`.
-    #[arg(long, env = "ORDERSTREAM_IDLE_EXIT", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "ORDERSTREAM_IDLE_EXIT", value_parser = duration_between("--idle-exit", MILLI, 366 * DAY))]
     pub idle_exit: Option<Duration>,
     /// How long the group waits for a silent member before it gives its partitions to
     /// the others.
-    #[arg(long, env = "ORDERSTREAM_SESSION_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "ORDERSTREAM_SESSION_TIMEOUT", default_value = "10s", value_parser = duration_between("--session-timeout", MILLI, HOUR))]
     pub session_timeout: Duration,
     /// Scenario file whose catalogue the orders come from (needed only when it replaces
     /// the built-in catalogue).
@@ -516,4 +557,119 @@ pub struct DashboardArgs {
     pub scenario: Option<PathBuf>,
     #[command(flatten)]
     pub http: HttpArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::generate::source::OrderSource;
+    use crate::shutdown::Shutdown;
+    use crate::stats::Stats;
+
+    /// Every numeric flag, with the arguments its command needs besides.
+    const NUMERIC_FLAGS: &[(&str, &[&str])] = &[
+        ("--count", &["run"]),
+        ("--rate", &["run"]),
+        ("--seed", &["run"]),
+        ("--instance", &["run"]),
+        ("--base-rate", &["run"]),
+        ("--speed", &["run", "--from", "2026-01-01", "--to", "2026-01-02"]),
+        ("--partitions", &["run"]),
+        ("--progress", &["run"]),
+        ("--shutdown-timeout", &["run"]),
+        ("--connect-timeout", &["run"]),
+        ("--max-future", &["run"]),
+        ("--sync-interval", &["run"]),
+        ("--session-timeout", &["run"]),
+        ("--window", &["run"]),
+        ("--allowed-lateness", &["run"]),
+        ("--retention", &["run"]),
+        ("--sheets-flush-interval", &["run"]),
+        ("--sheets-max-writes-per-minute", &["run"]),
+        ("--sheets-max-reads-per-minute", &["run"]),
+        ("--sheets-max-request-bytes", &["run"]),
+        ("--sheets-max-cells-per-tab", &["run"]),
+        ("--sheets-timeout", &["run"]),
+        ("--sheets-quota-window", &["run"]),
+        ("--sheets-backoff-base", &["run"]),
+        ("--idle-exit", &["consume", "--brokers", "b"]),
+        ("--join-timeout", &["consume", "--brokers", "b"]),
+    ];
+
+    /// Numbers as a user might type them, absurd ones included.
+    fn values() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<f64>().prop_map(|f| f.to_string()),
+            any::<i64>().prop_map(|i| i.to_string()),
+            any::<u64>().prop_map(|u| u.to_string()),
+            (any::<u64>(), prop::sample::select(vec!["ns", "ms", "s", "m", "h", "d", "y", "years"]))
+                .prop_map(|(n, unit)| format!("{n}{unit}")),
+            prop::sample::select(vec![
+                "0",
+                "-0",
+                "1e-300",
+                "1e300",
+                "-1",
+                "NaN",
+                "inf",
+                "-inf",
+                "1e-7",
+                "1e10",
+                "0.000001",
+                "0s",
+                "1ns",
+                "999999999999999999999y",
+            ])
+            .prop_map(str::to_string),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+
+        /// Whatever number a flag gets, the command line is either refused with a message
+        /// or gives settings that run without a panic (no overflow, no division by zero).
+        #[test]
+        fn no_value_of_a_numeric_flag_panics(flag in 0..NUMERIC_FLAGS.len(), value in values()) {
+            let (name, command) = NUMERIC_FLAGS[flag];
+            let mut argv = vec!["orderstream"];
+            argv.extend_from_slice(command);
+            argv.extend_from_slice(&[name, &value]);
+            let Ok(cli) = Cli::try_parse_from(&argv) else { return Ok(()) };
+            if let Command::Run(args) = &cli.command {
+                let _ = args.http.analytics();
+                if let Ok(source) = args.generator.source() {
+                    let mut analytics = crate::analytics::Analytics::new(args.http.analytics(), catalogue::categories());
+                    let mut orders = OrderSource::new(&source);
+                    // A stop is already asked: the pacing is computed, nothing sleeps.
+                    let stop = Shutdown::new();
+                    stop.request();
+                    let stats = Stats::new();
+                    for _ in 0..3 {
+                        if let Some(order) = orders.next(&stop, &stats) {
+                            analytics.record(&order);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn absurd_rates_are_refused_with_the_flag_named() {
+        for (flag, value) in [("--rate", "1e-300"), ("--base-rate", "1e-300"), ("--base-rate", "1e300")] {
+            let err = Cli::try_parse_from(["orderstream", "run", flag, value])
+                .map_err(|e| e.to_string())
+                .and_then(|cli| match cli.command {
+                    Command::Run(args) => args.generator.source().map(|_| ()).map_err(|e| e.to_string()),
+                    _ => unreachable!(),
+                })
+                .unwrap_err();
+            assert!(err.contains(value) || err.contains(flag), "{flag} {value}: {err}");
+        }
+        let err = Cli::try_parse_from(["orderstream", "run", "--window", "0s"]).unwrap_err().to_string();
+        assert!(err.contains("--window \"0s\": must lie between 1s and 1day"), "{err}");
+    }
 }

@@ -10,7 +10,7 @@ mod decode;
 mod encode;
 mod time;
 
-pub use decode::{decode_csv_record, decode_json, DecodeError};
+pub use decode::{check_event_time, decode_csv_record, decode_json, DecodeError, EARLIEST_EVENT_TIME};
 pub(crate) use encode::push_money;
 pub use encode::{write_csv_row, write_json};
 pub use time::EventTime;

@@ -16,6 +16,7 @@ pub fn execute(args: &ConsumeArgs, progress: Duration) -> anyhow::Result<()> {
     let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
     crate::cli::load_model(args.scenario.as_deref())?;
     let stats = Stats::new();
+    shutdown.report_on_exit(&stats);
     let reporter = ProgressReporter::start(stats.clone(), progress);
     let http = super::start_http(&args.http, &stats, Some(args.sink.csv_dir.as_path()))?;
     let config = ConsumerConfig {
@@ -30,6 +31,7 @@ pub fn execute(args: &ConsumeArgs, progress: Duration) -> anyhow::Result<()> {
         session_timeout: args.sink.session_timeout,
         connect_timeout: args.topic.connect_timeout,
         dead_letter_topic: !args.sink.no_dlq_topic,
+        max_future: args.topic.max_future,
         source: None,
         live: http.as_ref().map(|(state, _)| state.clone()),
     };
@@ -40,6 +42,7 @@ pub fn execute(args: &ConsumeArgs, progress: Duration) -> anyhow::Result<()> {
             topic: args.topic.topic.clone(),
             idle_exit: args.idle_exit,
             session_timeout: args.sink.session_timeout,
+            max_future: args.topic.max_future,
         },
         &stats,
         &shutdown,

@@ -17,6 +17,7 @@ pub fn execute(args: &DashboardArgs, progress: Duration) -> anyhow::Result<()> {
     let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
     crate::cli::load_model(args.scenario.as_deref())?;
     let stats = Stats::new();
+    shutdown.report_on_exit(&stats);
     let reporter = ProgressReporter::start(stats.clone(), progress);
     let mut http = args.http.clone();
     http.http.get_or_insert_with(|| DEFAULT_HTTP.to_string());
@@ -26,6 +27,7 @@ pub fn execute(args: &DashboardArgs, progress: Duration) -> anyhow::Result<()> {
         topic: args.topic.topic.clone(),
         group: args.group.clone(),
         connect_timeout: args.topic.connect_timeout,
+        max_future: args.topic.max_future,
     };
     let result = read_into(&config, &live, &shutdown);
     drop(server);

@@ -43,6 +43,7 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
 /// Runs the parsed command line.
 pub fn execute(cli: Cli) -> anyhow::Result<()> {
     let progress: Duration = cli.progress;
+    crate::shutdown::set_grace_period(cli.shutdown_timeout);
     match cli.command {
         Command::Generate(args) => generate::execute(&args, progress),
         Command::Produce(args) => produce::execute(&args, progress),

@@ -16,6 +16,7 @@ pub fn execute(args: &ProduceArgs, progress: Duration) -> anyhow::Result<()> {
     let source = args.generator.source()?;
     ensure_topic(&args.brokers, &args.topic.topic, args.partitions, args.topic.connect_timeout)?;
     let stats = Stats::new();
+    shutdown.report_on_exit(&stats);
     let reporter = ProgressReporter::start(stats.clone(), progress);
     let config = ProducerConfig {
         brokers: args.brokers.clone(),

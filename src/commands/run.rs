@@ -36,6 +36,7 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
 
     let started = Instant::now();
     let stats = Stats::new();
+    shutdown.report_on_exit(&stats);
     let reporter = ProgressReporter::start(stats.clone(), progress);
     let http = super::start_http(&args.http, &stats, Some(args.sink.csv_dir.as_path()))?;
     let consumer_config = ConsumerConfig {
@@ -50,6 +51,7 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
         session_timeout: args.sink.session_timeout,
         connect_timeout: args.topic.connect_timeout,
         dead_letter_topic: !args.sink.no_dlq_topic,
+        max_future: args.topic.max_future,
         source,
         live: http.as_ref().map(|(state, _)| state.clone()),
     };
@@ -76,6 +78,7 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
             topic: topic.clone(),
             idle_exit: None,
             session_timeout: args.sink.session_timeout,
+            max_future: args.topic.max_future,
         },
         &stats,
         &abort_consumer,

@@ -19,12 +19,14 @@ pub fn execute(args: &SheetsCommandArgs, progress: Duration) -> anyhow::Result<(
     let sheets = SheetsArgs { sheets: true, ..args.sheets.clone() };
     let config = sheets.config(&args.group).context("the Sheets sink is configured")?;
     let stats = Stats::new();
+    shutdown.report_on_exit(&stats);
     let reporter = ProgressReporter::start(stats.clone(), progress);
     let source = SheetsSource {
         brokers: args.brokers.clone(),
         topic: args.topic.topic.clone(),
         idle_exit: args.idle_exit,
         session_timeout: args.session_timeout,
+        max_future: args.topic.max_future,
     };
     let result = run_sheets(&config, &source, &stats, &shutdown, None, None);
     drop(reporter);

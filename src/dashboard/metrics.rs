@@ -149,3 +149,28 @@ pub fn render(state: &LiveState) -> Result<String, std::fmt::Error> {
     encode(&mut out, &registry)?;
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analytics::AnalyticsConfig;
+    use crate::generate::catalogue;
+    use crate::kafka::gaps::GapReason;
+
+    #[test]
+    fn records_lost_are_exported_per_sink_and_reason() {
+        let stats = Stats::new();
+        stats.lost.add("csv", GapReason::Deleted, 1_500);
+        stats.lost.add("sheets", GapReason::Skipped, 2);
+        let state = LiveState::new(AnalyticsConfig::default(), catalogue::categories(), stats, None);
+        let text = render(&state).unwrap();
+        assert!(
+            text.contains(r#"orderstream_records_lost_total{sink="csv",reason="deleted"} 1500"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"orderstream_records_lost_total{sink="sheets",reason="skipped"} 2"#),
+            "{text}"
+        );
+    }
+}

@@ -10,6 +10,11 @@ use rand::{Rng, SeedableRng};
 use crate::order::EventTime;
 use crate::shutdown::Shutdown;
 
+/// The slowest fixed rate: one order in about 11 days.
+pub const MIN_RATE: f64 = 1e-6;
+/// The fastest fixed rate; beyond it, use `max`.
+pub const MAX_RATE: f64 = 1e9;
+
 /// Emission rate, from `--rate`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Rate {
@@ -29,9 +34,9 @@ impl FromStr for Rate {
             "max" => Ok(Rate::Max),
             "prototype" => Ok(Rate::Prototype),
             _ => match s.parse::<f64>() {
-                Ok(r) if r > 0.0 && r.is_finite() => Ok(Rate::PerSecond(r)),
+                Ok(r) if (MIN_RATE..=MAX_RATE).contains(&r) => Ok(Rate::PerSecond(r)),
                 _ => Err(format!(
-                    "invalid rate {s:?}: expected orders per second (a number > 0), `max` or `prototype`"
+                    "invalid rate {s:?}: expected orders per second ({MIN_RATE} to {MAX_RATE}), `max` or `prototype`"
                 )),
             },
         }
@@ -69,7 +74,13 @@ impl Pacer {
     pub fn wait(&mut self, shutdown: &Shutdown) -> bool {
         let due = match self.rate {
             Rate::Max => return !shutdown.requested(),
-            Rate::PerSecond(r) => self.start + Duration::from_secs_f64(self.emitted as f64 / r),
+            Rate::PerSecond(r) => {
+                // Saturates: a due time past what Instant holds is "never" (until a stop).
+                let offset = Duration::try_from_secs_f64(self.emitted as f64 / r).unwrap_or(Duration::MAX);
+                self.start
+                    .checked_add(offset)
+                    .unwrap_or_else(|| Instant::now() + Duration::from_secs(1 << 40))
+            }
             Rate::Prototype => {
                 let due = self.next_at;
                 let hour = polish_hour_now();

@@ -35,9 +35,9 @@ impl FromStr for Speed {
         match s {
             "max" => Ok(Speed::Max),
             _ => match s.parse::<f64>() {
-                Ok(n) if n > 0.0 && n.is_finite() => Ok(Speed::Times(n)),
+                Ok(n) if (1e-6..=1e9).contains(&n) => Ok(Speed::Times(n)),
                 _ => Err(format!(
-                    "invalid speed {s:?}: expected `max` or a factor of real time above 0, e.g. 3600"
+                    "invalid speed {s:?}: expected `max` or a factor of real time from 0.000001 to 1000000000, e.g. 3600"
                 )),
             },
         }
@@ -177,12 +177,10 @@ impl OrderSource {
                 *t = next;
                 let due = match *pace {
                     Pace::Max => None,
-                    Pace::Scaled { factor, wall_start, event_start } => Some(
-                        wall_start + Duration::from_secs_f64(((next - event_start) / factor / 1e6).max(0.0)),
-                    ),
-                    Pace::Live => {
-                        Some(Instant::now() + Duration::from_secs_f64(((next - now_micros()) / 1e6).max(0.0)))
+                    Pace::Scaled { factor, wall_start, event_start } => {
+                        Some(after(wall_start, (next - event_start) / factor))
                     }
+                    Pace::Live => Some(after(Instant::now(), next - now_micros())),
                 };
                 let on_time = match due {
                     None => !shutdown.requested(),
@@ -200,6 +198,13 @@ impl OrderSource {
         self.emitted += 1;
         Some(order)
     }
+}
+
+/// `base` plus `micros` (negative: `base`), saturating far in the future instead of
+/// overflowing for absurd rates.
+fn after(base: Instant, micros: f64) -> Instant {
+    let wait = Duration::try_from_secs_f64((micros / 1e6).max(0.0)).unwrap_or(Duration::MAX);
+    base.checked_add(wait).unwrap_or_else(|| base + Duration::from_secs(1 << 40))
 }
 
 fn now_micros() -> f64 {

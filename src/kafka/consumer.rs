@@ -19,7 +19,7 @@ use super::flow::{FlowWindow, SinkSlot};
 use super::gaps::{self, GapDetector};
 use super::rebalance::{commit, SinkContext};
 use super::{client_config, group_member_config, refusal, KafkaStageError};
-use crate::order::{decode_json, Order};
+use crate::order::{check_event_time, decode_json, Order};
 use crate::shutdown::Shutdown;
 use crate::sink::{CsvSink, CsvSinkConfig, DeadLetter, Layout, SinkError};
 use crate::stats::Stats;
@@ -49,6 +49,8 @@ pub struct ConsumerConfig {
     pub connect_timeout: Duration,
     /// Also send dead letters to `<topic>.dlq`.
     pub dead_letter_topic: bool,
+    /// Orders further ahead of the clock are dead letters.
+    pub max_future: Duration,
     /// Names the cluster in checkpoints; `None` asks the cluster for its id.
     pub source: Option<String>,
     /// Live analytics to feed with every written order (`--http`).
@@ -136,6 +138,9 @@ impl RunLink {
     }
 }
 
+/// The CSV sink's commit metadata: this prefix and the directory's identity.
+const CSV_COMMIT_PREFIX: &str = "orderstream-csv:";
+
 /// A sync slower than this is logged: it holds up every row behind it.
 const SLOW_SYNC: Duration = Duration::from_millis(200);
 /// How often durable offsets are also committed to Kafka.
@@ -161,8 +166,10 @@ pub fn consume(
         dir: config.csv_dir.clone(),
         layout: config.layout,
         source,
+        group: config.group.clone(),
         lock_wait: Duration::from_secs(30),
     })?;
+    let commit_metadata = format!("{CSV_COMMIT_PREFIX}{}", sink.directory_id());
     if let Some(live) = config.live.as_ref().filter(|_| config.layout == Layout::Daily) {
         // The directory is locked and its files cut to the checkpoint: what they hold is
         // final, and what follows comes from the topic.
@@ -177,6 +184,7 @@ pub fn consume(
         assigned_at: Mutex::new(None),
         live: config.live.clone(),
         gaps: Mutex::default(),
+        commit_metadata,
     };
     let consumer: BaseConsumer<SinkContext> =
         group_member_config(&config.brokers, "consumer", &config.group, config.session_timeout)
@@ -399,7 +407,12 @@ impl<'a> Consumption<'a> {
             }
         }
         let decoded = match message.payload() {
-            Some(payload) => decode_json(payload).map_err(|e| e.to_string()),
+            Some(payload) => decode_json(payload)
+                .and_then(|order| {
+                    check_event_time(&order, crate::clock::now_micros(), self.config.max_future)
+                        .map(|()| order)
+                })
+                .map_err(|e| e.to_string()),
             None => Err("empty message (no payload)".to_string()),
         };
         let mut sink = self.consumer.context().sink();
@@ -424,7 +437,7 @@ impl<'a> Consumption<'a> {
                     warn!(partition, offset, reason = %letter.reason, "dead letter");
                     self.batch.dead_letters += 1;
                     if let Some(dlq) = self.dlq.as_mut() {
-                        dlq.send(message, &letter.reason);
+                        dlq.send(message, &letter.reason, &sink.dead_letter_file(partition));
                     }
                 }
                 taken
@@ -484,7 +497,7 @@ impl<'a> Consumption<'a> {
 
     fn commit(&mut self, mode: CommitMode) {
         let offsets: Vec<(i32, i64)> = std::mem::take(&mut self.uncommitted).into_iter().collect();
-        commit(self.consumer, &self.config.topic, &offsets, mode);
+        commit(self.consumer, &offsets, mode);
         self.last_commit = Instant::now();
     }
 

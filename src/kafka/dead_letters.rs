@@ -1,6 +1,12 @@
 //! The dead-letter topic `<topic>.dlq`: a copy of every rejected message, with the
 //! reason and the source position in its headers. The dead-letter file is the durable
 //! record; this copy lets Kafka tooling see the rejects too.
+//!
+//! A payload too large to copy whole (over [`INLINE_LIMIT`], near the default 1 MB
+//! message limit of clients and brokers) is sent cut to its first [`TRUNCATED_BYTES`],
+//! with headers `orderstream.truncated` (its full length) and
+//! `orderstream.dead_letter_file` (the file holding it whole), so that every dead letter
+//! the broker accepted reaches the topic.
 
 use std::time::Duration;
 
@@ -9,6 +15,12 @@ use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedPr
 use tracing::warn;
 
 use super::{client_config, dead_letter_topic, KafkaStageError};
+
+/// Payloads larger than this are sent truncated (leaves room for key and headers under
+/// the 1,000,000-byte default `message.max.bytes`).
+pub(super) const INLINE_LIMIT: usize = 900_000;
+/// How much of a truncated payload is sent.
+pub(super) const TRUNCATED_BYTES: usize = 64 * 1024;
 
 /// Sends dead letters to `<topic>.dlq` as well as to the dead-letter file.
 pub(super) struct DeadLetterTopic {
@@ -24,15 +36,22 @@ impl DeadLetterTopic {
         Ok(DeadLetterTopic { topic: dead_letter_topic(topic), producer, unflushed: false })
     }
 
-    pub(super) fn send(&mut self, message: &BorrowedMessage<'_>, reason: &str) {
-        let headers = OwnedHeaders::new()
+    /// Copies `message` with its `reason`; `file` names the dead-letter file that holds it.
+    pub(super) fn send(&mut self, message: &BorrowedMessage<'_>, reason: &str, file: &str) {
+        let mut headers = OwnedHeaders::new()
             .insert(Header { key: "orderstream.reason", value: Some(reason) })
             .insert(Header {
                 key: "orderstream.source",
                 value: Some(&format!("{}/{}/{}", message.topic(), message.partition(), message.offset())),
             });
-        let mut record =
-            BaseRecord::to(&self.topic).payload(message.payload().unwrap_or_default()).headers(headers);
+        let mut payload = message.payload().unwrap_or_default();
+        if payload.len() > INLINE_LIMIT {
+            headers = headers
+                .insert(Header { key: "orderstream.truncated", value: Some(&payload.len().to_string()) })
+                .insert(Header { key: "orderstream.dead_letter_file", value: Some(file) });
+            payload = &payload[..TRUNCATED_BYTES];
+        }
+        let mut record = BaseRecord::to(&self.topic).payload(payload).headers(headers);
         if let Some(key) = message.key() {
             record = record.key(key);
         }

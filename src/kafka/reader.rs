@@ -13,7 +13,7 @@ use tracing::{info, warn};
 use super::gaps::GapDetector;
 use super::{client_config, KafkaStageError};
 use crate::dashboard::LiveState;
-use crate::order::decode_json;
+use crate::order::{check_event_time, decode_json};
 use crate::shutdown::Shutdown;
 use crate::stats::Stats;
 
@@ -28,6 +28,8 @@ pub struct ReaderConfig {
     pub group: String,
     /// How long to wait for the cluster at start.
     pub connect_timeout: Duration,
+    /// Orders further ahead of the clock are skipped (the CSV sink dead-letters them).
+    pub max_future: Duration,
 }
 
 /// Feeds every order of the topic into `live` until shutdown.
@@ -76,7 +78,10 @@ pub fn read_into(
                         range,
                     );
                 }
-                match message.payload().map(decode_json) {
+                let now = crate::clock::now_micros();
+                match message.payload().map(|p| {
+                    decode_json(p).and_then(|o| check_event_time(&o, now, config.max_future).map(|()| o))
+                }) {
                     Some(Ok(order)) => live.record(&order),
                     Some(Err(error)) => {
                         Stats::add(&stats.dead_lettered, 1);

@@ -30,6 +30,8 @@ pub(super) struct SinkContext {
     pub(super) live: Option<std::sync::Arc<crate::dashboard::LiveState>>,
     /// The next offset expected per partition, to find records deleted before we read them.
     pub(super) gaps: Mutex<GapDetector>,
+    /// The metadata of our commits: names the CSV directory they describe.
+    pub(super) commit_metadata: String,
 }
 
 impl SinkContext {
@@ -62,13 +64,27 @@ impl SinkContext {
         });
         let mut starts = BTreeMap::new();
         for (partition, checkpointed) in resume {
-            let kafka = committed.find_partition(&self.topic, partition).and_then(|e| match e.offset() {
+            let element = committed.find_partition(&self.topic, partition);
+            let kafka = element.as_ref().and_then(|e| match e.offset() {
                 Offset::Offset(o) => Some(o),
                 _ => None,
             });
-            // The checkpoint is ahead after a crash before the commit; Kafka is ahead
-            // when another member wrote this partition into another directory.
-            let mut start = checkpointed.max(kafka);
+            let ours = element.as_ref().is_some_and(|e| e.metadata() == self.commit_metadata);
+            let mut start = if ours {
+                // Committed from this directory: the checkpoint is the truth, and the
+                // files were cut to it. Kafka can only be ahead if the newest checkpoint
+                // slot was lost, and those rows must be read again (from the start of
+                // the partition if the remaining slot has no record of it).
+                if kafka > checkpointed {
+                    warn!(partition, checkpoint = ?checkpointed, committed = ?kafka,
+                        "Kafka's committed offset is ahead of the checkpoint (its newest slot was lost); resuming at the checkpoint, to which the files were cut");
+                }
+                Some(checkpointed.unwrap_or(0))
+            } else {
+                // The checkpoint is ahead after a crash before the commit; Kafka is ahead
+                // when another member wrote this partition into another directory.
+                checkpointed.max(kafka)
+            };
             if let Some(wanted) = start {
                 let watermarks = consumer
                     .fetch_watermarks(&self.topic, partition, self.rebalance_timeout)
@@ -105,7 +121,7 @@ impl SinkContext {
         *self.assigned_at.lock().unwrap_or_else(|p| p.into_inner()) = None;
         match self.sink().revoke(&partitions) {
             Ok(offsets) => {
-                commit(consumer, &self.topic, &offsets, CommitMode::Sync);
+                commit(consumer, &offsets, CommitMode::Sync);
                 info!(?partitions, "partitions revoked after their rows were made durable");
             }
             Err(err) => self.fail(err),
@@ -150,20 +166,19 @@ impl ConsumerContext for SinkContext {
 }
 
 /// Commits next offsets per partition; failures only matter for monitoring.
-pub(super) fn commit(
-    consumer: &BaseConsumer<SinkContext>,
-    topic: &str,
-    offsets: &[(i32, i64)],
-    mode: CommitMode,
-) {
+/// Each carries the directory's identity as metadata.
+pub(super) fn commit(consumer: &BaseConsumer<SinkContext>, offsets: &[(i32, i64)], mode: CommitMode) {
     if offsets.is_empty() {
         return;
     }
+    let context = consumer.context();
     let mut tpl = TopicPartitionList::new();
     for &(partition, next) in offsets {
-        if let Err(e) = tpl.add_partition_offset(topic, partition, Offset::Offset(next)) {
+        let mut element = tpl.add_partition(&context.topic, partition);
+        if let Err(e) = element.set_offset(Offset::Offset(next)) {
             warn!(partition, error = %e, "cannot build the commit");
         }
+        element.set_metadata(context.commit_metadata.clone());
     }
     if let Err(e) = consumer.commit(&tpl, mode) {
         // Harmless for correctness: the CSV checkpoint already holds these offsets.

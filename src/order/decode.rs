@@ -92,6 +92,44 @@ pub fn decode_csv_record(
     validate(wire)
 }
 
+/// The earliest event time a reader accepts: anything older is a zeroed or broken
+/// clock (1970), not a sale.
+pub const EARLIEST_EVENT_TIME: &str = "2000-01-01T00:00:00Z";
+const EARLIEST_EVENT_MICROS: i64 = 946_684_800_000_000;
+
+/// Checks an order's event time against the clock: not before [`EARLIEST_EVENT_TIME`]
+/// and at most `max_future` ahead of `now_micros` (a clock skew allowance). A timestamp
+/// of 9999 would otherwise create its own daily file and drag the analytics' watermark
+/// into the future.
+pub fn check_event_time(
+    order: &Order,
+    now_micros: i64,
+    max_future: std::time::Duration,
+) -> Result<(), DecodeError> {
+    let at = order.timestamp.utc_micros;
+    let text = || {
+        let mut out = Vec::with_capacity(32);
+        order.timestamp.write_iso8601(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    if at < EARLIEST_EVENT_MICROS {
+        return Err(invalid(
+            "timestamp",
+            text(),
+            format!("before {EARLIEST_EVENT_TIME}, the earliest accepted"),
+        ));
+    }
+    let allowed = i64::try_from(max_future.as_micros()).unwrap_or(i64::MAX);
+    if at > now_micros.saturating_add(allowed) {
+        return Err(invalid(
+            "timestamp",
+            text(),
+            format!("more than {} ahead of the clock (--max-future)", humantime::format_duration(max_future)),
+        ));
+    }
+    Ok(())
+}
+
 fn validate(wire: WireOrder<'_>) -> Result<Order, DecodeError> {
     let timestamp =
         EventTime::parse(&wire.timestamp).map_err(|reason| invalid("timestamp", &wire.timestamp, reason))?;

@@ -19,7 +19,7 @@ use crate::kafka::consumer::RunLink;
 use crate::kafka::flow::SinkSlot;
 use crate::kafka::gaps::{self, GapDetector};
 use crate::kafka::group_member_config;
-use crate::order::{decode_json, Order};
+use crate::order::{check_event_time, decode_json, Order};
 use crate::shutdown::Shutdown;
 use crate::stats::Stats;
 
@@ -34,6 +34,8 @@ pub struct SheetsSource {
     pub idle_exit: Option<Duration>,
     /// How long the group waits for a silent member.
     pub session_timeout: Duration,
+    /// Orders further ahead of the clock are skipped (the CSV sink dead-letters them).
+    pub max_future: Duration,
 }
 
 /// What a Sheets run did.
@@ -261,7 +263,11 @@ impl Loop<'_> {
                             flow.durable([(partition, range.1 + 1)]);
                         }
                     }
-                    match m.payload().map(decode_json) {
+                    let now = crate::clock::now_micros();
+                    let max_future = source.max_future;
+                    match m.payload().map(|p| {
+                        decode_json(p).and_then(|o| check_event_time(&o, now, max_future).map(|()| o))
+                    }) {
                         Some(Ok(order)) => full = writer.push(partition, offset, &order, self.stats),
                         // The CSV sink dead-letters it; the sheet only has orders.
                         _ => writer.skip(partition, offset),

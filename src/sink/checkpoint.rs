@@ -61,7 +61,13 @@ impl Checkpoint {
             }
         }
         match newest {
-            Some(cp) => Ok(cp),
+            Some(cp) => {
+                for problem in &problems {
+                    tracing::warn!(slot = %problem, using_seq = cp.seq,
+                        "a checkpoint slot is unreadable; using the other one: rows written after it are cut and read again from Kafka");
+                }
+                Ok(cp)
+            }
             None if problems.is_empty() => Ok(Checkpoint { version: 1, ..Default::default() }),
             None => Err(SinkError::Checkpoint { path: base.to_path_buf(), reason: problems.join("; ") }),
         }

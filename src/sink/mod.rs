@@ -20,6 +20,7 @@
 //! or repeat a row.
 
 pub mod checkpoint;
+mod claim;
 mod export;
 pub mod layout;
 pub mod store;
@@ -57,6 +58,14 @@ pub enum SinkError {
         path: PathBuf,
         /// Which store it guards.
         owner: String,
+    },
+    /// Another writer set (the other layout, or another group) writes this directory.
+    #[error("{dir} is written by {holder}; two writer sets in one directory would write every order twice: give this consumer its own --csv-dir")]
+    Claimed {
+        /// The CSV directory.
+        dir: PathBuf,
+        /// Who holds it.
+        holder: String,
     },
     /// The checkpoint cannot be read.
     #[error("corrupt checkpoint {path}: {reason}; move it away to start over (rows already written may then be written again)")]
@@ -128,6 +137,8 @@ pub struct CsvSinkConfig {
     pub layout: Layout,
     /// Identifies the Kafka cluster and topic the offsets belong to.
     pub source: String,
+    /// The consumer group writing (one group per directory).
+    pub group: String,
     /// How long to wait for a partition's previous owner to let go of its lock during a
     /// rebalance (partitioned layout).
     pub lock_wait: Duration,
@@ -136,6 +147,7 @@ pub struct CsvSinkConfig {
 /// The CSV sink of one consumer: the stores of the partitions it holds.
 pub struct CsvSink {
     config: CsvSinkConfig,
+    claim: claim::DirectoryClaim,
     header: &'static [u8],
     stores: HashMap<Owner, Store>,
     /// Next offset to write per assigned partition; lower offsets are duplicates.
@@ -158,7 +170,9 @@ impl CsvSink {
     /// A sink with no partitions yet; in the daily layout it locks the directory now, so
     /// that a second consumer fails at start with a clear error.
     pub fn new(config: CsvSinkConfig) -> Result<Self, SinkError> {
+        let claim = claim::DirectoryClaim::take(&config.dir, config.layout, &config.group)?;
         let mut sink = CsvSink {
+            claim,
             header: header_line(),
             stores: HashMap::new(),
             next: BTreeMap::new(),
@@ -174,6 +188,16 @@ impl CsvSink {
             sink.stores.insert(Owner::Directory, store);
         }
         Ok(sink)
+    }
+
+    /// The directory's identity: what the sink's Kafka commits carry as metadata.
+    pub fn directory_id(&self) -> &str {
+        self.claim.id()
+    }
+
+    /// The dead-letter file of `partition`'s messages.
+    pub fn dead_letter_file(&self, partition: i32) -> String {
+        self.owner_of(partition).dead_letter_name()
     }
 
     fn owner_of(&self, partition: i32) -> Owner {
@@ -333,6 +357,7 @@ mod tests {
             dir: dir.to_path_buf(),
             layout,
             source: "cluster/topic".into(),
+            group: "g".into(),
             lock_wait: Duration::from_secs(1),
         })
         .unwrap()
