@@ -419,3 +419,78 @@ fn bad_credentials_and_unshared_or_missing_sheets_fail_clearly_while_the_csv_is_
         assert_eq!(csv_ids(csv.path()).len(), 200, "{target:?}: the CSV path kept working");
     }
 }
+
+#[test]
+fn records_deleted_before_the_sheets_sink_read_them_fail_the_sheets_command() {
+    use rdkafka::admin::{AdminClient, AdminOptions};
+    use rdkafka::client::DefaultClientContext;
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+
+    let case = Case::new("sheets-gap", 3000);
+    let group = unique("group");
+    let sheets = || {
+        let mut cmd = orderstream();
+        cmd.args(["sheets", "--brokers", &case.brokers, "--topic", &case.topic, "--group", &group]);
+        cmd.args(["--idle-exit", "3s", "--spreadsheet-id", &case.spreadsheet]);
+        google_flags(&mut cmd, &case.google, &case.creds);
+        run_within(&mut cmd, Duration::from_secs(120))
+    };
+    assert_ok(&sheets());
+    let reader: BaseConsumer = ClientConfig::new().set("bootstrap.servers", &case.brokers).create().unwrap();
+    let ends: Vec<i64> =
+        (0..6).map(|p| reader.fetch_watermarks(&case.topic, p, Duration::from_secs(10)).unwrap().1).collect();
+    produce(&case.brokers, &case.topic, 3000);
+    // 100 unread records of every partition that has them (keys decide which have).
+    let mut tpl = TopicPartitionList::new();
+    for (p, end) in ends.iter().enumerate() {
+        let (_, now) = reader.fetch_watermarks(&case.topic, p as i32, Duration::from_secs(10)).unwrap();
+        if now >= end + 100 {
+            tpl.add_partition_offset(&case.topic, p as i32, Offset::Offset(end + 100)).unwrap();
+        }
+    }
+    let lost = 100 * tpl.count();
+    let admin: AdminClient<DefaultClientContext> =
+        ClientConfig::new().set("bootstrap.servers", &case.brokers).create().unwrap();
+    futures_executor::block_on(admin.delete_records(&tpl, &AdminOptions::new())).unwrap();
+
+    let out = sheets();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{lost} records were gone from the topic before the Sheets sink")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("ERROR") && stderr.contains("sink=\"sheets\""), "{stderr}");
+    let in_sheet = sheet_ids(&case.google, &case.spreadsheet, "Data");
+    assert_eq!(in_sheet.len(), 6000 - lost);
+    assert!(in_sheet.values().all(|n| *n == 1));
+}
+
+#[test]
+fn stopping_run_is_bounded_while_google_is_unreachable() {
+    let case = Case::new("sheets-away", 0);
+    let mut cmd = orderstream();
+    cmd.args(["run", "--count", "200", "--shutdown-timeout", "3s", "--spreadsheet-id", &case.spreadsheet])
+        .arg("--csv-dir")
+        .arg(case.csv.path());
+    // Signed in at the fake's token endpoint, but the Sheets API does not answer.
+    cmd.args(["--sheets-api-url", "http://127.0.0.1:1", "--drive-api-url", "http://127.0.0.1:1"])
+        .arg("--sheets-creds")
+        .arg(&case.creds);
+    let mut child = spawn_piped(&mut cmd);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while csv_ids(case.csv.path()).len() < 200 {
+        assert!(child.try_wait().unwrap().is_none(), "run ended early");
+        assert!(Instant::now() < deadline, "the CSV files never got the 200 orders");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    sigterm(&child);
+    let stopped = Instant::now();
+    let out = wait_output(child, Duration::from_secs(30));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stopped.elapsed() < Duration::from_secs(8), "took {:?}: {stderr}", stopped.elapsed());
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("stopping: making what was read durable"), "{stderr}");
+    assert!(stderr.contains("Durable so far: 200 orders in the CSV files, 0 in the sheet"), "{stderr}");
+}

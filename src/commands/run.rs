@@ -140,10 +140,10 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
         end_to_end_rate = format!("{:.0} orders/s", consumed.written as f64 / secs),
         dead_letters = consumed.dead_lettered,
         csv_dir = %dir.display(),
-        sheet = in_sheet.map(|r| format!("{} orders in https://docs.google.com/spreadsheets/d/{} ({} write requests)", r.orders, r.spreadsheet, r.requests)).unwrap_or_default(),
+        sheet = in_sheet.as_ref().map(|r| format!("{} orders in https://docs.google.com/spreadsheets/d/{} ({} write requests)", r.orders, r.spreadsheet, r.requests)).unwrap_or_default(),
         "pipeline finished"
     );
-    check_complete(&produced, &consumed, lost, embedded_run)?;
+    check_complete(&produced, &consumed, in_sheet.as_ref().map(|r| r.orders), lost, embedded_run)?;
     if let Some((_, server)) = http.as_ref().filter(|_| !shutdown.requested()) {
         // The orders are all in; keep the API up for the user until Ctrl-C.
         info!(url = %format!("http://{}/", server.local_addr()), "still serving the HTTP API; Ctrl-C to stop");
@@ -154,10 +154,12 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
 
 /// Fails with [`DataMissing`] when any order of this run is not in the output: records
 /// gone before they were read, or (on the embedded broker, whose topic holds only this
-/// run's orders) fewer orders written and dead-lettered than delivered.
+/// run's orders) fewer orders written and dead-lettered than delivered, or fewer in the
+/// sheet than in the files.
 fn check_complete(
     produced: &ProduceReport,
     consumed: &ConsumeReport,
+    in_sheet: Option<u64>,
     lost: u64,
     embedded: bool,
 ) -> Result<(), DataMissing> {
@@ -174,6 +176,14 @@ fn check_complete(
             consumed.written,
             consumed.dead_lettered,
             produced.delivered - accounted
+        )));
+    }
+    // The sheet takes orders only (dead letters stay in the CSV sink's file).
+    if let Some(rows) = in_sheet.filter(|rows| embedded && *rows < consumed.written) {
+        return Err(DataMissing(format!(
+            "{} orders are in the CSV files but only {rows} in the sheet: {} are missing from the sheet",
+            consumed.written,
+            consumed.written - rows
         )));
     }
     Ok(())

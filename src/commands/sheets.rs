@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
+use super::DataMissing;
 use crate::cli::{SheetsArgs, SheetsCommandArgs};
 use crate::sheets::run_sheets;
 use crate::sheets::worker::SheetsSource;
@@ -30,5 +31,13 @@ pub fn execute(args: &SheetsCommandArgs, progress: Duration) -> anyhow::Result<(
     };
     let result = run_sheets(&config, &source, &stats, &shutdown, None, None);
     drop(reporter);
-    result.map(|_| ())
+    let report = result?;
+    if report.lost > 0 {
+        return Err(DataMissing(format!(
+            "{} records were gone from the topic before the Sheets sink could read them (see the ERROR lines above); the sheet misses them",
+            report.lost
+        ))
+        .into());
+    }
+    Ok(())
 }

@@ -15,7 +15,7 @@ use super::aggregates::AggregateWriter;
 use super::api::{SheetsClient, SheetsError};
 use super::raw::{Flushed, Mark, RawWriter};
 use super::{SheetsConfig, SheetsMode};
-use crate::kafka::consumer::RunLink;
+use crate::kafka::consumer::{caught_up, RunLink};
 use crate::kafka::flow::SinkSlot;
 use crate::kafka::gaps::{self, GapDetector};
 use crate::kafka::group_member_config;
@@ -301,8 +301,12 @@ impl Loop<'_> {
                 // is not idleness.
                 let assigned = !self.assigned.is_empty();
                 if assigned && source.idle_exit.is_some_and(|idle| self.last_message.elapsed() >= idle) {
-                    info!("no new message; the Sheets sink exits");
-                    return Ok(());
+                    if caught_up(self.consumer, self.topic, &self.gaps) {
+                        info!("no new message and every assigned partition read to its end; the Sheets sink exits");
+                        return Ok(());
+                    }
+                    // Not at the end (a broker away, a fetch stalled): wait another round.
+                    self.last_message = Instant::now();
                 }
             }
         }

@@ -68,10 +68,11 @@ impl DirectoryClaim {
                 },
                 (Layout::Daily, Err(TryLockError::WouldBlock)) if Instant::now() < deadline => {}
                 (Layout::Daily, Err(TryLockError::WouldBlock)) => {
-                    return Err(refused(
-                        "another consumer (daily layout, or partitioned-layout consumers of some group)"
+                    return Err(SinkError::Locked {
+                        path,
+                        owner: "a daily-layout consumer, or the partitioned-layout consumers of a group"
                             .into(),
-                    ))
+                    })
                 }
             }
             std::thread::sleep(Duration::from_millis(50));
@@ -136,7 +137,7 @@ mod tests {
         let err = DirectoryClaim::take(dir.path(), Layout::Partitioned, "other").unwrap_err().to_string();
         assert!(err.contains("group \"g\""), "{err}");
         let err = DirectoryClaim::take(dir.path(), Layout::Daily, "g").unwrap_err().to_string();
-        assert!(err.contains("another consumer"), "{err}");
+        assert!(err.contains("held by another orderstream consumer"), "{err}");
         drop((first, second));
         // Once the set is gone, another group may take the directory over.
         DirectoryClaim::take(dir.path(), Layout::Partitioned, "other").unwrap();
