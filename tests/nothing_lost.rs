@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::process::Output;
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -20,13 +20,16 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// `consume` of `topic` into `dir`, to add flags to.
+fn consume_cmd(brokers: &str, topic: &str, group: &str, dir: &Path) -> Command {
+    let mut cmd = orderstream();
+    cmd.args(["consume", "--brokers", brokers, "--topic", topic, "--group", group]).arg("--csv-dir").arg(dir);
+    cmd
+}
+
 fn consume(brokers: &str, topic: &str, group: &str, dir: &Path, extra: &[&str]) -> Output {
     run_within(
-        orderstream()
-            .args(["consume", "--brokers", brokers, "--topic", topic, "--group", group, "--no-dlq-topic"])
-            .args(extra)
-            .arg("--csv-dir")
-            .arg(dir),
+        consume_cmd(brokers, topic, group, dir).arg("--no-dlq-topic").args(extra),
         Duration::from_secs(240),
     )
 }
@@ -188,10 +191,11 @@ fn idle_exit_waits_while_a_killed_member_still_holds_the_partitions() {
     produce(&brokers, &topic, 20_000, "6");
     // A member that holds the partitions for 10 s after it dies.
     let mut first = spawn_logged(
-        orderstream()
-            .args(["consume", "--brokers", &brokers, "--topic", &topic, "--group", &group, "--no-dlq-topic"])
-            .args(["--session-timeout", "10s", "--csv-dir"])
-            .arg(work.path().join("other")),
+        consume_cmd(&brokers, &topic, &group, &work.path().join("other")).args([
+            "--no-dlq-topic",
+            "--session-timeout",
+            "10s",
+        ]),
         &log,
     );
     wait_for_log(&log, "partitions assigned", &mut first);
@@ -274,22 +278,8 @@ fn a_daily_and_a_partitioned_consumer_cannot_share_a_directory() {
     let work = tempfile::tempdir().unwrap();
     let (dir, log) = (work.path().join("csv"), work.path().join("daily.log"));
     produce(&brokers, &topic, 1_000, "2");
-    let mut daily = spawn_logged(
-        orderstream()
-            .args([
-                "consume",
-                "--brokers",
-                &brokers,
-                "--topic",
-                &topic,
-                "--group",
-                &unique("g"),
-                "--no-dlq-topic",
-            ])
-            .arg("--csv-dir")
-            .arg(&dir),
-        &log,
-    );
+    let mut daily =
+        spawn_logged(consume_cmd(&brokers, &topic, &unique("g"), &dir).arg("--no-dlq-topic"), &log);
     wait_for_log(&log, "partitions assigned", &mut daily);
     let started = Instant::now();
     let out =
@@ -340,20 +330,7 @@ fn a_dead_letter_of_almost_a_megabyte_reaches_the_dead_letter_topic() {
     let big = vec![b'x'; 990_000];
     send_raw(&brokers, &topic, &[&big]);
     let out = run_within(
-        orderstream()
-            .args([
-                "consume",
-                "--brokers",
-                &brokers,
-                "--topic",
-                &topic,
-                "--group",
-                &unique("g"),
-                "--idle-exit",
-                "2s",
-            ])
-            .arg("--csv-dir")
-            .arg(dir.path()),
+        consume_cmd(&brokers, &topic, &unique("g"), dir.path()).args(["--idle-exit", "2s"]),
         Duration::from_secs(120),
     );
     assert_ok(&out);
@@ -453,4 +430,59 @@ fn the_dashboard_has_its_own_group_and_refuses_a_sinks_group() {
     let out = wait_output(child, Duration::from_secs(30));
     assert_ok(&out);
     assert!(stderr(&out).contains("group=orderstream-dashboard"), "{}", stderr(&out));
+}
+
+#[test]
+fn records_deleted_while_the_dashboard_was_frozen_are_counted_as_lost() {
+    let (brokers, topic) = (brokers(), unique("dash-gap"));
+    let work = tempfile::tempdir().unwrap();
+    let log = work.path().join("dashboard.log");
+    produce(&brokers, &topic, 1_000, "1");
+    let mut dashboard = spawn_logged(
+        orderstream()
+            .args(["dashboard", "--brokers", &brokers, "--topic", &topic, "--group", &unique("dash")])
+            .args(["--http", "127.0.0.1:0"]),
+        &log,
+    );
+    let addr = served_addr(&wait_for_log(&log, "HTTP API and metrics listening", &mut dashboard));
+    let metrics =
+        || ureq::get(&format!("http://{addr}/metrics")).call().unwrap().body_mut().read_to_string().unwrap();
+    let consumed = |text: &str| {
+        text.lines()
+            .find(|l| l.starts_with("orderstream_messages_consumed_total "))
+            .and_then(|l| l.split(' ').nth(1)?.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while consumed(&metrics()) < 1_000 {
+        assert!(Instant::now() < deadline, "the dashboard did not read the topic");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // Frozen (a GC pause, a stopped VM) while orders arrive and the oldest unread ones
+    // are deleted.
+    let pid = dashboard.id().to_string();
+    assert!(std::process::Command::new("kill").args(["-STOP", &pid]).status().unwrap().success());
+    // Let the fetch it sent before it froze come back empty (the broker holds a fetch
+    // for up to 500 ms), so that the new orders are not already on their way to it.
+    std::thread::sleep(Duration::from_secs(2));
+    produce(&brokers, &topic, 1_000, "1");
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(&topic, 0, Offset::Offset(1_400)).unwrap();
+    futures_executor::block_on(admin(&brokers).delete_records(&tpl, &AdminOptions::new())).unwrap();
+    assert!(std::process::Command::new("kill").args(["-CONT", &pid]).status().unwrap().success());
+
+    let lost = r#"orderstream_records_lost_total{sink="dashboard",reason="deleted"} 400"#;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let text = metrics();
+        if text.contains(lost) && consumed(&text) == 1_600 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no {lost} with 1600 consumed in:\n{text}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    sigterm(&dashboard);
+    assert_ok(&wait_output(dashboard, Duration::from_secs(30)));
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("ERROR") && text.contains("first_offset=1000 last_offset=1399"), "{text}");
 }
