@@ -298,6 +298,42 @@ pub struct TopicArgs {
     pub max_future: Duration,
 }
 
+/// The cluster and topic of a command that needs a cluster.
+#[derive(Debug, Args, Clone)]
+pub struct KafkaArgs {
+    /// Kafka bootstrap servers, e.g. `127.0.0.1:9092`.
+    #[arg(long, env = "ORDERSTREAM_BROKERS")]
+    pub brokers: String,
+    #[command(flatten)]
+    pub topic: TopicArgs,
+}
+
+/// The consumer group of the sinks.
+#[derive(Debug, Args, Clone)]
+pub struct GroupArgs {
+    /// Consumer group; members of one group share the partitions. The Sheets sink's
+    /// group is `<group>.sheets` unless --sheets-group says otherwise.
+    #[arg(long, env = "ORDERSTREAM_GROUP", default_value = DEFAULT_GROUP)]
+    pub group: String,
+}
+
+/// The catalogue that consumed orders are checked against.
+#[derive(Debug, Args, Clone)]
+pub struct CatalogueArgs {
+    /// Scenario file whose catalogue the orders come from (needed only when it replaces
+    /// the built-in catalogue).
+    #[arg(long, env = "ORDERSTREAM_SCENARIO")]
+    pub scenario: Option<PathBuf>,
+}
+
+impl CatalogueArgs {
+    /// Makes the scenario's catalogue (or the built-in one) the one orders are checked
+    /// against.
+    pub fn install(&self) -> anyhow::Result<()> {
+        load_model(self.scenario.as_deref()).map(|_| ())
+    }
+}
+
 /// How the CSV sink writes.
 #[derive(Debug, Args, Clone)]
 pub struct SinkArgs {
@@ -434,7 +470,7 @@ impl SheetsArgs {
             max_cells_per_tab: self.sheets_max_cells_per_tab,
             request_timeout: self.sheets_timeout,
             backoff_base: self.sheets_backoff_base,
-            group: self.sheets_group.clone().unwrap_or_else(|| format!("{group}.sheets")),
+            group: self.sheets_group.clone().unwrap_or_else(|| crate::sheets::sheets_group(group)),
             ..SheetsConfig::new(self.sheets_creds.clone(), target)
         })
     }
@@ -443,11 +479,8 @@ impl SheetsArgs {
 /// `orderstream produce`.
 #[derive(Debug, Args)]
 pub struct ProduceArgs {
-    /// Kafka bootstrap servers, e.g. `127.0.0.1:9092`.
-    #[arg(long, env = "ORDERSTREAM_BROKERS")]
-    pub brokers: String,
     #[command(flatten)]
-    pub topic: TopicArgs,
+    pub kafka: KafkaArgs,
     /// Partitions of the topic if it has to be created.
     #[arg(long, env = "ORDERSTREAM_PARTITIONS", default_value_t = DEFAULT_PARTITIONS, value_parser = clap::value_parser!(i32).range(1..=10_000))]
     pub partitions: i32,
@@ -458,14 +491,10 @@ pub struct ProduceArgs {
 /// `orderstream consume`.
 #[derive(Debug, Args)]
 pub struct ConsumeArgs {
-    /// Kafka bootstrap servers, e.g. `127.0.0.1:9092`.
-    #[arg(long, env = "ORDERSTREAM_BROKERS")]
-    pub brokers: String,
     #[command(flatten)]
-    pub topic: TopicArgs,
-    /// Consumer group; members of one group share the partitions.
-    #[arg(long, env = "ORDERSTREAM_GROUP", default_value = DEFAULT_GROUP)]
-    pub group: String,
+    pub kafka: KafkaArgs,
+    #[command(flatten)]
+    pub group: GroupArgs,
     #[command(flatten)]
     pub sink: SinkArgs,
     /// Exit after this long holding partitions read to their end with no new message,
@@ -477,10 +506,8 @@ pub struct ConsumeArgs {
     /// (default: wait for an assignment as long as it takes).
     #[arg(long, env = "ORDERSTREAM_JOIN_TIMEOUT", value_parser = duration_between("--join-timeout", MILLI, 366 * DAY))]
     pub join_timeout: Option<Duration>,
-    /// Scenario file whose catalogue the orders come from (needed only when it replaces
-    /// the built-in catalogue).
-    #[arg(long, env = "ORDERSTREAM_SCENARIO")]
-    pub scenario: Option<PathBuf>,
+    #[command(flatten)]
+    pub catalogue: CatalogueArgs,
     #[command(flatten)]
     pub http: HttpArgs,
     #[command(flatten)]
@@ -495,9 +522,8 @@ pub struct RunArgs {
     pub brokers: Option<String>,
     #[command(flatten)]
     pub topic: TopicArgs,
-    /// Consumer group.
-    #[arg(long, env = "ORDERSTREAM_GROUP", default_value = DEFAULT_GROUP)]
-    pub group: String,
+    #[command(flatten)]
+    pub group: GroupArgs,
     /// Partitions of the topic if it has to be created.
     #[arg(long, env = "ORDERSTREAM_PARTITIONS", default_value_t = DEFAULT_PARTITIONS, value_parser = clap::value_parser!(i32).range(1..=10_000))]
     pub partitions: i32,
@@ -514,15 +540,10 @@ pub struct RunArgs {
 /// `orderstream sheets`.
 #[derive(Debug, Args)]
 pub struct SheetsCommandArgs {
-    /// Kafka bootstrap servers, e.g. `127.0.0.1:9092`.
-    #[arg(long, env = "ORDERSTREAM_BROKERS")]
-    pub brokers: String,
     #[command(flatten)]
-    pub topic: TopicArgs,
-    /// The CSV writers' group; the sheet writer's group is `<group>.sheets` unless
-    /// --sheets-group says otherwise.
-    #[arg(long, env = "ORDERSTREAM_GROUP", default_value = DEFAULT_GROUP)]
-    pub group: String,
+    pub kafka: KafkaArgs,
+    #[command(flatten)]
+    pub group: GroupArgs,
     /// Exit 0 after this long without a new message, e.g. `5s`.
     #[arg(long, env = "ORDERSTREAM_IDLE_EXIT", value_parser = duration_between("--idle-exit", MILLI, 366 * DAY))]
     pub idle_exit: Option<Duration>,
@@ -530,10 +551,8 @@ pub struct SheetsCommandArgs {
     /// the others.
     #[arg(long, env = "ORDERSTREAM_SESSION_TIMEOUT", default_value = "10s", value_parser = duration_between("--session-timeout", MILLI, HOUR))]
     pub session_timeout: Duration,
-    /// Scenario file whose catalogue the orders come from (needed only when it replaces
-    /// the built-in catalogue).
-    #[arg(long, env = "ORDERSTREAM_SCENARIO")]
-    pub scenario: Option<PathBuf>,
+    #[command(flatten)]
+    pub catalogue: CatalogueArgs,
     #[command(flatten)]
     pub sheets: SheetsArgs,
 }
@@ -541,20 +560,15 @@ pub struct SheetsCommandArgs {
 /// `orderstream dashboard`.
 #[derive(Debug, Args)]
 pub struct DashboardArgs {
-    /// Kafka bootstrap servers, e.g. `127.0.0.1:9092`.
-    #[arg(long, env = "ORDERSTREAM_BROKERS")]
-    pub brokers: String,
     #[command(flatten)]
-    pub topic: TopicArgs,
+    pub kafka: KafkaArgs,
     /// Consumer group of the dashboard, apart from the sinks' groups (it refuses a group
     /// with committed offsets). Its own variable, so that an exported ORDERSTREAM_GROUP
     /// of the CSV writers does not pull the dashboard into their group.
     #[arg(long, env = "ORDERSTREAM_DASHBOARD_GROUP", default_value = "orderstream-dashboard")]
     pub group: String,
-    /// Scenario file whose catalogue the orders come from (needed only when it replaces
-    /// the built-in catalogue).
-    #[arg(long, env = "ORDERSTREAM_SCENARIO")]
-    pub scenario: Option<PathBuf>,
+    #[command(flatten)]
+    pub catalogue: CatalogueArgs,
     #[command(flatten)]
     pub http: HttpArgs,
 }

@@ -7,43 +7,27 @@ use anyhow::Context;
 use super::DataMissing;
 use crate::cli::ConsumeArgs;
 use crate::kafka::consumer::{consume, ConsumerConfig};
-use crate::sheets::worker::SheetsSource;
 use crate::shutdown::Shutdown;
 use crate::stats::{ProgressReporter, Stats};
 
 /// Consumes until a signal or `--idle-exit`.
 pub fn execute(args: &ConsumeArgs, progress: Duration) -> anyhow::Result<()> {
     let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
-    crate::cli::load_model(args.scenario.as_deref())?;
+    args.catalogue.install()?;
     let stats = Stats::new();
     shutdown.report_on_exit(&stats);
     let reporter = ProgressReporter::start(stats.clone(), progress);
     let http = super::start_http(&args.http, &stats, Some(args.sink.csv_dir.as_path()))?;
+    let kafka = &args.kafka;
     let config = ConsumerConfig {
-        brokers: args.brokers.clone(),
-        topic: args.topic.topic.clone(),
-        group: args.group.clone(),
-        csv_dir: args.sink.csv_dir.clone(),
-        layout: args.sink.csv_layout,
         idle_exit: args.idle_exit,
         join_timeout: args.join_timeout,
-        sync_interval: args.sink.sync_interval,
-        session_timeout: args.sink.session_timeout,
-        connect_timeout: args.topic.connect_timeout,
-        dead_letter_topic: !args.sink.no_dlq_topic,
-        max_future: args.topic.max_future,
-        source: None,
         live: http.as_ref().map(|(state, _)| state.clone()),
+        ..super::csv_consumer(&kafka.brokers, &kafka.topic, &args.group, &args.sink)
     };
     let sheets = super::start_sheets(
-        args.sheets.config(&args.group),
-        SheetsSource {
-            brokers: args.brokers.clone(),
-            topic: args.topic.topic.clone(),
-            idle_exit: args.idle_exit,
-            session_timeout: args.sink.session_timeout,
-            max_future: args.topic.max_future,
-        },
+        args.sheets.config(&args.group.group),
+        super::sheets_source(&kafka.brokers, &kafka.topic, args.idle_exit, args.sink.session_timeout),
         &stats,
         &shutdown,
         None,

@@ -15,7 +15,7 @@ pub const DEFAULT_HTTP: &str = "127.0.0.1:8080";
 /// Serves until a signal.
 pub fn execute(args: &DashboardArgs, progress: Duration) -> anyhow::Result<()> {
     let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
-    crate::cli::load_model(args.scenario.as_deref())?;
+    args.catalogue.install()?;
     let stats = Stats::new();
     shutdown.report_on_exit(&stats);
     let reporter = ProgressReporter::start(stats.clone(), progress);
@@ -23,11 +23,11 @@ pub fn execute(args: &DashboardArgs, progress: Duration) -> anyhow::Result<()> {
     http.http.get_or_insert_with(|| DEFAULT_HTTP.to_string());
     let (live, server) = super::start_http(&http, &stats, None)?.context("the HTTP server did not start")?;
     let config = ReaderConfig {
-        brokers: args.brokers.clone(),
-        topic: args.topic.topic.clone(),
+        brokers: args.kafka.brokers.clone(),
+        topic: args.kafka.topic.topic.clone(),
         group: args.group.clone(),
-        connect_timeout: args.topic.connect_timeout,
-        max_future: args.topic.max_future,
+        connect_timeout: args.kafka.topic.connect_timeout,
+        max_future: args.kafka.topic.max_future,
     };
     let result = read_into(&config, &live, &shutdown);
     drop(server);

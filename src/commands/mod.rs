@@ -11,10 +11,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::cli::{Cli, Command, HttpArgs};
+use crate::cli::{Cli, Command, GroupArgs, HttpArgs, SinkArgs, TopicArgs};
 use crate::dashboard::{DashboardServer, LiveState};
 use crate::generate::catalogue;
-use crate::kafka::consumer::RunLink;
+use crate::kafka::consumer::{ConsumerConfig, RunLink};
 use crate::sheets::worker::SheetsSource;
 use crate::sheets::{run_sheets, SheetsConfig, SheetsReport};
 use crate::shutdown::Shutdown;
@@ -51,6 +51,44 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Run(args) => run::execute(&args, progress),
         Command::Dashboard(args) => dashboard::execute(&args, progress),
         Command::Sheets(args) => sheets::execute(&args, progress),
+    }
+}
+
+/// The CSV consumer's settings from the flags `consume` and `run` share; the caller
+/// sets what differs (idle exit, join timeout, the embedded broker's source, live
+/// analytics).
+fn csv_consumer(brokers: &str, topic: &TopicArgs, group: &GroupArgs, sink: &SinkArgs) -> ConsumerConfig {
+    ConsumerConfig {
+        brokers: brokers.to_string(),
+        topic: topic.topic.clone(),
+        group: group.group.clone(),
+        csv_dir: sink.csv_dir.clone(),
+        layout: sink.csv_layout,
+        idle_exit: None,
+        join_timeout: None,
+        sync_interval: sink.sync_interval,
+        session_timeout: sink.session_timeout,
+        connect_timeout: topic.connect_timeout,
+        dead_letter_topic: !sink.no_dlq_topic,
+        max_future: topic.max_future,
+        source: None,
+        live: None,
+    }
+}
+
+/// Where the Sheets sink of `consume`, `run` and `sheets` reads from.
+fn sheets_source(
+    brokers: &str,
+    topic: &TopicArgs,
+    idle_exit: Option<Duration>,
+    session_timeout: Duration,
+) -> SheetsSource {
+    SheetsSource {
+        brokers: brokers.to_string(),
+        topic: topic.topic.clone(),
+        idle_exit,
+        session_timeout,
+        max_future: topic.max_future,
     }
 }
 

@@ -14,15 +14,16 @@ use crate::stats::{ProgressReporter, Stats};
 pub fn execute(args: &ProduceArgs, progress: Duration) -> anyhow::Result<()> {
     let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
     let source = args.generator.source()?;
-    ensure_topic(&args.brokers, &args.topic.topic, args.partitions, args.topic.connect_timeout)?;
+    let kafka = &args.kafka;
+    ensure_topic(&kafka.brokers, &kafka.topic.topic, args.partitions, kafka.topic.connect_timeout)?;
     let stats = Stats::new();
     shutdown.report_on_exit(&stats);
     let reporter = ProgressReporter::start(stats.clone(), progress);
     let config = ProducerConfig {
-        brokers: args.brokers.clone(),
-        topic: args.topic.topic.clone(),
+        brokers: kafka.brokers.clone(),
+        topic: kafka.topic.topic.clone(),
         source,
-        connect_timeout: args.topic.connect_timeout,
+        connect_timeout: kafka.topic.connect_timeout,
         flow: None,
     };
     let report = produce(&config, &stats, &shutdown);

@@ -11,7 +11,6 @@ use crate::kafka::admin::ensure_topic;
 use crate::kafka::consumer::{consume, ConsumeReport, ConsumerConfig, RunLink};
 use crate::kafka::embedded::EmbeddedKafka;
 use crate::kafka::producer::{produce, ProduceReport, ProducerConfig};
-use crate::sheets::worker::SheetsSource;
 use crate::shutdown::Shutdown;
 use crate::stats::{ProgressReporter, Stats};
 
@@ -40,25 +39,14 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
     let reporter = ProgressReporter::start(stats.clone(), progress);
     let http = super::start_http(&args.http, &stats, Some(args.sink.csv_dir.as_path()))?;
     let consumer_config = ConsumerConfig {
-        brokers: brokers.clone(),
-        topic: topic.clone(),
-        group: args.group.clone(),
-        csv_dir: args.sink.csv_dir.clone(),
-        layout: args.sink.csv_layout,
-        idle_exit: None,
-        join_timeout: None,
-        sync_interval: args.sink.sync_interval,
-        session_timeout: args.sink.session_timeout,
-        connect_timeout: args.topic.connect_timeout,
-        dead_letter_topic: !args.sink.no_dlq_topic,
-        max_future: args.topic.max_future,
         source,
         live: http.as_ref().map(|(state, _)| state.clone()),
+        ..super::csv_consumer(&brokers, &args.topic, &args.group, &args.sink)
     };
-    // The consumer is not stopped by the signal directly: it first drains what the
-    // producer delivered (an embedded broker's data would die with the process).
     // The embedded broker drops what it cannot keep: hold the producer to the sinks.
     let link = if embedded.is_some() { RunLink::with_flow_window() } else { RunLink::default() };
+    // The consumer is not stopped by the signal directly: it first drains what the
+    // producer delivered (an embedded broker's data would die with the process).
     let abort_consumer = Shutdown::new();
     let consumer = {
         let (stats, link, abort, shutdown) =
@@ -72,14 +60,8 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
         })?
     };
     let sheets = super::start_sheets(
-        args.sheets.config(&args.group),
-        SheetsSource {
-            brokers: brokers.clone(),
-            topic: topic.clone(),
-            idle_exit: None,
-            session_timeout: args.sink.session_timeout,
-            max_future: args.topic.max_future,
-        },
+        args.sheets.config(&args.group.group),
+        super::sheets_source(&brokers, &args.topic, None, args.sink.session_timeout),
         &stats,
         &abort_consumer,
         Some(link.clone()),

@@ -7,28 +7,22 @@ use anyhow::Context;
 use super::DataMissing;
 use crate::cli::{SheetsArgs, SheetsCommandArgs};
 use crate::sheets::run_sheets;
-use crate::sheets::worker::SheetsSource;
 use crate::shutdown::Shutdown;
 use crate::stats::{ProgressReporter, Stats};
 
 /// Appends to the sheet until a signal or `--idle-exit`.
 pub fn execute(args: &SheetsCommandArgs, progress: Duration) -> anyhow::Result<()> {
     let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
-    crate::cli::load_model(args.scenario.as_deref())?;
+    args.catalogue.install()?;
     // The command is the sink: `--sheets` is implied (the prototype's spreadsheet
     // unless another one is named).
     let sheets = SheetsArgs { sheets: true, ..args.sheets.clone() };
-    let config = sheets.config(&args.group).context("the Sheets sink is configured")?;
+    let config = sheets.config(&args.group.group).context("the Sheets sink is configured")?;
     let stats = Stats::new();
     shutdown.report_on_exit(&stats);
     let reporter = ProgressReporter::start(stats.clone(), progress);
-    let source = SheetsSource {
-        brokers: args.brokers.clone(),
-        topic: args.topic.topic.clone(),
-        idle_exit: args.idle_exit,
-        session_timeout: args.session_timeout,
-        max_future: args.topic.max_future,
-    };
+    let source =
+        super::sheets_source(&args.kafka.brokers, &args.kafka.topic, args.idle_exit, args.session_timeout);
     let result = run_sheets(&config, &source, &stats, &shutdown, None, None);
     drop(reporter);
     let report = result?;

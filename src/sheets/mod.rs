@@ -52,6 +52,12 @@ pub const SCOPES: &str =
 /// Google's limit on cells in a spreadsheet.
 pub const WORKBOOK_CELL_LIMIT: u64 = 10_000_000;
 
+/// The Sheets sink's own consumer group beside the CSV writers' `group`, so that the
+/// files never wait for Google.
+pub fn sheets_group(group: &str) -> String {
+    format!("{group}.sheets")
+}
+
 /// What the sink writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum SheetsMode {
@@ -123,7 +129,7 @@ impl SheetsConfig {
             max_cells_per_tab: 4_000_000,
             request_timeout: Duration::from_secs(60),
             backoff_base: Duration::from_secs(1),
-            group: format!("{}.sheets", crate::kafka::DEFAULT_GROUP),
+            group: sheets_group(crate::kafka::DEFAULT_GROUP),
         }
     }
 }
