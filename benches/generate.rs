@@ -1,6 +1,8 @@
 //! Generator throughput: one order generated and serialised to JSON per iteration (live
 //! stamping, and a backfill's Poisson arrival + order), and the consumer's decode + CSV
 //! row for comparison. Run with `cargo bench`.
+// criterion_group! defines an undocumented public function.
+#![allow(missing_docs)]
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use orderstream::generate::{Generator, GeneratorConfig};

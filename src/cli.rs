@@ -1,5 +1,8 @@
 //! The command line: one subcommand per pipeline stage plus `run` for all of them.
 //! Every flag can also be set through the `ORDERSTREAM_*` variable named in `--help`.
+// The flattened argument groups carry their docs on their types: a doc comment on a
+// `#[command(flatten)]` field would change how clap lays out `--help`.
+#![allow(missing_docs)]
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -461,7 +461,7 @@ fn records_deleted_while_the_dashboard_was_frozen_are_counted_as_lost() {
     // Frozen (a GC pause, a stopped VM) while orders arrive and the oldest unread ones
     // are deleted.
     let pid = dashboard.id().to_string();
-    assert!(std::process::Command::new("kill").args(["-STOP", &pid]).status().unwrap().success());
+    assert!(Command::new("kill").args(["-STOP", &pid]).status().unwrap().success());
     // Let the fetch it sent before it froze come back empty (the broker holds a fetch
     // for up to 500 ms), so that the new orders are not already on their way to it.
     std::thread::sleep(Duration::from_secs(2));
@@ -469,7 +469,7 @@ fn records_deleted_while_the_dashboard_was_frozen_are_counted_as_lost() {
     let mut tpl = TopicPartitionList::new();
     tpl.add_partition_offset(&topic, 0, Offset::Offset(1_400)).unwrap();
     futures_executor::block_on(admin(&brokers).delete_records(&tpl, &AdminOptions::new())).unwrap();
-    assert!(std::process::Command::new("kill").args(["-CONT", &pid]).status().unwrap().success());
+    assert!(Command::new("kill").args(["-CONT", &pid]).status().unwrap().success());
 
     let lost = r#"orderstream_records_lost_total{sink="dashboard",reason="deleted"} 400"#;
     let deadline = Instant::now() + Duration::from_secs(60);

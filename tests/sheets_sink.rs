@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::fake_google::{account_key, rogue_key, FakeGoogle, Fault, Options, ACCOUNT};
+use common::fake_google::{self, account_key, rogue_key, FakeGoogle, Fault, Options, ACCOUNT};
 use common::*;
 use orderstream::order::CSV_HEADER;
 use tempfile::TempDir;
@@ -107,7 +107,7 @@ fn sheet_ids(google: &FakeGoogle, spreadsheet: &str, tab: &str) -> HashMap<u64, 
     ids
 }
 
-fn appends(google: &FakeGoogle) -> Vec<common::fake_google::Logged> {
+fn appends(google: &FakeGoogle) -> Vec<fake_google::Logged> {
     google.log().into_iter().filter(|l| l.path.ends_with(":append")).collect()
 }
 

@@ -8,7 +8,7 @@ use uuid::Uuid;
 /// Customer ids are random UUIDs, so eight of their bytes are already a good hash; this
 /// skips SipHash on the consumer's hot path.
 #[derive(Debug, Default)]
-pub struct UuidHasher(u64);
+pub(super) struct UuidHasher(u64);
 
 impl Hasher for UuidHasher {
     fn finish(&self) -> u64 {

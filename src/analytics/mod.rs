@@ -188,11 +188,6 @@ impl Analytics {
         self.too_late
     }
 
-    /// Late orders that still updated their window.
-    pub fn late_updates(&self) -> u64 {
-        self.late_updates
-    }
-
     /// The latest event time seen (ms), if any.
     pub fn watermark_ms(&self) -> Option<i64> {
         self.watermark_ms

@@ -17,7 +17,7 @@ use crate::order::{write_json, EventTime};
 
 /// A client error: status, message and the parameter at fault.
 #[derive(Debug, Serialize)]
-pub struct ApiError {
+pub(super) struct ApiError {
     #[serde(skip)]
     status: StatusCode,
     /// What is wrong.
@@ -33,12 +33,12 @@ impl ApiError {
     }
 
     /// A 500 with a message.
-    pub fn internal(error: String) -> Self {
+    pub(super) fn internal(error: String) -> Self {
         ApiError { status: StatusCode::INTERNAL_SERVER_ERROR, error, parameter: None }
     }
 
     /// A 404 with a message.
-    pub fn not_found(error: String) -> Self {
+    pub(super) fn not_found(error: String) -> Self {
         ApiError { status: StatusCode::NOT_FOUND, error, parameter: None }
     }
 }
@@ -125,7 +125,7 @@ fn parse_time(text: &str, end: bool) -> Result<i64, String> {
 }
 
 /// `GET /api/summary`.
-pub async fn summary(
+pub(super) async fn summary(
     State(state): State<Arc<LiveState>>,
     Query(params): Params,
 ) -> Result<Response, ApiError> {
@@ -142,7 +142,7 @@ pub async fn summary(
 
 /// One point of a time series.
 #[derive(Debug, Serialize)]
-pub struct Point {
+pub(super) struct Point {
     /// Window start, ms since the Unix epoch.
     pub start_ms: i64,
     /// Window start in Polish time.
@@ -153,7 +153,7 @@ pub struct Point {
 }
 
 /// `GET /api/series`.
-pub async fn series(
+pub(super) async fn series(
     State(state): State<Arc<LiveState>>,
     Query(params): Params,
 ) -> Result<Response, ApiError> {
@@ -168,7 +168,7 @@ pub async fn series(
 }
 
 /// `GET /api/ticker`: the latest orders, newest first, as JSON lines would show them.
-pub async fn ticker(State(state): State<Arc<LiveState>>) -> Response {
+pub(super) async fn ticker(State(state): State<Arc<LiveState>>) -> Response {
     let mut body = Vec::from(&b"["[..]);
     for (i, order) in state.analytics().ticker().rev().enumerate() {
         if i > 0 {
@@ -182,7 +182,7 @@ pub async fn ticker(State(state): State<Arc<LiveState>>) -> Response {
 
 /// `GET /api/export?day=YYYY-MM-DD`: that day's CSV rows (all partition files merged
 /// under one header).
-pub async fn export(
+pub(super) async fn export(
     State(state): State<Arc<LiveState>>,
     Query(params): Params,
 ) -> Result<Response, ApiError> {
@@ -225,7 +225,7 @@ pub async fn export(
 }
 
 /// Unknown paths.
-pub async fn not_found(uri: axum::http::Uri) -> ApiError {
+pub(super) async fn not_found(uri: axum::http::Uri) -> ApiError {
     ApiError::not_found(format!("no such path {}", uri.path()))
 }
 

@@ -14,7 +14,7 @@ const LINE: RGBColor = RGBColor(22, 163, 74);
 
 /// Which figure a time-series chart plots.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Measure {
+pub(super) enum Measure {
     /// Orders per window.
     Orders,
     /// Gross value per window, PLN.
@@ -38,7 +38,7 @@ impl Measure {
 }
 
 /// A line over time of `measure` per window; x is minutes before the latest window.
-pub fn series(points: &[(i64, Totals)], measure: Measure, window_ms: i64) -> Result<String, String> {
+pub(super) fn series(points: &[(i64, Totals)], measure: Measure, window_ms: i64) -> Result<String, String> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
@@ -73,7 +73,7 @@ pub fn series(points: &[(i64, Totals)], measure: Measure, window_ms: i64) -> Res
 }
 
 /// Bars of gross value per key, each labelled with its value and order count.
-pub fn bars(title: &str, values: &BTreeMap<&'static str, TotalsReport>) -> Result<String, String> {
+pub(super) fn bars(title: &str, values: &BTreeMap<&'static str, TotalsReport>) -> Result<String, String> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();

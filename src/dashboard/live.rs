@@ -21,7 +21,7 @@ use crate::order::write_json;
 use crate::stats::Stats;
 
 /// How often the publisher looks for news.
-pub const PUBLISH_EVERY: Duration = Duration::from_millis(250);
+pub(super) const PUBLISH_EVERY: Duration = Duration::from_millis(250);
 
 /// What a client receives.
 #[derive(Debug, Serialize)]
@@ -66,7 +66,11 @@ fn snapshot(state: &LiveState) -> String {
 }
 
 /// Publishes snapshots until `stop` changes.
-pub async fn publish(state: Arc<LiveState>, tx: watch::Sender<Arc<str>>, mut stop: watch::Receiver<bool>) {
+pub(super) async fn publish(
+    state: Arc<LiveState>,
+    tx: watch::Sender<Arc<str>>,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut last = (u64::MAX, u64::MAX, u64::MAX, false, u64::MAX);
     let mut tick = tokio::time::interval(PUBLISH_EVERY);
     loop {
@@ -90,7 +94,7 @@ pub async fn publish(state: Arc<LiveState>, tx: watch::Sender<Arc<str>>, mut sto
 }
 
 /// `GET /api/live`.
-pub async fn stream(
+pub(super) async fn stream(
     State((_, rx)): State<(Arc<LiveState>, watch::Receiver<Arc<str>>)>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let stream = futures_util::stream::unfold((rx, true), |(mut rx, first)| async move {

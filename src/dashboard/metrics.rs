@@ -13,7 +13,7 @@ use crate::generate::catalogue::REGIONS;
 use crate::stats::Stats;
 
 /// The scrape body.
-pub fn render(state: &LiveState) -> Result<String, std::fmt::Error> {
+pub(super) fn render(state: &LiveState) -> Result<String, std::fmt::Error> {
     let mut registry = Registry::with_prefix("orderstream");
     let stats = &state.stats;
     let counter = |registry: &mut Registry, name: &str, help: &str, value: u64| {

@@ -10,7 +10,7 @@ use crate::generate::catalogue::REGIONS;
 use crate::stats::Stats;
 
 /// Time ranges offered by the filter, relative to the latest order.
-pub const RANGES: [(&str, &str); 5] = [
+pub(super) const RANGES: [(&str, &str); 5] = [
     ("15m", "last 15 minutes"),
     ("1h", "last hour"),
     ("6h", "last 6 hours"),
@@ -53,7 +53,7 @@ fn table(id: &str, title: &str, rows: &[Ranked]) -> String {
 }
 
 /// The page for `query` (the page's own query string, passed on to the charts and API).
-pub fn render(state: &LiveState, filter: &Filter, query: &str, range: &str) -> String {
+pub(super) fn render(state: &LiveState, filter: &Filter, query: &str, range: &str) -> String {
     let analytics = state.analytics();
     let summary: Summary = analytics.summary(filter, 10);
     let categories = analytics.categories();

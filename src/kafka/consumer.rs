@@ -54,7 +54,7 @@ pub struct ConsumerConfig {
     /// Names the cluster in checkpoints; `None` asks the cluster for its id.
     pub source: Option<String>,
     /// Live analytics to feed with every written order (`--http`).
-    pub live: Option<std::sync::Arc<crate::dashboard::LiveState>>,
+    pub live: Option<Arc<crate::dashboard::LiveState>>,
 }
 
 /// What a consumer run did.
@@ -556,7 +556,7 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
 /// LeaveGroup, so the group rebalances at once instead of waiting for this member's
 /// session to time out. Messages polled meanwhile are not written: the next owner gets
 /// them. librdkafka's own blocking close can hang forever after a rebalance storm.
-pub(crate) fn close<C: rdkafka::consumer::ConsumerContext>(consumer: &BaseConsumer<C>) {
+pub(crate) fn close<C: ConsumerContext>(consumer: &BaseConsumer<C>) {
     if let Err(error) = consumer.close_queue() {
         warn!(%error, "could not start closing the consumer; the group notices after the session timeout");
         return;

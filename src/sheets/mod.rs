@@ -49,8 +49,6 @@ pub const DEFAULT_DRIVE_API: &str = "https://www.googleapis.com";
 /// The scopes the access token asks for: edit spreadsheets, find them by name.
 pub const SCOPES: &str =
     "https://www.googleapis.com/auth/spreadsheets https://www.googleapis.com/auth/drive.readonly";
-/// Google's limit on cells in a spreadsheet.
-pub const WORKBOOK_CELL_LIMIT: u64 = 10_000_000;
 
 /// The Sheets sink's own consumer group beside the CSV writers' `group`, so that the
 /// files never wait for Google.

@@ -18,7 +18,7 @@ fn push_str(out: &mut Vec<u8>, text: &str) {
 /// as text (a leading apostrophe): as a number it would lose digits past 2^53. Money and
 /// quantity are JSON numbers, so that the sheet's locale (`1234,56` in Polish) cannot
 /// misread them.
-pub fn push_order_row(order: &Order, out: &mut Vec<u8>) {
+pub(super) fn push_order_row(order: &Order, out: &mut Vec<u8>) {
     let mut ints = itoa::Buffer::new();
     out.extend_from_slice(b"[\"'");
     out.extend_from_slice(ints.format(order.id).as_bytes());
@@ -54,7 +54,7 @@ pub fn push_order_row(order: &Order, out: &mut Vec<u8>) {
 
 /// The body of one `values.append`: `{"values":[row,row,...]}`.
 #[derive(Debug)]
-pub struct AppendBody {
+pub(super) struct AppendBody {
     buf: Vec<u8>,
     rows: usize,
 }
@@ -64,12 +64,12 @@ const CLOSE: &[u8] = b"]}";
 
 impl AppendBody {
     /// An empty body.
-    pub fn new() -> Self {
+    pub(super) fn new() -> Self {
         AppendBody { buf: OPEN.to_vec(), rows: 0 }
     }
 
     /// Adds a row (a JSON array).
-    pub fn push(&mut self, row: &[u8]) {
+    pub(super) fn push(&mut self, row: &[u8]) {
         if self.rows > 0 {
             self.buf.push(b',');
         }
@@ -78,7 +78,7 @@ impl AppendBody {
     }
 
     /// The finished body.
-    pub fn finish(&self) -> Vec<u8> {
+    pub(super) fn finish(&self) -> Vec<u8> {
         let mut body = Vec::with_capacity(self.buf.len() + CLOSE.len());
         body.extend_from_slice(&self.buf);
         body.extend_from_slice(CLOSE);

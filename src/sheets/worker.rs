@@ -376,9 +376,9 @@ impl Loop<'_> {
     }
 
     fn flush(&mut self, client: &mut SheetsClient, writer: &mut Writer) -> Result<(), SheetsError> {
-        let before = crate::stats::Stats::get(&self.stats.sheets_write_requests);
+        let before = Stats::get(&self.stats.sheets_write_requests);
         let flushed = writer.flush(client, self.stats)?;
-        self.report.requests += crate::stats::Stats::get(&self.stats.sheets_write_requests) - before;
+        self.report.requests += Stats::get(&self.stats.sheets_write_requests) - before;
         self.report.orders += flushed.rows;
         self.commit(&flushed);
         self.in_sheet.extend(flushed.offsets.iter().map(|(p, o)| (*p, *o)));

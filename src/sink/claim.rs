@@ -22,14 +22,14 @@ const CLAIM_WAIT: Duration = Duration::from_secs(1);
 
 /// A held claim on a CSV directory, released when dropped.
 #[derive(Debug)]
-pub struct DirectoryClaim {
+pub(super) struct DirectoryClaim {
     _lock: File,
     id: String,
 }
 
 impl DirectoryClaim {
     /// Claims `dir` for a writer of `layout` in consumer group `group`.
-    pub fn take(dir: &Path, layout: Layout, group: &str) -> Result<Self, SinkError> {
+    pub(super) fn take(dir: &Path, layout: Layout, group: &str) -> Result<Self, SinkError> {
         let state = dir.join(STATE_DIR);
         fs::create_dir_all(&state).map_err(|e| SinkError::io("creating directory", &state, e))?;
         let path = state.join("writers");
@@ -82,7 +82,7 @@ impl DirectoryClaim {
     }
 
     /// The directory's identity, made once and kept.
-    pub fn id(&self) -> &str {
+    pub(super) fn id(&self) -> &str {
         &self.id
     }
 }

@@ -4,7 +4,7 @@
 //! scopes; sharing (403) and existence (404); A1 ranges; USER_ENTERED parsing; grid
 //! limits and the 10-million-cell workbook limit; and the per-minute per-user quotas,
 //! answered with Google's 429 body. Faults can be injected to test retries.
-#![allow(dead_code)]
+#![allow(dead_code, unreachable_pub)]
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;

@@ -1,6 +1,6 @@
 //! Helpers shared by the integration tests: the broker under test, unique names, the
 //! binary, and readers that check what landed in the CSV files and in the topic.
-#![allow(dead_code)]
+#![allow(dead_code, unreachable_pub)]
 
 pub mod fake_google;
 
