@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::bail;
-use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
 
 use crate::analytics::AnalyticsConfig;
@@ -19,6 +18,7 @@ use crate::generate::scenario::Scenario;
 use crate::generate::source::{SourceConfig, Speed, Timing};
 use crate::generate::{catalogue, customers, ids, GeneratorConfig};
 use crate::kafka::{DEFAULT_GROUP, DEFAULT_PARTITIONS, DEFAULT_TOPIC};
+pub use crate::order::TimeArg;
 use crate::sheets::{SheetsConfig, SheetsMode, Target, DEFAULT_DRIVE_API, DEFAULT_SHEETS_API};
 use crate::sink::Layout;
 
@@ -145,55 +145,6 @@ impl std::str::FromStr for RateChoice {
         }
         s.parse::<Rate>().map(RateChoice::Fixed).map_err(|e| format!("{e}, or `calendar`"))
     }
-}
-
-/// A point in time on the command line: a Polish calendar day or an RFC 3339 instant.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum TimeArg {
-    /// A whole day in Polish time.
-    Day(NaiveDate),
-    /// An instant, µs since the Unix epoch.
-    Instant(i64),
-}
-
-impl std::str::FromStr for TimeArg {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if let Ok(day) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-            return Ok(TimeArg::Day(day));
-        }
-        chrono::DateTime::parse_from_rfc3339(s).map(|t| TimeArg::Instant(t.timestamp_micros())).map_err(|_| {
-            format!("invalid time {s:?}: expected a day (2026-03-31) or an RFC 3339 instant (2026-03-31T18:00:00+02:00)")
-        })
-    }
-}
-
-impl TimeArg {
-    /// The first instant (µs): the day's local midnight, or the instant itself.
-    pub fn start_micros(self) -> i64 {
-        match self {
-            TimeArg::Day(day) => polish_midnight(day),
-            TimeArg::Instant(t) => t,
-        }
-    }
-
-    /// The end (exclusive, µs): the next day's local midnight, or the instant itself.
-    pub fn end_micros(self) -> i64 {
-        match self {
-            TimeArg::Day(day) => polish_midnight(day.succ_opt().unwrap_or(day)),
-            TimeArg::Instant(t) => t,
-        }
-    }
-}
-
-fn polish_midnight(day: NaiveDate) -> i64 {
-    use chrono::TimeZone;
-    chrono_tz::Europe::Warsaw
-        .from_local_datetime(&day.and_time(chrono::NaiveTime::MIN))
-        .earliest()
-        .map(|t| t.timestamp_micros())
-        .unwrap_or(0)
 }
 
 /// The slowest `--base-rate` (orders per minute at multiplier 1): about one a week.

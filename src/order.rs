@@ -8,12 +8,14 @@
 
 mod decode;
 mod encode;
+mod files;
 mod time;
 
 pub use decode::{check_event_time, decode_csv_record, decode_json, DecodeError, EARLIEST_EVENT_TIME};
 pub(crate) use encode::push_money;
 pub use encode::{write_csv_row, write_json};
-pub use time::EventTime;
+pub use files::{day_file_name, is_day_file};
+pub use time::{EventTime, TimeArg};
 
 use uuid::Uuid;
 

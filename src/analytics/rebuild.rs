@@ -5,7 +5,7 @@ use std::path::Path;
 
 use chrono::{Duration, NaiveDate};
 
-use crate::order::{decode_csv_record, EventTime, Order};
+use crate::order::{day_file_name, decode_csv_record, EventTime, Order};
 
 /// What a rebuild read.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -31,7 +31,7 @@ pub fn from_daily_files(
     let mut rebuilt = Rebuilt::default();
     for back in (0..=days).rev() {
         let day: NaiveDate = today - Duration::days(back);
-        let path = dir.join(format!("orders_{}.csv", day.format("%Y-%m-%d")));
+        let path = dir.join(day_file_name(day, None));
         let mut reader = match csv::Reader::from_path(&path) {
             Ok(reader) => reader,
             Err(e) if matches!(e.kind(), csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::NotFound) => {

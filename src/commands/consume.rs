@@ -1,5 +1,6 @@
 //! `orderstream consume`: a consumer-group member writing the daily CSV files.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -7,6 +8,7 @@ use anyhow::Context;
 use super::DataMissing;
 use crate::cli::ConsumeArgs;
 use crate::kafka::consumer::{consume, ConsumerConfig};
+use crate::kafka::observer::PipelineObserver;
 use crate::shutdown::Shutdown;
 use crate::stats::{ProgressReporter, Stats};
 
@@ -22,7 +24,7 @@ pub fn execute(args: &ConsumeArgs, progress: Duration) -> anyhow::Result<()> {
     let config = ConsumerConfig {
         idle_exit: args.idle_exit,
         join_timeout: args.join_timeout,
-        live: http.as_ref().map(|(state, _)| state.clone()),
+        live: http.as_ref().map(|(state, _)| state.clone() as Arc<dyn PipelineObserver>),
         ..super::csv_consumer(&kafka.brokers, &kafka.topic, &args.group, &args.sink)
     };
     let sheets = super::start_sheets(

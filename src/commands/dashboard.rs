@@ -29,7 +29,7 @@ pub fn execute(args: &DashboardArgs, progress: Duration) -> anyhow::Result<()> {
         connect_timeout: args.kafka.topic.connect_timeout,
         max_future: args.kafka.topic.max_future,
     };
-    let result = read_into(&config, &live, &shutdown);
+    let result = read_into(&config, live.as_ref(), &stats, &shutdown);
     drop(server);
     drop(reporter);
     Ok(result?)

@@ -1,5 +1,6 @@
 //! `orderstream run`: generator, producer, Kafka and the CSV sink in one process.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context};
@@ -8,8 +9,10 @@ use tracing::{info, warn};
 use super::DataMissing;
 use crate::cli::RunArgs;
 use crate::kafka::admin::ensure_topic;
-use crate::kafka::consumer::{consume, ConsumeReport, ConsumerConfig, RunLink};
+use crate::kafka::consumer::{consume, ConsumeReport, ConsumerConfig};
 use crate::kafka::embedded::EmbeddedKafka;
+use crate::kafka::link::RunLink;
+use crate::kafka::observer::PipelineObserver;
 use crate::kafka::producer::{produce, ProduceReport, ProducerConfig};
 use crate::shutdown::Shutdown;
 use crate::stats::{ProgressReporter, Stats};
@@ -40,7 +43,7 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
     let http = super::start_http(&args.http, &stats, Some(args.sink.csv_dir.as_path()))?;
     let consumer_config = ConsumerConfig {
         source,
-        live: http.as_ref().map(|(state, _)| state.clone()),
+        live: http.as_ref().map(|(state, _)| state.clone() as Arc<dyn PipelineObserver>),
         ..super::csv_consumer(&brokers, &args.topic, &args.group, &args.sink)
     };
     // The embedded broker drops what it cannot keep: hold the producer to the sinks.

@@ -116,7 +116,7 @@ fn parse_time(text: &str, end: bool) -> Result<i64, String> {
     if let Ok(ms) = text.parse::<i64>() {
         return Ok(ms);
     }
-    match text.parse::<crate::cli::TimeArg>() {
+    match text.parse::<crate::order::TimeArg>() {
         Ok(t) => Ok(if end { t.end_micros() } else { t.start_micros() } / 1000),
         Err(_) => Err(format!(
             "invalid time {text:?}: expected a day (2026-11-26), an RFC 3339 instant or ms since the Unix epoch"

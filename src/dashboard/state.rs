@@ -10,6 +10,7 @@ use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 
 use crate::analytics::{Analytics, AnalyticsConfig, Outcome};
 use crate::generate::catalogue::Category;
+use crate::kafka::observer::PipelineObserver;
 use crate::order::Order;
 use crate::stats::Stats;
 
@@ -217,5 +218,39 @@ impl LiveState {
     /// Seconds since start.
     pub fn uptime_secs(&self) -> f64 {
         self.started.elapsed().as_secs_f64()
+    }
+}
+
+impl PipelineObserver for LiveState {
+    fn files_recovered(&self, csv_dir: &std::path::Path) {
+        self.rebuild_from(csv_dir);
+    }
+
+    fn durable(&self, orders: Vec<(i32, Order)>) {
+        self.submit(orders);
+    }
+
+    fn latency(&self, seconds: f64) {
+        self.latency.observe(seconds);
+    }
+
+    fn ready(&self, holds_partitions: bool) {
+        self.set_ready(holds_partitions);
+    }
+
+    fn lag(&self, partition: i32, records: i64) {
+        self.set_lag(partition, records);
+    }
+
+    fn lag_cleared(&self) {
+        self.clear_lag();
+    }
+
+    fn settle(&self, limit: std::time::Duration) {
+        self.flush(limit);
+    }
+
+    fn read(&self, order: &Order) {
+        self.record(order);
     }
 }

@@ -6,7 +6,7 @@
 //! resume; see [`crate::sink`].
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
@@ -15,8 +15,10 @@ use rdkafka::message::{BorrowedMessage, Message};
 use tracing::{debug, info, warn};
 
 use super::dead_letters::DeadLetterTopic;
-use super::flow::{FlowWindow, SinkSlot};
+use super::flow::SinkSlot;
 use super::gaps::{self, GapDetector};
+use super::link::RunLink;
+use super::observer::PipelineObserver;
 use super::rebalance::{commit, SinkContext};
 use super::{client_config, group_member_config, refusal, KafkaStageError};
 use crate::order::{check_event_time, decode_json, Order};
@@ -54,7 +56,7 @@ pub struct ConsumerConfig {
     /// Names the cluster in checkpoints; `None` asks the cluster for its id.
     pub source: Option<String>,
     /// Live analytics to feed with every written order (`--http`).
-    pub live: Option<Arc<crate::dashboard::LiveState>>,
+    pub live: Option<Arc<dyn PipelineObserver>>,
 }
 
 /// What a consumer run did.
@@ -78,63 +80,6 @@ impl ConsumeReport {
         let h = self.latency_micros.as_ref().filter(|h| !h.is_empty())?;
         let ms = |v: u64| v as f64 / 1000.0;
         Some((ms(h.value_at_quantile(0.5)), ms(h.value_at_quantile(0.99)), ms(h.max())))
-    }
-}
-
-/// Links the consumer of `run` with its producer: the producer waits until the consumer
-/// holds its partitions (so no order waits for the group to form), and the consumer stops
-/// once everything the producer delivered is durable.
-#[derive(Debug, Default, Clone)]
-pub struct RunLink {
-    stop_at: Arc<Mutex<Option<BTreeMap<i32, i64>>>>,
-    assigned: Arc<(Mutex<bool>, Condvar)>,
-    flow: Option<Arc<FlowWindow>>,
-}
-
-impl RunLink {
-    /// A link whose producer may not get further ahead of the sinks than a
-    /// [`FlowWindow`] (for the embedded broker, which drops what it cannot keep).
-    pub fn with_flow_window() -> Self {
-        RunLink { flow: Some(Arc::default()), ..Default::default() }
-    }
-
-    /// The flow window, if the producer is held to one.
-    pub fn flow(&self) -> Option<&Arc<FlowWindow>> {
-        self.flow.as_ref()
-    }
-
-    /// Sets the last offset per partition that must be durable before stopping.
-    pub fn stop_at(&self, last_offsets: BTreeMap<i32, i64>) {
-        *self.stop_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(last_offsets);
-    }
-
-    /// Waits until the consumer got its first assignment; false on timeout.
-    pub fn wait_assigned(&self, timeout: Duration) -> bool {
-        let (flag, ready) = &*self.assigned;
-        let guard = flag.lock().unwrap_or_else(|p| p.into_inner());
-        let (guard, _) = ready
-            .wait_timeout_while(guard, timeout, |assigned| !*assigned)
-            .unwrap_or_else(|p| p.into_inner());
-        *guard
-    }
-
-    pub(super) fn mark_assigned(&self) {
-        let (flag, ready) = &*self.assigned;
-        *flag.lock().unwrap_or_else(|p| p.into_inner()) = true;
-        ready.notify_all();
-    }
-
-    /// True once the producer has said where it stopped.
-    pub(crate) fn is_set(&self) -> bool {
-        self.stop_at.lock().unwrap_or_else(|p| p.into_inner()).is_some()
-    }
-
-    /// True once every offset the producer delivered is below `durable_next`.
-    pub(crate) fn reached(&self, durable_next: &BTreeMap<i32, i64>) -> bool {
-        match &*self.stop_at.lock().unwrap_or_else(|p| p.into_inner()) {
-            Some(last) => last.iter().all(|(p, off)| durable_next.get(p).is_some_and(|n| n > off)),
-            None => false,
-        }
     }
 }
 
@@ -173,7 +118,7 @@ pub fn consume(
     if let Some(live) = config.live.as_ref().filter(|_| config.layout == Layout::Daily) {
         // The directory is locked and its files cut to the checkpoint: what they hold is
         // final, and what follows comes from the topic.
-        live.rebuild_from(&config.csv_dir);
+        live.files_recovered(&config.csv_dir);
     }
     let context = SinkContext {
         topic: config.topic.clone(),
@@ -212,8 +157,8 @@ pub fn consume(
     };
     close(&consumer);
     if let Some(live) = &config.live {
-        live.clear_lag();
-        live.flush(Duration::from_secs(30));
+        live.lag_cleared();
+        live.settle(Duration::from_secs(30));
     }
     // The drop would run librdkafka's close again, and rdkafka's drop waits for it without
     // a limit. The close above has already left the group (or given up), so the handle is
@@ -340,7 +285,7 @@ impl<'a> Consumption<'a> {
             if let Some(live) = &self.config.live {
                 let assigned =
                     self.consumer.context().assigned_at.lock().unwrap_or_else(|p| p.into_inner()).is_some();
-                live.set_ready(assigned);
+                live.ready(assigned);
             }
             if shutdown.requested() {
                 info!("shutdown requested");
@@ -477,7 +422,7 @@ impl<'a> Consumption<'a> {
             // Durable now: the dashboard shows what the files hold. The analytics thread
             // takes the batch, so this thread goes back to the topic at once.
             let capacity = batch.live_orders.capacity();
-            live.submit(std::mem::replace(&mut batch.live_orders, Vec::with_capacity(capacity)));
+            live.durable(std::mem::replace(&mut batch.live_orders, Vec::with_capacity(capacity)));
         }
         batch.event_times.clear();
         (self.batch.event_times, self.batch.live_orders) = (batch.event_times, batch.live_orders);
@@ -511,7 +456,7 @@ impl<'a> Consumption<'a> {
         }
         if let Some(live) = &self.config.live {
             for t in event_times {
-                live.latency.observe((now - t).max(0) as f64 / 1e6);
+                live.latency((now - t).max(0) as f64 / 1e6);
             }
         }
         if let Some(oldest) = event_times.iter().min() {

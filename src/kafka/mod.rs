@@ -10,6 +10,8 @@ mod dead_letters;
 pub mod embedded;
 pub mod flow;
 pub mod gaps;
+pub mod link;
+pub mod observer;
 pub mod producer;
 pub mod reader;
 mod rebalance;
@@ -24,8 +26,7 @@ pub const DEFAULT_TOPIC: &str = "zamowienia_elektronika";
 pub const DEFAULT_GROUP: &str = "consumer_group";
 /// Partitions of a topic that `produce` creates.
 pub const DEFAULT_PARTITIONS: i32 = 6;
-/// Source names of embedded brokers start with this; see [`crate::sink::checkpoint`].
-pub const EMBEDDED_SOURCE_PREFIX: &str = "embedded-";
+pub use crate::sink::checkpoint::EMBEDDED_SOURCE_PREFIX;
 
 /// Checks a topic name against Kafka's rules (1-249 characters of `a-zA-Z0-9._-`, not
 /// `.` or `..`), so that a bad `--topic` fails at once instead of being retried.

@@ -2,7 +2,6 @@
 //! the topic from the earliest offset and never commits, so every start rebuilds the
 //! state from what the topic holds (the analytics keep only their retention of it).
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -11,8 +10,8 @@ use rdkafka::{Offset, TopicPartitionList};
 use tracing::{info, warn};
 
 use super::gaps::GapDetector;
+use super::observer::PipelineObserver;
 use super::{client_config, KafkaStageError};
-use crate::dashboard::LiveState;
 use crate::order::{check_event_time, decode_json};
 use crate::shutdown::Shutdown;
 use crate::stats::Stats;
@@ -32,10 +31,11 @@ pub struct ReaderConfig {
     pub max_future: Duration,
 }
 
-/// Feeds every order of the topic into `live` until shutdown.
+/// Feeds every order of the topic into `live` until shutdown, counting in `stats`.
 pub fn read_into(
     config: &ReaderConfig,
-    live: &Arc<LiveState>,
+    live: &dyn PipelineObserver,
+    stats: &Stats,
     shutdown: &Shutdown,
 ) -> Result<(), KafkaStageError> {
     let consumer: BaseConsumer = client_config(&config.brokers, "dashboard")
@@ -55,7 +55,6 @@ pub fn read_into(
     consumer.subscribe(&[&config.topic])?;
     info!(topic = %config.topic, group = %config.group, "reading the topic from the earliest offset into the live analytics");
     let mut gaps = GapDetector::default();
-    let stats = &live.stats;
     let mut polls = 0u64;
     while !shutdown.requested() {
         match consumer.poll(Duration::from_millis(100)) {
@@ -82,7 +81,7 @@ pub fn read_into(
                 match message.payload().map(|p| {
                     decode_json(p).and_then(|o| check_event_time(&o, now, config.max_future).map(|()| o))
                 }) {
-                    Some(Ok(order)) => live.record(&order),
+                    Some(Ok(order)) => live.read(&order),
                     Some(Err(error)) => {
                         Stats::add(&stats.dead_lettered, 1);
                         warn!(partition = message.partition(), offset = message.offset(), %error, "skipping an invalid message (the CSV consumer dead-letters it)");
@@ -93,7 +92,7 @@ pub fn read_into(
         }
         polls += 1;
         if polls % 64 == 1 {
-            live.set_ready(consumer.assignment().map(|a| a.count() > 0).unwrap_or(false));
+            live.ready(consumer.assignment().map(|a| a.count() > 0).unwrap_or(false));
         }
     }
     info!(consumed = Stats::get(&stats.consumed), "dashboard reader finished");

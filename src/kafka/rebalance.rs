@@ -12,8 +12,8 @@ use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use tracing::{debug, error, info, warn};
 
-use super::consumer::RunLink;
 use super::gaps::GapDetector;
+use super::link::RunLink;
 use crate::sink::{CsvSink, SinkError};
 
 /// The consumer's context: owns the sink so that rebalances can reach it.
@@ -27,7 +27,7 @@ pub(super) struct SinkContext {
     /// When partitions were last assigned: idle time counts from there at the earliest.
     pub(super) assigned_at: Mutex<Option<Instant>>,
     /// Live analytics to report partition lag to.
-    pub(super) live: Option<std::sync::Arc<crate::dashboard::LiveState>>,
+    pub(super) live: Option<std::sync::Arc<dyn super::observer::PipelineObserver>>,
     /// The next offset expected per partition, to find records deleted before we read them.
     pub(super) gaps: Mutex<GapDetector>,
     /// The metadata of our commits: names the CSV directory they describe.
@@ -136,7 +136,7 @@ impl ClientContext for SinkContext {
             // librdkafka reports -1 for partitions it does not consume, and the internal
             // partition -1 of every topic.
             if partition.partition >= 0 && partition.consumer_lag >= 0 {
-                live.set_lag(partition.partition, partition.consumer_lag);
+                live.lag(partition.partition, partition.consumer_lag);
             }
         }
     }

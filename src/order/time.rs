@@ -129,6 +129,56 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (y, m, d)
 }
 
+/// A point in time as users write it (`--from`, `--to`, the API's `from`/`to`): a Polish
+/// calendar day or an RFC 3339 instant.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TimeArg {
+    /// A whole day in Polish time.
+    Day(NaiveDate),
+    /// An instant, µs since the Unix epoch.
+    Instant(i64),
+}
+
+impl std::str::FromStr for TimeArg {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if let Ok(day) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+            return Ok(TimeArg::Day(day));
+        }
+        DateTime::parse_from_rfc3339(s).map(|t| TimeArg::Instant(t.timestamp_micros())).map_err(|_| {
+            format!("invalid time {s:?}: expected a day (2026-03-31) or an RFC 3339 instant (2026-03-31T18:00:00+02:00)")
+        })
+    }
+}
+
+impl TimeArg {
+    /// The first instant (µs): the day's local midnight, or the instant itself.
+    pub fn start_micros(self) -> i64 {
+        match self {
+            TimeArg::Day(day) => polish_midnight(day),
+            TimeArg::Instant(t) => t,
+        }
+    }
+
+    /// The end (exclusive, µs): the next day's local midnight, or the instant itself.
+    pub fn end_micros(self) -> i64 {
+        match self {
+            TimeArg::Day(day) => polish_midnight(day.succ_opt().unwrap_or(day)),
+            TimeArg::Instant(t) => t,
+        }
+    }
+}
+
+fn polish_midnight(day: NaiveDate) -> i64 {
+    use chrono::TimeZone;
+    Warsaw
+        .from_local_datetime(&day.and_time(chrono::NaiveTime::MIN))
+        .earliest()
+        .map(|t| t.timestamp_micros())
+        .unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,6 +15,11 @@ use serde::{Deserialize, Serialize};
 
 use super::SinkError;
 
+/// Sources (see [`Checkpoint::offsets`]) whose names start with this are brokers that
+/// die with their process (the embedded broker of `run`): their offsets mean nothing to
+/// a later run, and a store drops them.
+pub const EMBEDDED_SOURCE_PREFIX: &str = "embedded-";
+
 /// Contents of a checkpoint slot (JSON, followed by a line with its CRC-32).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 
+use crate::order::is_day_file;
+
 /// Bytes read and sent at a time.
 const CHUNK: usize = 256 << 10;
 
@@ -22,20 +24,10 @@ pub struct DayFiles {
 /// The files of `day` in `dir` (the daily file or the per-partition files); `None` when
 /// there is none.
 pub fn day_files(dir: &Path, day: NaiveDate) -> io::Result<Option<DayFiles>> {
-    let prefix = format!("orders_{}", day.format("%Y-%m-%d"));
     let mut files: Vec<_> = std::fs::read_dir(dir)?
         .filter_map(|e| e.ok())
         .map(|e| e.path())
-        .filter(|p| {
-            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            name.strip_prefix(&prefix).is_some_and(|rest| {
-                rest == ".csv"
-                    || rest
-                        .strip_prefix(".p")
-                        .and_then(|r| r.strip_suffix(".csv"))
-                        .is_some_and(|n| n.parse::<u32>().is_ok())
-            })
-        })
+        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|name| is_day_file(name, day)))
         .collect();
     if files.is_empty() {
         return Ok(None);

@@ -38,7 +38,11 @@ impl Owner {
 
     /// The CSV file of `day`.
     pub fn csv_name(self, day: NaiveDate) -> String {
-        format!("orders_{}{}.csv", day.format("%Y-%m-%d"), self.suffix())
+        let partition = match self {
+            Owner::Directory => None,
+            Owner::Partition(p) => Some(p),
+        };
+        crate::order::day_file_name(day, partition)
     }
 
     /// The dead-letter file: one JSON object per rejected message.

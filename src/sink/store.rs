@@ -131,7 +131,7 @@ impl Store {
         // An embedded broker dies with its process: older ones' offsets mean nothing.
         self.checkpoint
             .offsets
-            .retain(|s, _| s == source || !s.starts_with(crate::kafka::EMBEDDED_SOURCE_PREFIX));
+            .retain(|s, _| s == source || !s.starts_with(super::checkpoint::EMBEDDED_SOURCE_PREFIX));
         self.checkpoint.store(&self.owner.checkpoint_path(&self.dir))?;
         self.close_idle_files();
         Ok(())
