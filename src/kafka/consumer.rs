@@ -1,27 +1,25 @@
-//! The consumer-group member that feeds the CSV sink, at-least-once from Kafka and
-//! exactly-once into the files.
+//! The CSV sink in the group driver: at-least-once from Kafka, exactly-once into the
+//! files.
 //!
 //! Offsets are committed only after [`CsvSink::sync`] made the rows durable. On every
 //! assignment the sink's checkpoint (not only Kafka's committed offset) says where to
-//! resume; see [`crate::sink`].
+//! resume; see [`crate::sink`]. The loop itself is [`super::driver`]'s.
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
-use rdkafka::message::{BorrowedMessage, Message};
-use tracing::{debug, info, warn};
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use tracing::{info, warn};
 
 use super::dead_letters::DeadLetterTopic;
-use super::flow::SinkSlot;
-use super::gaps::{self, GapDetector};
+use super::driver::{run_member, Assigned, Commit, DriverConfig, DriverContext, GroupSink, Moment, Record};
+use super::gaps::Gap;
 use super::link::RunLink;
 use super::observer::PipelineObserver;
-use super::rebalance::{commit, SinkContext};
-use super::{client_config, group_member_config, refusal, KafkaStageError};
-use crate::order::{check_event_time, decode_json, Order};
+use super::{client_config, group_member_config, KafkaStageError};
+use crate::order::Order;
 use crate::shutdown::Shutdown;
 use crate::sink::{CsvSink, CsvSinkConfig, DeadLetter, Layout, SinkError};
 use crate::stats::Stats;
@@ -114,57 +112,57 @@ pub fn consume(
         group: config.group.clone(),
         lock_wait: Duration::from_secs(30),
     })?;
-    let commit_metadata = format!("{CSV_COMMIT_PREFIX}{}", sink.directory_id());
     if let Some(live) = config.live.as_ref().filter(|_| config.layout == Layout::Daily) {
         // The directory is locked and its files cut to the checkpoint: what they hold is
         // final, and what follows comes from the topic.
         live.files_recovered(&config.csv_dir);
     }
-    let context = SinkContext {
-        topic: config.topic.clone(),
-        sink: Mutex::new(sink),
-        failure: Mutex::new(None),
-        rebalance_timeout: config.connect_timeout.min(Duration::from_secs(5)),
-        link: link.cloned(),
-        assigned_at: Mutex::new(None),
-        live: config.live.clone(),
-        gaps: Mutex::default(),
-        commit_metadata,
-    };
-    let consumer: BaseConsumer<SinkContext> =
-        group_member_config(&config.brokers, "consumer", &config.group, config.session_timeout)
-            .set("fetch.wait.max.ms", "10")
-            // Prefetch refilled promptly once drained.
-            .set("queued.min.messages", "20000")
-            .set("fetch.queue.backoff.ms", "5")
-            // Per-partition lag for the metrics, when they are served.
-            .set("statistics.interval.ms", if config.live.is_some() { "1000" } else { "0" })
-            .create_with_context(context)?;
-    consumer.subscribe(&[&config.topic])?;
-    let dir = config.csv_dir.canonicalize().unwrap_or_else(|_| config.csv_dir.clone());
-    info!(topic = %config.topic, group = %config.group, csv_dir = %dir.display(), layout = ?config.layout,
-        "consuming; orders go to the daily CSV files there, rejects to its dead_letters file");
-
     let dlq = if config.dead_letter_topic {
         Some(DeadLetterTopic::new(&config.brokers, &config.topic)?)
     } else {
         None
     };
-    let result = {
-        let mut run = Consumption::new(&consumer, config, stats, dlq);
-        run.flow = link.and_then(RunLink::flow).map(|flow| flow.register());
-        run.until_done(shutdown, link).and_then(|()| run.finish())
+    let member = CsvMember {
+        commit_metadata: format!("{CSV_COMMIT_PREFIX}{}", sink.directory_id()),
+        sink,
+        dlq,
+        stats: stats.clone(),
+        sync_interval: config.sync_interval,
+        live: config.live.clone(),
+        report: ConsumeReport {
+            latency_micros: Histogram::new_with_bounds(1, 3_600_000_000, 3).ok(),
+            ..Default::default()
+        },
+        batch: Batch { event_times: Vec::with_capacity(64 * 1024), ..Default::default() },
     };
-    close(&consumer);
+    let settings = group_member_config(&config.brokers, "consumer", &config.group, config.session_timeout)
+        .set("fetch.wait.max.ms", "10")
+        // Prefetch refilled promptly once drained.
+        .set("queued.min.messages", "20000")
+        .set("fetch.queue.backoff.ms", "5")
+        // Per-partition lag for the metrics, when they are served.
+        .set("statistics.interval.ms", if config.live.is_some() { "1000" } else { "0" })
+        .clone();
+    let driver = DriverConfig {
+        name: "csv",
+        topic: config.topic.clone(),
+        idle_exit: config.idle_exit,
+        join_timeout: config.join_timeout,
+        max_future: config.max_future,
+        rebalance_timeout: config.connect_timeout.min(Duration::from_secs(5)),
+    };
+    let dir = config.csv_dir.canonicalize().unwrap_or_else(|_| config.csv_dir.clone());
+    info!(topic = %config.topic, group = %config.group, csv_dir = %dir.display(), layout = ?config.layout,
+        "consuming; orders go to the daily CSV files there, rejects to its dead_letters file");
+    let context = DriverContext::new(driver, member, link.cloned(), config.live.clone());
+    let flow = link.and_then(RunLink::flow).map(|flow| flow.register());
+    let result = run_member(&settings, context, stats, shutdown, flow);
     if let Some(live) = &config.live {
-        live.lag_cleared();
         live.settle(Duration::from_secs(30));
     }
-    // The drop would run librdkafka's close again, and rdkafka's drop waits for it without
-    // a limit. The close above has already left the group (or given up), so the handle is
-    // released without it; its threads end with the process.
-    std::mem::forget(consumer);
-    let report = result?;
+    let (member_report, member) = result?;
+    let report =
+        ConsumeReport { consumed: member_report.consumed, lost: member_report.lost, ..member.report };
     let latency = report
         .latency_ms()
         .map(|(p50, p99, max)| format!("p50 {p50:.1} ms, p99 {p99:.1} ms, max {max:.1} ms"));
@@ -202,223 +200,150 @@ struct Batch {
     live_orders: Vec<(i32, Order)>,
 }
 
-/// The poll loop's state: the current batch and what is durable or committed.
-struct Consumption<'a> {
-    consumer: &'a BaseConsumer<SinkContext>,
-    config: &'a ConsumerConfig,
-    stats: &'a Stats,
+/// The CSV sink as the group driver runs it.
+struct CsvMember {
+    sink: CsvSink,
+    commit_metadata: String,
     dlq: Option<DeadLetterTopic>,
+    stats: Arc<Stats>,
+    sync_interval: Duration,
+    live: Option<Arc<dyn PipelineObserver>>,
     report: ConsumeReport,
     batch: Batch,
-    /// Next offset per partition that is durable in the files.
-    durable_next: BTreeMap<i32, i64>,
-    /// Durable offsets not yet committed to Kafka.
-    uncommitted: BTreeMap<i32, i64>,
-    last_commit: Instant,
-    last_message: Instant,
-    last_poll_error: Option<Instant>,
-    /// The producer's flow window, told what is durable (embedded broker).
-    flow: Option<SinkSlot>,
-    /// Since when no partition is held (`None` while some are).
-    unassigned_since: Option<Instant>,
 }
 
-impl<'a> Consumption<'a> {
-    fn new(
-        consumer: &'a BaseConsumer<SinkContext>,
-        config: &'a ConsumerConfig,
-        stats: &'a Stats,
-        dlq: Option<DeadLetterTopic>,
-    ) -> Self {
-        Consumption {
-            consumer,
-            config,
-            stats,
-            dlq,
-            report: ConsumeReport {
-                latency_micros: Histogram::new_with_bounds(1, 3_600_000_000, 3).ok(),
-                ..Default::default()
-            },
-            batch: Batch { event_times: Vec::with_capacity(64 * 1024), ..Default::default() },
-            durable_next: BTreeMap::new(),
-            uncommitted: BTreeMap::new(),
-            last_commit: Instant::now(),
-            last_message: Instant::now(),
-            last_poll_error: None,
-            flow: None,
-            unassigned_since: Some(Instant::now()),
-        }
+impl CsvMember {
+    fn commits(&self, offsets: Vec<(i32, i64)>) -> Vec<Commit> {
+        offsets
+            .into_iter()
+            .map(|(partition, next)| Commit { partition, next, metadata: self.commit_metadata.clone() })
+            .collect()
     }
 
-    /// Polls, writes and syncs until a stop condition holds between two batches.
-    fn until_done(&mut self, shutdown: &Shutdown, link: Option<&RunLink>) -> anyhow::Result<()> {
-        loop {
-            if let Some(err) =
-                self.consumer.context().failure.lock().unwrap_or_else(|p| p.into_inner()).take()
-            {
-                return Err(err.into());
+    /// Records how long the orders just made durable took from their timestamps.
+    fn record_latencies(&mut self, event_times: &[i64]) {
+        let now = crate::clock::now_micros();
+        if let Some(h) = self.report.latency_micros.as_mut() {
+            for t in event_times {
+                h.saturating_record((now - t).max(0) as u64);
             }
-            // With rows pending, only take what is already fetched: an empty queue means
-            // a fetch batch is complete, the moment to sync (group commit).
-            let pending = self.batch.since.is_some();
-            let wait = if pending { Duration::ZERO } else { Duration::from_millis(100) };
-            let sync_now = match self.consumer.poll(wait) {
-                None => pending,
-                Some(Err(e)) => {
-                    if let Some(reason) = refusal(&e) {
-                        anyhow::bail!(reason);
-                    }
-                    if self.last_poll_error.is_none_or(|t| t.elapsed() > Duration::from_secs(5)) {
-                        warn!(error = %e, "consumer error (retrying)");
-                        self.last_poll_error = Some(Instant::now());
-                    }
-                    false
+        }
+        if let Some(live) = &self.live {
+            for t in event_times {
+                live.latency((now - t).max(0) as f64 / 1e6);
+            }
+        }
+        if let Some(oldest) = event_times.iter().min() {
+            tracing::debug!(rows = event_times.len(), oldest_ms = (now - oldest) / 1000, "batch durable");
+        }
+    }
+}
+
+impl GroupSink for CsvMember {
+    type Error = SinkError;
+
+    fn assign(&mut self, partitions: &[Assigned]) -> Result<Vec<(i32, Option<i64>)>, SinkError> {
+        let numbers: Vec<i32> = partitions.iter().map(|a| a.partition).collect();
+        let checkpointed = self.sink.assign(&numbers)?;
+        let mut resume = Vec::with_capacity(checkpointed.len());
+        for (partition, checkpoint) in checkpointed {
+            let assigned = partitions.iter().find(|a| a.partition == partition);
+            let kafka = assigned.and_then(|a| a.committed);
+            let ours = assigned.is_some_and(|a| a.metadata == self.commit_metadata);
+            let start = if ours {
+                // Committed from this directory: the checkpoint is the truth, and the
+                // files were cut to it. Kafka can only be ahead if the newest checkpoint
+                // slot was lost, and those rows must be read again (from the start of
+                // the partition if the remaining slot has no record of it).
+                if kafka > checkpoint {
+                    warn!(partition, checkpoint = ?checkpoint, committed = ?kafka,
+                        "Kafka's committed offset is ahead of the checkpoint (its newest slot was lost); resuming at the checkpoint, to which the files were cut");
                 }
-                Some(Ok(message)) => self.take(&message)?,
+                Some(checkpoint.unwrap_or(0))
+            } else {
+                // The checkpoint is ahead after a crash before the commit; Kafka is ahead
+                // when another member wrote this partition into another directory.
+                checkpoint.max(kafka)
             };
-            if sync_now {
-                self.sync()?;
-            }
-            if self.batch.since.is_some() {
-                continue;
-            }
-            if let Some(live) = &self.config.live {
-                let assigned =
-                    self.consumer.context().assigned_at.lock().unwrap_or_else(|p| p.into_inner()).is_some();
-                live.ready(assigned);
-            }
-            if shutdown.requested() {
-                info!("shutdown requested");
-                return Ok(());
-            }
-            if link.is_some_and(|l| l.reached(&self.durable_next)) {
-                info!("every produced order is durable");
-                return Ok(());
-            }
-            let idle_for = self.idle_for();
-            if let Some(idle) = self.config.idle_exit {
-                if idle_for.is_some_and(|t| t >= idle) {
-                    if caught_up(self.consumer, &self.config.topic, &self.consumer.context().gaps()) {
-                        info!(idle = ?idle, "no new message and every assigned partition read to its end; exiting");
-                        return Ok(());
-                    }
-                    // Not at the end (a broker away, a fetch stalled): wait another round.
-                    self.last_message = Instant::now();
-                }
-            }
-            if let Some(limit) = self.config.join_timeout {
-                if self.unassigned_since.is_some_and(|since| since.elapsed() >= limit) {
-                    anyhow::bail!(
-                        "no partition of {} was assigned to this member within --join-timeout {}; is the group full (more members than partitions) or the broker unable to form it?",
-                        self.config.topic,
-                        humantime::format_duration(limit)
-                    );
-                }
-            }
+            resume.push((partition, start));
         }
+        Ok(resume)
     }
 
-    /// Time since the last message or the last assignment, whichever is later; `None`
-    /// while no partition is held (a slow group join, or a group with more members than
-    /// partitions, is not idleness).
-    fn idle_for(&mut self) -> Option<Duration> {
-        let assigned = *self.consumer.context().assigned_at.lock().unwrap_or_else(|p| p.into_inner());
-        match assigned {
-            Some(at) => {
-                self.unassigned_since = None;
-                Some(at.max(self.last_message).elapsed())
-            }
-            None => {
-                self.unassigned_since.get_or_insert_with(Instant::now);
-                None
-            }
-        }
+    fn started(&mut self, partition: i32, start: Option<i64>) {
+        // Offsets below the start count as already written.
+        self.sink.resume_at(partition, start.unwrap_or(0));
     }
 
-    /// Queues one message as a CSV row or a dead letter; true when the batch is due.
-    fn take(&mut self, message: &BorrowedMessage<'_>) -> Result<bool, SinkError> {
-        self.last_message = Instant::now();
-        self.report.consumed += 1;
+    fn revoke(&mut self, partitions: &[i32]) -> Result<Vec<Commit>, SinkError> {
+        let offsets = self.sink.revoke(partitions)?;
+        Ok(self.commits(offsets))
+    }
+
+    fn take(&mut self, partition: i32, offset: i64, record: Record<'_>) -> Result<bool, SinkError> {
         Stats::add(&self.stats.consumed, 1);
-        let (partition, offset) = (message.partition(), message.offset());
-        let missing = self.consumer.context().gaps().observe(partition, offset);
-        if let Some(range) = missing {
-            let gap = gaps::report(self.consumer, self.stats, "csv", &self.config.topic, partition, range);
-            self.consumer.context().sink().write_gap(&gap)?;
-            self.report.lost += gap.missing;
-            if let Some(flow) = &self.flow {
-                // Nothing will ever arrive for these offsets: the producer must not wait for them.
-                flow.durable([(partition, range.1 + 1)]);
-            }
-        }
-        let decoded = match message.payload() {
-            Some(payload) => decode_json(payload)
-                .and_then(|order| {
-                    check_event_time(&order, crate::clock::now_micros(), self.config.max_future)
-                        .map(|()| order)
-                })
-                .map_err(|e| e.to_string()),
-            None => Err("empty message (no payload)".to_string()),
-        };
-        let mut sink = self.consumer.context().sink();
-        let taken = match decoded {
-            Ok(order) => {
-                let taken = sink.write_order(partition, offset, &order)?;
+        let taken = match record {
+            Record::Order(order) => {
+                let taken = self.sink.write_order(partition, offset, &order)?;
                 if taken {
                     self.batch.orders += 1;
                     self.batch.event_times.push(order.timestamp.utc_micros);
-                    if self.config.live.is_some() {
+                    if self.live.is_some() {
                         self.batch.live_orders.push((partition, order));
                     }
                 }
                 taken
             }
-            Err(reason) => {
+            Record::Invalid { reason, message } => {
                 let payload = message.payload().unwrap_or_default();
                 let letter =
                     DeadLetter::new(message.topic(), partition, offset, message.key(), payload, reason);
-                let taken = sink.write_dead_letter(&letter)?;
+                let taken = self.sink.write_dead_letter(&letter)?;
                 if taken {
                     warn!(partition, offset, reason = %letter.reason, "dead letter");
                     self.batch.dead_letters += 1;
                     if let Some(dlq) = self.dlq.as_mut() {
-                        dlq.send(message, &letter.reason, &sink.dead_letter_file(partition));
+                        dlq.send(message, &letter.reason, &self.sink.dead_letter_file(partition));
                     }
                 }
                 taken
             }
         };
-        if !taken {
-            Stats::add(&self.stats.duplicates_skipped, 1);
-            return Ok(false);
+        if taken {
+            self.batch.since.get_or_insert_with(Instant::now);
         }
-        let since = *self.batch.since.get_or_insert_with(Instant::now);
-        Ok(since.elapsed() >= self.config.sync_interval || sink.pending_bytes() >= SYNC_BYTES)
+        Ok(taken)
     }
 
-    /// Makes the batch durable, then commits its offsets to Kafka (at most once per
-    /// [`COMMIT_INTERVAL`]: the checkpoint already holds them, and commits would crowd
-    /// out fetches).
-    fn sync(&mut self) -> Result<(), SinkError> {
+    fn gap(&mut self, gap: &Gap) -> Result<(), SinkError> {
+        self.sink.write_gap(gap)
+    }
+
+    fn pending(&self) -> bool {
+        self.batch.since.is_some()
+    }
+
+    fn due(&mut self, moment: Moment) -> bool {
+        // An empty queue means a fetch batch is complete: the moment to sync (group
+        // commit).
+        moment.queue_empty
+            || moment.stopping
+            || self.batch.since.is_some_and(|t| t.elapsed() >= self.sync_interval)
+            || self.sink.pending_bytes() >= SYNC_BYTES
+    }
+
+    fn flush(&mut self) -> Result<Vec<Commit>, SinkError> {
         if let Some(dlq) = self.dlq.as_mut() {
             dlq.flush();
         }
         let started = Instant::now();
-        let offsets = self.consumer.context().sink().sync()?;
+        let offsets = self.sink.sync()?;
         if started.elapsed() > SLOW_SYNC {
             warn!(took = ?started.elapsed(), rows = self.batch.orders, "slow fsync of the CSV files");
         }
-        if let Some(flow) = &self.flow {
-            flow.durable(offsets.iter().copied());
-        }
-        self.durable_next.extend(offsets.iter().copied());
-        self.uncommitted.extend(offsets);
-        if self.last_commit.elapsed() >= COMMIT_INTERVAL {
-            self.commit(CommitMode::Async);
-        }
         let mut batch = std::mem::take(&mut self.batch);
         self.record_latencies(&batch.event_times);
-        if let Some(live) = &self.config.live {
+        if let Some(live) = &self.live {
             // Durable now: the dashboard shows what the files hold. The analytics thread
             // takes the batch, so this thread goes back to the topic at once.
             let capacity = batch.live_orders.capacity();
@@ -437,82 +362,16 @@ impl<'a> Consumption<'a> {
                 "messages sent to the dead letters"
             );
         }
-        Ok(())
+        Ok(self.commits(offsets))
     }
 
-    fn commit(&mut self, mode: CommitMode) {
-        let offsets: Vec<(i32, i64)> = std::mem::take(&mut self.uncommitted).into_iter().collect();
-        commit(self.consumer, &offsets, mode);
-        self.last_commit = Instant::now();
+    fn poll_wait(&self) -> Duration {
+        // With rows pending, only take what is already fetched.
+        Duration::ZERO
     }
 
-    /// Records how long the orders just made durable took from their timestamps.
-    fn record_latencies(&mut self, event_times: &[i64]) {
-        let now = crate::clock::now_micros();
-        if let Some(h) = self.report.latency_micros.as_mut() {
-            for t in event_times {
-                h.saturating_record((now - t).max(0) as u64);
-            }
-        }
-        if let Some(live) = &self.config.live {
-            for t in event_times {
-                live.latency((now - t).max(0) as f64 / 1e6);
-            }
-        }
-        if let Some(oldest) = event_times.iter().min() {
-            tracing::debug!(rows = event_times.len(), oldest_ms = (now - oldest) / 1000, "batch durable");
-        }
+    fn commit_interval(&self) -> Duration {
+        // The checkpoint already holds the offsets, and commits would crowd out fetches.
+        COMMIT_INTERVAL
     }
-
-    /// Syncs what is left and commits every durable offset before leaving.
-    fn finish(mut self) -> anyhow::Result<ConsumeReport> {
-        self.sync()?;
-        self.commit(CommitMode::Sync);
-        Ok(self.report)
-    }
-}
-
-/// True when every partition of `topic` assigned to `consumer` has been read to its end
-/// (or is empty); false while none is assigned or an end cannot be read.
-pub(crate) fn caught_up<C: ConsumerContext>(
-    consumer: &BaseConsumer<C>,
-    topic: &str,
-    gaps: &GapDetector,
-) -> bool {
-    let Ok(assignment) = consumer.assignment() else { return false };
-    let partitions: Vec<i32> = assignment.elements_for_topic(topic).iter().map(|e| e.partition()).collect();
-    !partitions.is_empty()
-        && partitions.iter().all(|&partition| {
-            match consumer.fetch_watermarks(topic, partition, Duration::from_secs(5)) {
-                Ok((low, high)) => gaps.expected(partition).map_or(high <= low, |next| next >= high),
-                Err(error) => {
-                    warn!(partition, %error, "cannot read the end of the partition; not idle yet");
-                    false
-                }
-            }
-        })
-}
-
-/// How long leaving the group may take at shutdown.
-const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Closes the consumer while serving its events here, with a time limit: the close
-/// revokes partitions (synced and committed by the rebalance callback) and sends a
-/// LeaveGroup, so the group rebalances at once instead of waiting for this member's
-/// session to time out. Messages polled meanwhile are not written: the next owner gets
-/// them. librdkafka's own blocking close can hang forever after a rebalance storm.
-pub(crate) fn close<C: ConsumerContext>(consumer: &BaseConsumer<C>) {
-    if let Err(error) = consumer.close_queue() {
-        warn!(%error, "could not start closing the consumer; the group notices after the session timeout");
-        return;
-    }
-    let deadline = Instant::now() + CLOSE_TIMEOUT;
-    while !consumer.closed() {
-        if Instant::now() >= deadline {
-            warn!(timeout = ?CLOSE_TIMEOUT, "consumer did not close in time; the group notices after the session timeout");
-            return;
-        }
-        let _ = consumer.poll(Duration::from_millis(100));
-    }
-    debug!("left the consumer group");
 }

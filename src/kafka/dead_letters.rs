@@ -23,21 +23,21 @@ pub(super) const INLINE_LIMIT: usize = 900_000;
 pub(super) const TRUNCATED_BYTES: usize = 64 * 1024;
 
 /// Sends dead letters to `<topic>.dlq` as well as to the dead-letter file.
-pub(super) struct DeadLetterTopic {
+pub(crate) struct DeadLetterTopic {
     topic: String,
     producer: ThreadedProducer<DefaultProducerContext>,
     unflushed: bool,
 }
 
 impl DeadLetterTopic {
-    pub(super) fn new(brokers: &str, topic: &str) -> Result<Self, KafkaStageError> {
+    pub(crate) fn new(brokers: &str, topic: &str) -> Result<Self, KafkaStageError> {
         let producer =
             client_config(brokers, "dead-letters").set("acks", "all").set("linger.ms", "50").create()?;
         Ok(DeadLetterTopic { topic: dead_letter_topic(topic), producer, unflushed: false })
     }
 
     /// Copies `message` with its `reason`; `file` names the dead-letter file that holds it.
-    pub(super) fn send(&mut self, message: &BorrowedMessage<'_>, reason: &str, file: &str) {
+    pub(crate) fn send(&mut self, message: &BorrowedMessage<'_>, reason: &str, file: &str) {
         let mut headers = OwnedHeaders::new()
             .insert(Header { key: "orderstream.reason", value: Some(reason) })
             .insert(Header {
@@ -63,7 +63,7 @@ impl DeadLetterTopic {
         }
     }
 
-    pub(super) fn flush(&mut self) {
+    pub(crate) fn flush(&mut self) {
         if std::mem::take(&mut self.unflushed) {
             if let Err(e) = self.producer.flush(Duration::from_secs(10)) {
                 warn!(error = %e, topic = %self.topic, "dead letters not confirmed by Kafka (they are in the dead-letter file)");

@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod consumer;
 mod dead_letters;
+pub mod driver;
 pub mod embedded;
 pub mod flow;
 pub mod gaps;
@@ -14,7 +15,6 @@ pub mod link;
 pub mod observer;
 pub mod producer;
 pub mod reader;
-mod rebalance;
 
 use std::time::Duration;
 
