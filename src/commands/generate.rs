@@ -42,7 +42,7 @@ pub fn execute(args: &GenerateArgs, progress: Duration) -> anyhow::Result<()> {
                 if flush_each {
                     out.flush()?;
                 }
-                stats.delivered.store(emitted, std::sync::atomic::Ordering::Relaxed);
+                stats.delivered.inc_by(emitted.saturating_sub(stats.delivered.get()));
             }
         }
         out.write_all(&buf)?;

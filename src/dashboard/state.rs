@@ -6,8 +6,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
-use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
-
 use crate::analytics::{Analytics, AnalyticsConfig, Outcome};
 use crate::generate::catalogue::Category;
 use crate::kafka::observer::PipelineObserver;
@@ -32,9 +30,9 @@ pub struct LiveState {
     queue: Mutex<Option<std::sync::mpsc::Sender<OrderBatch>>>,
     submitted: AtomicU64,
     recorded: AtomicU64,
-    /// Order timestamp to durable CSV row, in seconds.
-    pub latency: Histogram,
     partitions: Mutex<BTreeMap<i32, PartitionLag>>,
+    /// `/metrics`: registered once when the state is made.
+    registry: prometheus_client::registry::Registry,
 }
 
 /// How far a partition's consumer is behind.
@@ -60,6 +58,11 @@ impl PartitionLag {
 }
 
 impl LiveState {
+    /// The metrics registry (counters and the collector of live figures).
+    pub(super) fn registry(&self) -> &prometheus_client::registry::Registry {
+        &self.registry
+    }
+
     /// Empty analytics over `categories`.
     pub fn new(
         config: AnalyticsConfig,
@@ -67,14 +70,14 @@ impl LiveState {
         stats: Arc<Stats>,
         csv_dir: Option<std::path::PathBuf>,
     ) -> Arc<Self> {
-        let state = Arc::new(LiveState {
+        let state = Arc::new_cyclic(|weak| LiveState {
             retention: config.retention,
             analytics: Mutex::new(Analytics::new(config, categories)),
+            registry: super::metrics::registry(&stats, weak.clone()),
             stats,
             csv_dir,
             ready: AtomicBool::new(false),
             started: Instant::now(),
-            latency: Histogram::new(exponential_buckets(0.001, 2.0, 17)),
             partitions: Mutex::new(BTreeMap::new()),
             queue: Mutex::new(None),
             submitted: AtomicU64::new(0),
@@ -228,10 +231,6 @@ impl PipelineObserver for LiveState {
 
     fn durable(&self, orders: Vec<(i32, Order)>) {
         self.submit(orders);
-    }
-
-    fn latency(&self, seconds: f64) {
-        self.latency.observe(seconds);
     }
 
     fn ready(&self, holds_partitions: bool) {

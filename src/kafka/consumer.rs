@@ -8,7 +8,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hdrhistogram::Histogram;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use tracing::{info, warn};
@@ -68,17 +67,6 @@ pub struct ConsumeReport {
     pub dead_lettered: u64,
     /// Records that were gone before they could be read (gaps, in the dead-letter file).
     pub lost: u64,
-    /// Microseconds from each order's timestamp to the moment its row was durable.
-    pub latency_micros: Option<Histogram<u64>>,
-}
-
-impl ConsumeReport {
-    /// p50, p99 and max of the order-to-durable-row latency, in milliseconds.
-    pub fn latency_ms(&self) -> Option<(f64, f64, f64)> {
-        let h = self.latency_micros.as_ref().filter(|h| !h.is_empty())?;
-        let ms = |v: u64| v as f64 / 1000.0;
-        Some((ms(h.value_at_quantile(0.5)), ms(h.value_at_quantile(0.99)), ms(h.max())))
-    }
 }
 
 /// The CSV sink's commit metadata: this prefix and the directory's identity.
@@ -129,10 +117,7 @@ pub fn consume(
         stats: stats.clone(),
         sync_interval: config.sync_interval,
         live: config.live.clone(),
-        report: ConsumeReport {
-            latency_micros: Histogram::new_with_bounds(1, 3_600_000_000, 3).ok(),
-            ..Default::default()
-        },
+        report: ConsumeReport::default(),
         batch: Batch { event_times: Vec::with_capacity(64 * 1024), ..Default::default() },
     };
     let settings = group_member_config(&config.brokers, "consumer", &config.group, config.session_timeout)
@@ -163,8 +148,9 @@ pub fn consume(
     let (member_report, member) = result?;
     let report =
         ConsumeReport { consumed: member_report.consumed, lost: member_report.lost, ..member.report };
-    let latency = report
-        .latency_ms()
+    let latency = stats
+        .latency
+        .quantiles_ms()
         .map(|(p50, p99, max)| format!("p50 {p50:.1} ms, p99 {p99:.1} ms, max {max:.1} ms"));
     info!(consumed = report.consumed, written = report.written, dead_letters = report.dead_lettered,
         redeliveries_skipped = Stats::get(&stats.duplicates_skipped), order_to_durable_row = latency.unwrap_or_default(), csv_dir = %dir.display(), "consumer finished");
@@ -223,16 +209,7 @@ impl CsvMember {
     /// Records how long the orders just made durable took from their timestamps.
     fn record_latencies(&mut self, event_times: &[i64]) {
         let now = crate::clock::now_micros();
-        if let Some(h) = self.report.latency_micros.as_mut() {
-            for t in event_times {
-                h.saturating_record((now - t).max(0) as u64);
-            }
-        }
-        if let Some(live) = &self.live {
-            for t in event_times {
-                live.latency((now - t).max(0) as f64 / 1e6);
-            }
-        }
+        self.stats.latency.record(now, event_times);
         if let Some(oldest) = event_times.iter().min() {
             tracing::debug!(rows = event_times.len(), oldest_ms = (now - oldest) / 1000, "batch durable");
         }

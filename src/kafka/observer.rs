@@ -14,8 +14,6 @@ pub trait PipelineObserver: Send + Sync + std::fmt::Debug {
     fn files_recovered(&self, csv_dir: &Path);
     /// Orders (with their partitions) that are durable now.
     fn durable(&self, orders: Vec<(i32, Order)>);
-    /// Seconds from an order's event time to its durable row.
-    fn latency(&self, seconds: f64);
     /// Whether the consumer holds partitions.
     fn ready(&self, holds_partitions: bool);
     /// Messages between the consumer and the end of `partition`.

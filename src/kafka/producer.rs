@@ -83,8 +83,7 @@ impl ProducerContext for Deliveries {
                 }
             }
             Err((err, message)) => {
-                let failed =
-                    self.stats.delivery_failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                let failed = self.stats.delivery_failed.inc() + 1;
                 if failed <= LOGGED_FAILURES || failed.is_power_of_two() {
                     let payload = message.payload().map(String::from_utf8_lossy).unwrap_or_default();
                     error!(error = %err, failed_so_far = failed, order = %payload, "order not delivered");
