@@ -498,7 +498,8 @@ pub struct SheetsCommandArgs {
     pub kafka: KafkaArgs,
     #[command(flatten)]
     pub group: GroupArgs,
-    /// Exit 0 after this long without a new message, e.g. `5s`.
+    /// Exit after this long holding partitions read to their end with no new message,
+    /// e.g. `5s`: 0, or 3 if records were gone before they could be read.
     #[arg(long, env = "ORDERSTREAM_IDLE_EXIT", value_parser = duration_between("--idle-exit", MILLI, 366 * DAY))]
     pub idle_exit: Option<Duration>,
     /// How long the group waits for a silent member before it gives its partitions to
