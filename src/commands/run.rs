@@ -14,6 +14,7 @@ use crate::kafka::embedded::EmbeddedKafka;
 use crate::kafka::link::RunLink;
 use crate::kafka::observer::PipelineObserver;
 use crate::kafka::producer::{produce, ProduceReport, ProducerConfig};
+use crate::sheets::SheetsReport;
 use crate::shutdown::Shutdown;
 use crate::stats::{ProgressReporter, Stats};
 
@@ -22,19 +23,9 @@ use crate::stats::{ProgressReporter, Stats};
 pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
     let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
     let topic = args.topic.topic.clone();
-    // An embedded broker lives until the end of this function.
     let orders = args.generator.source()?;
-    let (embedded, brokers, source) = match &args.brokers {
-        Some(brokers) => {
-            ensure_topic(brokers, &topic, args.partitions, args.topic.connect_timeout)?;
-            (None, brokers.clone(), None)
-        }
-        None => {
-            let kafka = EmbeddedKafka::start(&topic, args.partitions)?;
-            let (brokers, source) = (kafka.bootstrap_servers(), kafka.source().to_string());
-            (Some(kafka), brokers, Some(source))
-        }
-    };
+    // An embedded broker lives until the end of this function.
+    let (embedded, brokers, source) = start_broker(args)?;
 
     let started = Instant::now();
     let stats = Stats::new();
@@ -76,15 +67,7 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
         connect_timeout: args.topic.connect_timeout,
         flow: link.flow().cloned(),
     };
-    // Producing before the group has formed would only make the first orders wait.
-    let group_wait = Instant::now() + Duration::from_secs(60);
-    while !link.wait_assigned(Duration::from_millis(200)) && !shutdown.requested() && !consumer.is_finished()
-    {
-        if Instant::now() > group_wait {
-            warn!("the consumer has no partitions after 60 s; producing anyway");
-            break;
-        }
-    }
+    wait_for_the_group(&link, &shutdown, &consumer);
     let produced = produce(&producer_config, &stats, &shutdown);
     match &produced {
         Ok(report) => {
@@ -116,6 +99,54 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
     }
     let in_sheet = in_sheet?;
     let lost = consumed.lost + in_sheet.as_ref().map_or(0, |r| r.lost);
+    log_finished(args, started, &produced, &consumed, in_sheet.as_ref());
+    check_complete(&produced, &consumed, in_sheet.as_ref().map(|r| r.orders), lost, embedded_run)?;
+    if let Some((_, server)) = http.as_ref().filter(|_| !shutdown.requested()) {
+        // The orders are all in; keep the API up for the user until Ctrl-C.
+        info!(url = %format!("http://{}/", server.local_addr()), "still serving the HTTP API; Ctrl-C to stop");
+        while shutdown.sleep_until(Instant::now() + Duration::from_secs(3600)) {}
+    }
+    Ok(())
+}
+
+/// The broker of the run: the cluster of `--brokers` (with the topic made if missing),
+/// or an embedded one with a source name of its own for the checkpoints.
+fn start_broker(args: &RunArgs) -> anyhow::Result<(Option<EmbeddedKafka>, String, Option<String>)> {
+    let topic = &args.topic.topic;
+    Ok(match &args.brokers {
+        Some(brokers) => {
+            ensure_topic(brokers, topic, args.partitions, args.topic.connect_timeout)?;
+            (None, brokers.clone(), None)
+        }
+        None => {
+            let kafka = EmbeddedKafka::start(topic, args.partitions)?;
+            let (brokers, source) = (kafka.bootstrap_servers(), kafka.source().to_string());
+            (Some(kafka), brokers, Some(source))
+        }
+    })
+}
+
+/// Producing before the group has formed would only make the first orders wait: waits
+/// (up to a minute) until the consumer holds its partitions.
+fn wait_for_the_group<T>(link: &RunLink, shutdown: &Shutdown, consumer: &std::thread::JoinHandle<T>) {
+    let group_wait = Instant::now() + Duration::from_secs(60);
+    while !link.wait_assigned(Duration::from_millis(200)) && !shutdown.requested() && !consumer.is_finished()
+    {
+        if Instant::now() > group_wait {
+            warn!("the consumer has no partitions after 60 s; producing anyway");
+            break;
+        }
+    }
+}
+
+/// The run's last words: totals, rate and where the output went.
+fn log_finished(
+    args: &RunArgs,
+    started: Instant,
+    produced: &ProduceReport,
+    consumed: &ConsumeReport,
+    in_sheet: Option<&SheetsReport>,
+) {
     let dir = args.sink.csv_dir.canonicalize().unwrap_or_else(|_| args.sink.csv_dir.clone());
     let secs = started.elapsed().as_secs_f64();
     info!(
@@ -125,16 +156,9 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
         end_to_end_rate = format!("{:.0} orders/s", consumed.written as f64 / secs),
         dead_letters = consumed.dead_lettered,
         csv_dir = %dir.display(),
-        sheet = in_sheet.as_ref().map(|r| format!("{} orders in https://docs.google.com/spreadsheets/d/{} ({} write requests)", r.orders, r.spreadsheet, r.requests)).unwrap_or_default(),
+        sheet = in_sheet.map(|r| format!("{} orders in https://docs.google.com/spreadsheets/d/{} ({} write requests)", r.orders, r.spreadsheet, r.requests)).unwrap_or_default(),
         "pipeline finished"
     );
-    check_complete(&produced, &consumed, in_sheet.as_ref().map(|r| r.orders), lost, embedded_run)?;
-    if let Some((_, server)) = http.as_ref().filter(|_| !shutdown.requested()) {
-        // The orders are all in; keep the API up for the user until Ctrl-C.
-        info!(url = %format!("http://{}/", server.local_addr()), "still serving the HTTP API; Ctrl-C to stop");
-        while shutdown.sleep_until(Instant::now() + Duration::from_secs(3600)) {}
-    }
-    Ok(())
 }
 
 /// Fails with [`DataMissing`] when any order of this run is not in the output: records
