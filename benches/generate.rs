@@ -34,12 +34,13 @@ fn generator(c: &mut Criterion) {
             std::hint::black_box(&buf);
         })
     });
+    let catalogue = generator.model().catalogue();
     let mut sample = Vec::new();
     write_json(&generator.next_order(), &mut sample);
     group.bench_function("decode+validate", |b| {
-        b.iter(|| decode_json(std::hint::black_box(&sample)).unwrap())
+        b.iter(|| decode_json(std::hint::black_box(&sample), &catalogue).unwrap())
     });
-    let order = decode_json(&sample).unwrap();
+    let order = decode_json(&sample, &catalogue).unwrap();
     group.bench_function("csv-row", |b| {
         b.iter(|| {
             buf.clear();

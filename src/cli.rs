@@ -16,8 +16,9 @@ use crate::generate::load::LoadModel;
 use crate::generate::pacing::Rate;
 use crate::generate::scenario::Scenario;
 use crate::generate::source::{SourceConfig, Speed, Timing};
-use crate::generate::{catalogue, customers, ids, GeneratorConfig};
+use crate::generate::{customers, ids, GeneratorConfig};
 use crate::kafka::{DEFAULT_GROUP, DEFAULT_PARTITIONS, DEFAULT_TOPIC};
+use crate::order::Catalogue;
 pub use crate::order::TimeArg;
 use crate::sheets::{SheetsConfig, SheetsMode, Target, DEFAULT_DRIVE_API, DEFAULT_SHEETS_API};
 use crate::sink::Layout;
@@ -214,20 +215,15 @@ impl GeneratorArgs {
     }
 }
 
-/// Compiles the scenario at `path`, or the built-in one, and makes its catalogue the one
-/// decoded orders are checked against.
+/// Compiles the scenario at `path`, or the built-in one.
 pub fn load_model(path: Option<&Path>) -> anyhow::Result<LoadModel> {
-    let model = match path {
+    Ok(match path {
         Some(path) => {
             let scenario = Scenario::load(path)?;
             LoadModel::compile(&scenario, &path.display().to_string())?
         }
         None => LoadModel::builtin(),
-    };
-    if !catalogue::install(model.categories()) {
-        bail!("a different catalogue is already in use in this process");
-    }
-    Ok(model)
+    })
 }
 
 /// `orderstream generate`.
@@ -281,10 +277,12 @@ pub struct CatalogueArgs {
 }
 
 impl CatalogueArgs {
-    /// Makes the scenario's catalogue (or the built-in one) the one orders are checked
-    /// against.
-    pub fn install(&self) -> anyhow::Result<()> {
-        load_model(self.scenario.as_deref()).map(|_| ())
+    /// The scenario's catalogue, or the built-in one.
+    pub fn catalogue(&self) -> anyhow::Result<Catalogue> {
+        Ok(match &self.scenario {
+            Some(_) => load_model(self.scenario.as_deref())?.catalogue(),
+            None => crate::generate::builtin_catalogue(),
+        })
     }
 }
 
@@ -610,7 +608,7 @@ mod tests {
             if let Command::Run(args) = &cli.command {
                 let _ = args.http.analytics();
                 if let Ok(source) = args.generator.source() {
-                    let mut analytics = crate::analytics::Analytics::new(args.http.analytics(), catalogue::categories());
+                    let mut analytics = crate::analytics::Analytics::new(args.http.analytics(), source.generator.model.catalogue());
                     let mut orders = OrderSource::new(&source);
                     // A stop is already asked: the pacing is computed, nothing sleeps.
                     let stop = Shutdown::new();

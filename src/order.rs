@@ -1,42 +1,27 @@
 //! The order record: the compatibility contract shared by the producer, the Kafka topic,
 //! the CSV files and (later) the sheet.
 //!
-//! An [`Order`] is `Copy` and allocation-free: its text fields point into the static
-//! [`catalogue`](crate::generate::catalogue). Money is kept in integer grosz so that the
+//! An [`Order`] is `Copy` and allocation-free: its fixed dimensions are enums and its
+//! text fields point into the [`catalogue`]. Its fifteen fields are declared once, in
+//! [`schema`], and every writer (JSON, CSV, sheet rows) walks that declaration. Money is kept in integer grosz so that the
 //! VAT invariant can be checked exactly, and time as [`EventTime`] so that the order keeps
 //! the UTC offset it was created with (its CSV day is the local day of that offset).
 
+pub mod catalogue;
 mod decode;
 mod encode;
 mod files;
+pub mod schema;
 mod time;
 
+pub use catalogue::{Catalogue, Category, Channel, Device, Payment, Region, Store};
 pub use decode::{check_event_time, decode_csv_record, decode_json, DecodeError, EARLIEST_EVENT_TIME};
-pub(crate) use encode::push_money;
-pub use encode::{write_csv_row, write_json};
+pub use encode::{push_cell_text, push_money, write_csv_row, write_json};
 pub use files::{day_file_name, is_day_file};
+pub use schema::{Cell, CSV_HEADER};
 pub use time::{EventTime, TimeArg};
 
 use uuid::Uuid;
-
-/// Column order of the CSV files and the sheet, per SPEC.
-pub const CSV_HEADER: [&str; 15] = [
-    "id",
-    "timestamp",
-    "store_id",
-    "region",
-    "sales_channel",
-    "device_type",
-    "customer_id",
-    "payment_method",
-    "nazwa_produktu",
-    "marka",
-    "kategoria_produktu",
-    "ilosc",
-    "cena_netto",
-    "wartosc_brutto",
-    "sprzedawca",
-];
 
 /// One hundredth of a zloty; integer so that sums and the VAT rule are exact.
 pub type Grosz = i64;
@@ -51,21 +36,21 @@ pub struct Order {
     /// City of the store; also the Kafka message key.
     pub store_id: &'static str,
     /// Region of that city.
-    pub region: &'static str,
-    /// `online` or `in_store`.
-    pub sales_channel: &'static str,
-    /// `mobile`/`pc` online, `store` in a store.
-    pub device_type: &'static str,
+    pub region: Region,
+    /// Online or in a store.
+    pub sales_channel: Channel,
+    /// Mobile or PC online, the store's till in a store.
+    pub device_type: Device,
     /// Buyer; repeat buyers reuse an earlier id.
     pub customer_id: Uuid,
     /// How the buyer paid.
-    pub payment_method: &'static str,
+    pub payment_method: Payment,
     /// Product name.
     pub nazwa_produktu: &'static str,
     /// Brand.
     pub marka: &'static str,
-    /// Product category.
-    pub kategoria_produktu: &'static str,
+    /// Product category, from the catalogue the order was made or checked against.
+    pub kategoria_produktu: &'static Category,
     /// Quantity, 1 to 4.
     pub ilosc: u8,
     /// Net unit price.

@@ -11,7 +11,7 @@ use orderstream::generate::calendar::{self, DayKind};
 use orderstream::generate::load::{Cell, LoadModel, IN_STORE, ONLINE};
 use orderstream::generate::source::{OrderSource, SourceConfig, Speed, Timing};
 use orderstream::generate::GeneratorConfig;
-use orderstream::order::{decode_json, write_json, Order};
+use orderstream::order::{decode_json, write_json, Channel, Order};
 use orderstream::shutdown::Shutdown;
 use orderstream::stats::Stats;
 
@@ -97,7 +97,7 @@ fn in_store_orders_only_in_opening_hours_and_never_on_holidays() {
         if local(&order).hour() == 3 {
             at_3am += 1;
         }
-        if order.sales_channel == "online" {
+        if order.sales_channel == Channel::Online {
             online_on_easter_monday += usize::from(local(&order).date() == easter_monday);
             continue;
         }
@@ -124,27 +124,31 @@ fn weekends_and_hours_follow_the_load_curve() {
     let orders = backfill(&model, 5, from, to);
     let (start, end) = (midnight(from), midnight(to));
 
-    let by_day = |day: Weekday, channel: &str| {
+    let by_day = |day: Weekday, channel: Channel| {
         orders.iter().filter(|o| local(o).date().weekday() == day && o.sales_channel == channel).count()
     };
     let expect_day = |day: Weekday, channel: usize| {
         expected(&model, start, end, |c, date, _| date.weekday() == day && usize::from(c.channel) == channel)
     };
     for day in [Weekday::Tue, Weekday::Sat, Weekday::Sun] {
-        assert_near(&format!("in-store on {day}"), by_day(day, "in_store"), expect_day(day, IN_STORE));
-        assert_near(&format!("online on {day}"), by_day(day, "online"), expect_day(day, ONLINE));
+        assert_near(&format!("in-store on {day}"), by_day(day, Channel::InStore), expect_day(day, IN_STORE));
+        assert_near(&format!("online on {day}"), by_day(day, Channel::Online), expect_day(day, ONLINE));
     }
     // The shape a retailer knows: Saturday is the big store day, closed Sundays are empty.
-    assert!(by_day(Weekday::Sat, "in_store") as f64 > 1.6 * by_day(Weekday::Tue, "in_store") as f64);
-    assert_eq!(by_day(Weekday::Sun, "in_store"), 0);
+    assert!(
+        by_day(Weekday::Sat, Channel::InStore) as f64 > 1.6 * by_day(Weekday::Tue, Channel::InStore) as f64
+    );
+    assert_eq!(by_day(Weekday::Sun, Channel::InStore), 0);
 
     for hour in [3, 9, 13, 20] {
         let observed =
-            orders.iter().filter(|o| local(o).hour() == hour && o.sales_channel == "online").count();
+            orders.iter().filter(|o| local(o).hour() == hour && o.sales_channel == Channel::Online).count();
         let want = expected(&model, start, end, |c, _, h| h == hour && usize::from(c.channel) == ONLINE);
         assert_near(&format!("online orders at {hour}:00"), observed, want);
     }
-    let at = |hour| orders.iter().filter(|o| local(o).hour() == hour && o.sales_channel == "online").count();
+    let at = |hour| {
+        orders.iter().filter(|o| local(o).hour() == hour && o.sales_channel == Channel::Online).count()
+    };
     assert!(
         at(20) > 10 * at(4),
         "online should peak in the evening: {} at 20:00, {} at 04:00",
@@ -166,19 +170,19 @@ fn black_friday_lifts_demand_and_discounts_prices() {
     // 15% off: no price above 85% of the list maximum, and some below the list minimum.
     let accessories = model.categories().iter().find(|c| c.name == "Akcesoria").unwrap();
     for order in &black_friday {
-        let category = model.categories().iter().find(|c| c.name == order.kategoria_produktu).unwrap();
+        let category = model.categories().iter().find(|c| c.name == order.kategoria_produktu.name).unwrap();
         assert!(order.cena_netto <= (category.max_price_grosz as f64 * 0.85).round() as i64, "{order:?}");
     }
     assert!(black_friday
         .iter()
-        .any(|o| o.kategoria_produktu == "Akcesoria" && o.cena_netto < accessories.min_price_grosz));
+        .any(|o| o.kategoria_produktu.name == "Akcesoria" && o.cena_netto < accessories.min_price_grosz));
 }
 
 #[test]
 fn seasons_shift_the_product_mix() {
     let model = model(60.0);
     let share = |orders: &[Order], category: &str| {
-        orders.iter().filter(|o| o.kategoria_produktu == category).count() as f64 / orders.len() as f64
+        orders.iter().filter(|o| o.kategoria_produktu.name == category).count() as f64 / orders.len() as f64
     };
     let march = backfill(&model, 3, "2026-03-02", "2026-03-09");
     let back_to_school = backfill(&model, 3, "2026-08-24", "2026-08-31");
@@ -193,7 +197,7 @@ fn seasons_shift_the_product_mix() {
     ] {
         let index = model.categories().iter().position(|c| c.name == category).unwrap();
         let want = expected(&model, midnight(from), midnight(to), |c, _, _| usize::from(c.category) == index);
-        let observed = orders.iter().filter(|o| o.kategoria_produktu == category).count();
+        let observed = orders.iter().filter(|o| o.kategoria_produktu.name == category).count();
         assert_near(&format!("{category} from {from}"), observed, want);
     }
     // Accessories are steady outside their own promotions.
@@ -213,11 +217,11 @@ fn customers_repeat_about_forty_percent_and_every_order_is_valid() {
 
     let mut buf = Vec::new();
     for order in &orders {
-        let category = model.categories().iter().find(|c| c.name == order.kategoria_produktu).unwrap();
+        let category = model.categories().iter().find(|c| c.name == order.kategoria_produktu.name).unwrap();
         assert!((category.lowest_price_grosz..=category.max_price_grosz).contains(&order.cena_netto));
         buf.clear();
         write_json(order, &mut buf);
-        assert_eq!(decode_json(&buf).expect("valid order"), *order);
+        assert_eq!(decode_json(&buf, &model.catalogue()).expect("valid order"), *order);
     }
 }
 

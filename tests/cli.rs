@@ -19,7 +19,8 @@ fn generate_prints_valid_json_lines() {
     let lines: Vec<&[u8]> = out.stdout.split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
     assert_eq!(lines.len(), 500);
     for line in lines {
-        decode_json(line).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(line)));
+        decode_json(line, &orderstream::generate::builtin_catalogue())
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(line)));
     }
 }
 

@@ -71,7 +71,9 @@ fn the_dashboard_rebuilds_from_the_topic_and_survives_idle_stream_clients() {
     send_raw(&brokers, &topic, &[b"not json", b"{\"id\":1}"]);
     let gross: i64 = topic_messages(&brokers, &topic)
         .iter()
-        .filter_map(|(_, payload)| orderstream::order::decode_json(payload).ok())
+        .filter_map(|(_, payload)| {
+            orderstream::order::decode_json(payload, &orderstream::generate::builtin_catalogue()).ok()
+        })
         .map(|o| o.wartosc_brutto)
         .sum();
 

@@ -30,7 +30,8 @@ fn a_seeded_backfill_is_byte_identical_and_in_time_order() {
 
     let mut last = i64::MIN;
     for line in a.stdout.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-        let order = orderstream::order::decode_json(line).expect("valid order");
+        let order = orderstream::order::decode_json(line, &orderstream::generate::builtin_catalogue())
+            .expect("valid order");
         let date = order.timestamp.local_date().to_string();
         assert!(date == "2026-03-01" || date == "2026-03-02", "{date}");
         assert!(order.timestamp.utc_micros >= last);
@@ -168,7 +169,11 @@ fn then_live_carries_on_in_real_time_after_the_backfill() {
     let (mut live, mut stopped) = (0, false);
     // Read to the end: the orders flushed after the signal belong to the run too.
     for line in stdout.lines() {
-        let order = orderstream::order::decode_json(line.unwrap().as_bytes()).unwrap();
+        let order = orderstream::order::decode_json(
+            line.unwrap().as_bytes(),
+            &orderstream::generate::builtin_catalogue(),
+        )
+        .unwrap();
         live += usize::from(order.timestamp.utc_micros > started + 1_000_000);
         orders.push(order);
         if !stopped && (live >= 5 || std::time::Instant::now() > deadline) {

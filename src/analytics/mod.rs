@@ -22,10 +22,10 @@ use serde::Serialize;
 
 pub use customers::SeenCustomers;
 pub use totals::{Totals, TotalsReport};
-pub use window::{Keys, Window, CHANNELS, DEVICES};
+pub use window::{Keys, Window};
 
-use crate::generate::catalogue::{Category, PAYMENT_METHODS, REGIONS};
 use crate::order::Order;
+use crate::order::{Catalogue, Category, Channel, Device, Payment, Region};
 
 /// Settings of the analytics.
 #[derive(Debug, Clone)]
@@ -72,7 +72,7 @@ pub struct Filter {
     pub from_ms: Option<i64>,
     /// Event time to (exclusive; windows starting before).
     pub to_ms: Option<i64>,
-    /// Index into [`REGIONS`].
+    /// Index into [`Region::ALL`].
     pub region: Option<usize>,
     /// Index into the active categories.
     pub category: Option<usize>,
@@ -96,8 +96,9 @@ pub struct Analytics {
 }
 
 impl Analytics {
-    /// Empty state over the catalogue `categories`.
-    pub fn new(config: AnalyticsConfig, categories: &'static [Category]) -> Self {
+    /// Empty state over `catalogue`'s categories.
+    pub fn new(config: AnalyticsConfig, catalogue: Catalogue) -> Self {
+        let categories = catalogue.categories();
         let ms = |d: Duration| d.as_millis().min(i64::MAX as u128) as i64;
         let window_ms = ms(config.window).max(1);
         let lateness_ms = ms(config.allowed_lateness);
@@ -198,6 +199,11 @@ impl Analytics {
         self.categories
     }
 
+    /// The catalogue this state aggregates by.
+    pub fn catalogue(&self) -> Catalogue {
+        Catalogue::new(self.categories)
+    }
+
     /// The latest orders, oldest first.
     pub fn ticker(&self) -> impl DoubleEndedIterator<Item = &Order> {
         self.ticker.iter()
@@ -245,7 +251,7 @@ impl Analytics {
     /// Totals per (region, category) cell for the filter, in one pass over the windows;
     /// every cell of the catalogue is listed, empty ones with zeros.
     pub fn cell_totals(&self, filter: &Filter) -> BTreeMap<(usize, usize), Totals> {
-        let mut cells: BTreeMap<(usize, usize), Totals> = (0..REGIONS.len())
+        let mut cells: BTreeMap<(usize, usize), Totals> = (0..Region::ALL.len())
             .flat_map(|r| (0..self.categories.len()).map(move |c| ((r, c), Totals::default())))
             .collect();
         for (_, region, category, cell) in self.cells(filter) {
@@ -258,14 +264,14 @@ impl Analytics {
     pub fn summary(&self, filter: &Filter, top: usize) -> Summary {
         let categories = self.categories;
         let mut total = Totals::default();
-        let mut by_region = vec![Totals::default(); REGIONS.len()];
+        let mut by_region = vec![Totals::default(); Region::ALL.len()];
         let mut by_category = vec![Totals::default(); categories.len()];
         let mut by_channel = [Totals::default(); 2];
         let mut by_device = [Totals::default(); 3];
         let mut by_payment = [Totals::default(); 5];
         let mut customers = [Totals::default(); 2];
         let mut stores: Vec<Vec<Totals>> =
-            REGIONS.iter().map(|r| vec![Totals::default(); r.stores.len()]).collect();
+            Region::ALL.iter().map(|r| vec![Totals::default(); r.stores().len()]).collect();
         let mut products: Vec<Vec<Totals>> =
             categories.iter().map(|c| vec![Totals::default(); c.products.len()]).collect();
         let mut brands: BTreeMap<&'static str, Totals> = BTreeMap::new();
@@ -315,8 +321,8 @@ impl Analytics {
                 .enumerate()
                 .flat_map(|(r, list)| {
                     list.iter().enumerate().map(move |(s, t)| Ranked {
-                        name: REGIONS[r].stores[s].city,
-                        group: REGIONS[r].name,
+                        name: Region::ALL[r].stores()[s].city,
+                        group: Region::ALL[r].as_str(),
                         totals: t.report(),
                     })
                 })
@@ -326,11 +332,11 @@ impl Analytics {
             ranked(brands.iter().map(|(name, t)| Ranked { name, group: "", totals: t.report() }).collect());
         Summary {
             total: total.report(),
-            by_region: named(&mut REGIONS.iter().map(|r| r.name), &by_region),
+            by_region: named(&mut Region::ALL.iter().map(|r| r.as_str()), &by_region),
             by_category: named(&mut categories.iter().map(|c| c.name), &by_category),
-            by_channel: named(&mut CHANNELS.iter().copied(), &by_channel),
-            by_device: named(&mut DEVICES.iter().copied(), &by_device),
-            by_payment: named(&mut PAYMENT_METHODS.iter().copied(), &by_payment),
+            by_channel: named(&mut Channel::ALL.iter().map(|c| c.as_str()), &by_channel),
+            by_device: named(&mut Device::ALL.iter().map(|d| d.as_str()), &by_device),
+            by_payment: named(&mut Payment::ALL.iter().map(|p| p.as_str()), &by_payment),
             new_customers: customers[0].report(),
             repeat_customers: customers[1].report(),
             top_products,

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use chrono::{Duration, NaiveDate};
 
-use crate::order::{day_file_name, decode_csv_record, EventTime, Order};
+use crate::order::{day_file_name, decode_csv_record, Catalogue, EventTime, Order};
 
 /// What a rebuild read.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -19,9 +19,11 @@ pub struct Rebuilt {
 }
 
 /// Feeds every order in the daily files of the days the retention covers (in the
-/// directory's `orders_YYYY-MM-DD.csv` layout) to `record`, oldest day first.
+/// directory's `orders_YYYY-MM-DD.csv` layout) to `record`, oldest day first. Rows are
+/// checked against `catalogue`, as the sink checked them.
 pub fn from_daily_files(
     dir: &Path,
+    catalogue: &Catalogue,
     now_ms: i64,
     retention: std::time::Duration,
     mut record: impl FnMut(&Order),
@@ -45,7 +47,7 @@ pub fn from_daily_files(
         for row in reader.records() {
             match row
                 .map_err(|e| e.to_string())
-                .and_then(|r| decode_csv_record(&r, &headers).map_err(|e| e.to_string()))
+                .and_then(|r| decode_csv_record(&r, &headers, catalogue).map_err(|e| e.to_string()))
             {
                 Ok(order) => {
                     rebuilt.orders += 1;
@@ -83,9 +85,13 @@ mod tests {
             }
         }
         let mut seen = Vec::new();
-        let rebuilt = from_daily_files(dir.path(), now_ms, std::time::Duration::from_secs(26 * 3600), |o| {
-            seen.push(*o)
-        })
+        let rebuilt = from_daily_files(
+            dir.path(),
+            &crate::generate::builtin_catalogue(),
+            now_ms,
+            std::time::Duration::from_secs(26 * 3600),
+            |o| seen.push(*o),
+        )
         .unwrap();
         assert_eq!(rebuilt, Rebuilt { orders: 50, unreadable: 2, files: 2 });
         seen.sort_by_key(|o| o.id);

@@ -1,5 +1,6 @@
 use super::*;
 use crate::generate::{Generator, GeneratorConfig};
+use crate::order::{Catalogue, Region};
 
 const T0: i64 = 1_780_000_000_000_000; // µs, 2026-05-28
 
@@ -19,7 +20,7 @@ fn sums<'a>(orders: impl Iterator<Item = &'a Order>) -> Totals {
 fn summaries_equal_the_orders_recomputed_for_every_filter() {
     let (orders, categories) = orders(20_000, 9_000_000); // 50 hours: past the retention
     let config = AnalyticsConfig { retention: Duration::from_secs(100 * 3600), ..Default::default() };
-    let mut analytics = Analytics::new(config, categories);
+    let mut analytics = Analytics::new(config, Catalogue::new(categories));
     for o in &orders {
         assert_eq!(analytics.record(o), Outcome::OnTime);
     }
@@ -34,8 +35,8 @@ fn summaries_equal_the_orders_recomputed_for_every_filter() {
     let want = sums(orders.iter().filter(|o| {
         let t = o.timestamp.utc_millis();
         (from_ms..to_ms).contains(&t)
-            && o.region == REGIONS[2].name
-            && o.kategoria_produktu == categories[4].name
+            && o.region == Region::ALL[2]
+            && o.kategoria_produktu.name == categories[4].name
     }));
     let got = analytics.summary(&filter, 5);
     assert!(want.orders > 50);
@@ -46,15 +47,15 @@ fn summaries_equal_the_orders_recomputed_for_every_filter() {
     assert!(got.top_products.iter().all(|p| p.group == categories[4].name));
     let time_only = Filter { region: None, category: None, ..filter };
     assert_eq!(analytics.cell_totals(&time_only)[&(2, 4)], want);
-    assert_eq!(analytics.cell_totals(&Filter::default()).len(), REGIONS.len() * categories.len());
-    assert!(got.top_stores.iter().all(|s| s.group == REGIONS[2].name));
+    assert_eq!(analytics.cell_totals(&Filter::default()).len(), Region::ALL.len() * categories.len());
+    assert!(got.top_stores.iter().all(|s| s.group == Region::ALL[2].as_str()));
 }
 
 #[test]
 fn late_orders_update_their_window_until_the_allowed_lateness() {
     let (orders, categories) = orders(3, 1);
     let config = AnalyticsConfig { allowed_lateness: Duration::from_secs(600), ..Default::default() };
-    let mut analytics = Analytics::new(config, categories);
+    let mut analytics = Analytics::new(config, Catalogue::new(categories));
     let at = |o: &Order, ms: i64| {
         let mut o = *o;
         o.timestamp.utc_micros = ms * 1000;
@@ -76,7 +77,7 @@ fn late_orders_update_their_window_until_the_allowed_lateness() {
 fn windows_older_than_the_retention_are_dropped() {
     let (orders, categories) = orders(10_000, 60_000_000); // one order a minute for a week
     let config = AnalyticsConfig { retention: Duration::from_secs(2 * 3600), ..Default::default() };
-    let mut analytics = Analytics::new(config, categories);
+    let mut analytics = Analytics::new(config, Catalogue::new(categories));
     orders.iter().for_each(|o| {
         analytics.record(o);
     });

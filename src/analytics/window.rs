@@ -3,18 +3,12 @@
 //! answered exactly from the same data.
 
 use super::totals::Totals;
-use crate::generate::catalogue::{Category, IN_STORE_DEVICE, ONLINE_DEVICES, PAYMENT_METHODS, REGIONS};
-use crate::order::Order;
-
-/// Devices in index order: the online ones, then the store.
-pub const DEVICES: [&str; 3] = [ONLINE_DEVICES[0], ONLINE_DEVICES[1], IN_STORE_DEVICE];
-/// Channels in index order.
-pub const CHANNELS: [&str; 2] = ["online", "in_store"];
+use crate::order::{Category, Order, Region};
 
 /// Where an order falls in every breakdown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Keys {
-    /// Index into [`REGIONS`].
+    /// Index into [`Region::ALL`].
     pub region: usize,
     /// Index into the active categories.
     pub category: usize,
@@ -24,47 +18,40 @@ pub struct Keys {
     pub product: usize,
     /// Index into the category's brands.
     pub brand: usize,
-    /// Index into [`CHANNELS`].
+    /// Index into [`Channel::ALL`](crate::order::Channel::ALL).
     pub channel: usize,
-    /// Index into [`DEVICES`].
+    /// Index into [`Device::ALL`](crate::order::Device::ALL).
     pub device: usize,
-    /// Index into [`PAYMENT_METHODS`].
+    /// Index into [`Payment::ALL`](crate::order::Payment::ALL).
     pub payment: usize,
     /// Whether the customer bought before.
     pub repeat: bool,
 }
 
 impl Keys {
-    /// The keys of a decoded order; `None` if it names something outside the catalogue
-    /// (the decoder never lets such an order through).
+    /// The keys of an order; `None` if its category is not one of `categories` (an
+    /// order checked against another catalogue) or its text is not in that category.
     pub fn of(order: &Order, categories: &[Category], repeat: bool) -> Option<Keys> {
-        // Decoded and generated orders point into the catalogue, so comparing addresses
-        // usually settles it; the text comparison covers any other order.
+        // Orders point into the catalogue, so comparing addresses usually settles it; the
+        // text comparison covers an equal copy.
         let position = |list: &[&str], value: &str| {
             list.iter()
                 .position(|v| std::ptr::eq(v.as_ptr(), value.as_ptr()) && v.len() == value.len())
                 .or_else(|| list.iter().position(|v| *v == value))
         };
-        let names = |i: usize| REGIONS[i].name;
-        let region = (0..REGIONS.len())
-            .find(|i| std::ptr::eq(names(*i), order.region))
-            .or_else(|| REGIONS.iter().position(|r| r.name == order.region))?;
-        let category = (0..categories.len())
-            .find(|i| std::ptr::eq(categories[*i].name, order.kategoria_produktu))
-            .or_else(|| categories.iter().position(|c| c.name == order.kategoria_produktu))?;
+        let category = order.kategoria_produktu;
+        let known = categories
+            .get(category.index)
+            .filter(|c| std::ptr::eq(*c, category) || c.name == category.name)?;
         Some(Keys {
-            region,
-            category,
-            store: REGIONS[region]
-                .stores
-                .iter()
-                .position(|s| std::ptr::eq(s.city, order.store_id))
-                .or_else(|| REGIONS[region].stores.iter().position(|s| s.city == order.store_id))?,
-            product: position(categories[category].products, order.nazwa_produktu)?,
-            brand: position(categories[category].brands, order.marka)?,
-            channel: position(&CHANNELS, order.sales_channel)?,
-            device: position(&DEVICES, order.device_type)?,
-            payment: position(PAYMENT_METHODS, order.payment_method)?,
+            region: order.region.index(),
+            category: category.index,
+            store: order.region.stores().iter().position(|s| s.city == order.store_id)?,
+            product: position(known.products, order.nazwa_produktu)?,
+            brand: position(known.brands, order.marka)?,
+            channel: order.sales_channel.index(),
+            device: order.device_type.index(),
+            payment: order.payment_method.index(),
             repeat,
         })
     }
@@ -103,7 +90,7 @@ pub struct Window {
 impl Window {
     /// An empty window for a catalogue of `categories` categories.
     pub fn new(categories: usize) -> Window {
-        Window { cells: vec![None; REGIONS.len() * categories], late_updates: 0 }
+        Window { cells: vec![None; Region::ALL.len() * categories], late_updates: 0 }
     }
 
     /// Adds an order at `keys`.
@@ -113,7 +100,7 @@ impl Window {
             let category = &categories[keys.category];
             Box::new(Cell {
                 totals: Totals::default(),
-                stores: vec![Totals::default(); REGIONS[keys.region].stores.len()],
+                stores: vec![Totals::default(); Region::ALL[keys.region].stores().len()],
                 products: vec![Totals::default(); category.products.len()],
                 brands: vec![Totals::default(); category.brands.len()],
                 channels: Default::default(),

@@ -15,21 +15,27 @@ use crate::stats::{ProgressReporter, Stats};
 /// Consumes until a signal or `--idle-exit`.
 pub fn execute(args: &ConsumeArgs, progress: Duration) -> anyhow::Result<()> {
     let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
-    args.catalogue.install()?;
+    let catalogue = args.catalogue.catalogue()?;
     let stats = Stats::new();
     shutdown.report_on_exit(&stats);
     let reporter = ProgressReporter::start(stats.clone(), progress);
-    let http = super::start_http(&args.http, &stats, Some(args.sink.csv_dir.as_path()))?;
+    let http = super::start_http(&args.http, catalogue, &stats, Some(args.sink.csv_dir.as_path()))?;
     let kafka = &args.kafka;
     let config = ConsumerConfig {
         idle_exit: args.idle_exit,
         join_timeout: args.join_timeout,
         live: http.as_ref().map(|(state, _)| state.clone() as Arc<dyn PipelineObserver>),
-        ..super::csv_consumer(&kafka.brokers, &kafka.topic, &args.group, &args.sink)
+        ..super::csv_consumer(&kafka.brokers, &kafka.topic, &args.group, &args.sink, catalogue)
     };
     let sheets = super::start_sheets(
         args.sheets.config(&args.group.group),
-        super::sheets_source(&kafka.brokers, &kafka.topic, args.idle_exit, args.sink.session_timeout),
+        super::sheets_source(
+            &kafka.brokers,
+            &kafka.topic,
+            args.idle_exit,
+            args.sink.session_timeout,
+            catalogue,
+        ),
         &stats,
         &shutdown,
         None,

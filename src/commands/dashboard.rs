@@ -15,19 +15,21 @@ pub const DEFAULT_HTTP: &str = "127.0.0.1:8080";
 /// Serves until a signal.
 pub fn execute(args: &DashboardArgs, progress: Duration) -> anyhow::Result<()> {
     let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
-    args.catalogue.install()?;
+    let catalogue = args.catalogue.catalogue()?;
     let stats = Stats::new();
     shutdown.report_on_exit(&stats);
     let reporter = ProgressReporter::start(stats.clone(), progress);
     let mut http = args.http.clone();
     http.http.get_or_insert_with(|| DEFAULT_HTTP.to_string());
-    let (live, server) = super::start_http(&http, &stats, None)?.context("the HTTP server did not start")?;
+    let (live, server) =
+        super::start_http(&http, catalogue, &stats, None)?.context("the HTTP server did not start")?;
     let config = ReaderConfig {
         brokers: args.kafka.brokers.clone(),
         topic: args.kafka.topic.topic.clone(),
         group: args.group.clone(),
         connect_timeout: args.kafka.topic.connect_timeout,
         max_future: args.kafka.topic.max_future,
+        catalogue,
     };
     let result = read_into(&config, live.as_ref(), &stats, &shutdown);
     drop(server);

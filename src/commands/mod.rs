@@ -13,9 +13,9 @@ use std::time::Duration;
 
 use crate::cli::{Cli, Command, GroupArgs, HttpArgs, SinkArgs, TopicArgs};
 use crate::dashboard::{DashboardServer, LiveState};
-use crate::generate::catalogue;
 use crate::kafka::consumer::ConsumerConfig;
 use crate::kafka::link::RunLink;
+use crate::order::Catalogue;
 use crate::sheets::worker::SheetsSource;
 use crate::sheets::{run_sheets, SheetsConfig, SheetsReport};
 use crate::shutdown::Shutdown;
@@ -58,7 +58,13 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
 /// The CSV consumer's settings from the flags `consume` and `run` share; the caller
 /// sets what differs (idle exit, join timeout, the embedded broker's source, live
 /// analytics).
-fn csv_consumer(brokers: &str, topic: &TopicArgs, group: &GroupArgs, sink: &SinkArgs) -> ConsumerConfig {
+fn csv_consumer(
+    brokers: &str,
+    topic: &TopicArgs,
+    group: &GroupArgs,
+    sink: &SinkArgs,
+    catalogue: Catalogue,
+) -> ConsumerConfig {
     ConsumerConfig {
         brokers: brokers.to_string(),
         topic: topic.topic.clone(),
@@ -72,6 +78,7 @@ fn csv_consumer(brokers: &str, topic: &TopicArgs, group: &GroupArgs, sink: &Sink
         connect_timeout: topic.connect_timeout,
         dead_letter_topic: !sink.no_dlq_topic,
         max_future: topic.max_future,
+        catalogue,
         source: None,
         live: None,
     }
@@ -83,6 +90,7 @@ fn sheets_source(
     topic: &TopicArgs,
     idle_exit: Option<Duration>,
     session_timeout: Duration,
+    catalogue: Catalogue,
 ) -> SheetsSource {
     SheetsSource {
         brokers: brokers.to_string(),
@@ -90,6 +98,7 @@ fn sheets_source(
         idle_exit,
         session_timeout,
         max_future: topic.max_future,
+        catalogue,
     }
 }
 
@@ -132,16 +141,12 @@ fn join_sheets(
 /// Starts the HTTP server when `--http` is given: live analytics fed by the consumer.
 fn start_http(
     args: &HttpArgs,
+    catalogue: Catalogue,
     stats: &Arc<Stats>,
     csv_dir: Option<&Path>,
 ) -> anyhow::Result<Option<(Arc<LiveState>, DashboardServer)>> {
     let Some(addr) = &args.http else { return Ok(None) };
-    let state = LiveState::new(
-        args.analytics(),
-        catalogue::categories(),
-        stats.clone(),
-        csv_dir.map(Path::to_path_buf),
-    );
+    let state = LiveState::new(args.analytics(), catalogue, stats.clone(), csv_dir.map(Path::to_path_buf));
     let server = DashboardServer::start(addr, state.clone())?;
     Ok(Some((state, server)))
 }

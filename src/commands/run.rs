@@ -24,6 +24,7 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
     let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
     let topic = args.topic.topic.clone();
     let orders = args.generator.source()?;
+    let catalogue = orders.generator.model.catalogue();
     // An embedded broker lives until the end of this function.
     let (embedded, brokers, source) = start_broker(args)?;
 
@@ -31,11 +32,11 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
     let stats = Stats::new();
     shutdown.report_on_exit(&stats);
     let reporter = ProgressReporter::start(stats.clone(), progress);
-    let http = super::start_http(&args.http, &stats, Some(args.sink.csv_dir.as_path()))?;
+    let http = super::start_http(&args.http, catalogue, &stats, Some(args.sink.csv_dir.as_path()))?;
     let consumer_config = ConsumerConfig {
         source,
         live: http.as_ref().map(|(state, _)| state.clone() as Arc<dyn PipelineObserver>),
-        ..super::csv_consumer(&brokers, &args.topic, &args.group, &args.sink)
+        ..super::csv_consumer(&brokers, &args.topic, &args.group, &args.sink, catalogue)
     };
     // The embedded broker drops what it cannot keep: hold the producer to the sinks.
     let link = if embedded.is_some() { RunLink::with_flow_window() } else { RunLink::default() };
@@ -55,7 +56,7 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
     };
     let sheets = super::start_sheets(
         args.sheets.config(&args.group.group),
-        super::sheets_source(&brokers, &args.topic, None, args.sink.session_timeout),
+        super::sheets_source(&brokers, &args.topic, None, args.sink.session_timeout, catalogue),
         &stats,
         &abort_consumer,
         Some(link.clone()),

@@ -13,7 +13,7 @@ use crate::stats::{ProgressReporter, Stats};
 /// Appends to the sheet until a signal or `--idle-exit`.
 pub fn execute(args: &SheetsCommandArgs, progress: Duration) -> anyhow::Result<()> {
     let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
-    args.catalogue.install()?;
+    let catalogue = args.catalogue.catalogue()?;
     // The command is the sink: `--sheets` is implied (the prototype's spreadsheet
     // unless another one is named).
     let sheets = SheetsArgs { sheets: true, ..args.sheets.clone() };
@@ -21,8 +21,13 @@ pub fn execute(args: &SheetsCommandArgs, progress: Duration) -> anyhow::Result<(
     let stats = Stats::new();
     shutdown.report_on_exit(&stats);
     let reporter = ProgressReporter::start(stats.clone(), progress);
-    let source =
-        super::sheets_source(&args.kafka.brokers, &args.kafka.topic, args.idle_exit, args.session_timeout);
+    let source = super::sheets_source(
+        &args.kafka.brokers,
+        &args.kafka.topic,
+        args.idle_exit,
+        args.session_timeout,
+        catalogue,
+    );
     let result = run_sheets(&config, &source, &stats, &shutdown, None, None);
     drop(reporter);
     let report = result?;

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::state::LiveState;
 use crate::analytics::{Filter, TotalsReport};
-use crate::generate::catalogue::REGIONS;
+use crate::order::Region;
 use crate::order::{write_json, EventTime};
 
 /// A client error: status, message and the parameter at fault.
@@ -72,8 +72,8 @@ pub(super) fn filter(
     let region = params
         .get("region")
         .map(|name| {
-            REGIONS.iter().position(|r| r.name == name.as_str()).ok_or_else(|| {
-                let known: Vec<&str> = REGIONS.iter().map(|r| r.name).collect();
+            Region::parse(name).map(Region::index).ok_or_else(|| {
+                let known: Vec<&str> = Region::ALL.iter().map(|r| r.as_str()).collect();
                 ApiError::bad("region", format!("unknown region {name:?}; the regions are {known:?}"))
             })
         })

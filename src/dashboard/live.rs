@@ -17,7 +17,7 @@ use tokio::sync::watch;
 
 use super::state::LiveState;
 use crate::analytics::{Filter, Summary};
-use crate::order::write_json;
+use crate::order::Order;
 use crate::stats::Stats;
 
 /// How often the publisher looks for news.
@@ -33,23 +33,13 @@ struct Snapshot {
     consumed: u64,
     ready: bool,
     summary: Summary,
-    ticker: Vec<serde_json::Value>,
+    ticker: Vec<Order>,
 }
 
 fn snapshot(state: &LiveState) -> String {
     let analytics = state.analytics();
     let summary = analytics.summary(&Filter::default(), 10);
-    let mut line = Vec::new();
-    let ticker = analytics
-        .ticker()
-        .rev()
-        .take(10)
-        .filter_map(|order| {
-            line.clear();
-            write_json(order, &mut line);
-            serde_json::from_slice(&line).ok()
-        })
-        .collect();
+    let ticker = analytics.ticker().rev().take(10).copied().collect();
     drop(analytics);
     let stats = &state.stats;
     let snapshot = Snapshot {

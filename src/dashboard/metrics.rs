@@ -16,7 +16,7 @@ use prometheus_client::registry::Registry;
 
 use super::state::LiveState;
 use crate::analytics::Filter;
-use crate::generate::catalogue::REGIONS;
+use crate::order::Region;
 use crate::stats::Stats;
 
 /// The registry of a live state, built once: the pipeline counters of `stats` and the
@@ -59,7 +59,7 @@ impl Collector for LiveFigures {
         let value: Family<Labels, Counter> = Family::default();
         for ((r, c), totals) in analytics.cell_totals(&Filter::default()) {
             let labels = vec![
-                ("region".to_string(), REGIONS[r].name.to_string()),
+                ("region".to_string(), Region::ALL[r].to_string()),
                 ("category".to_string(), categories[c].name.to_string()),
             ];
             by_cell.get_or_create(&labels).inc_by(totals.orders);
@@ -130,7 +130,6 @@ impl Collector for LiveFigures {
 mod tests {
     use super::*;
     use crate::analytics::AnalyticsConfig;
-    use crate::generate::catalogue;
     use crate::kafka::gaps::GapReason;
 
     #[test]
@@ -138,7 +137,8 @@ mod tests {
         let stats = Stats::new();
         stats.lost.add("csv", GapReason::Deleted, 1_500);
         stats.lost.add("sheets", GapReason::Skipped, 2);
-        let state = LiveState::new(AnalyticsConfig::default(), catalogue::categories(), stats, None);
+        let state =
+            LiveState::new(AnalyticsConfig::default(), crate::generate::builtin_catalogue(), stats, None);
         let text = render(&state).unwrap();
         assert!(
             text.contains(r#"orderstream_records_lost_total{sink="csv",reason="deleted"} 1500"#),

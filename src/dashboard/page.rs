@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use super::state::LiveState;
 use crate::analytics::{Filter, Ranked, Summary};
-use crate::generate::catalogue::REGIONS;
+use crate::order::Region;
 use crate::stats::Stats;
 
 /// Time ranges offered by the filter, relative to the latest order.
@@ -70,7 +70,7 @@ pub(super) fn render(state: &LiveState, filter: &Filter, query: &str, range: &st
     };
     let ranges: String = RANGES.iter().map(|(v, l)| option(v, l, *v == range)).collect();
     let regions: String = std::iter::once(option("", "all regions", filter.region.is_none()))
-        .chain(REGIONS.iter().enumerate().map(|(i, r)| option(r.name, r.name, filter.region == Some(i))))
+        .chain(Region::ALL.iter().map(|r| option(r.as_str(), r.as_str(), filter.region == Some(r.index()))))
         .collect();
     let category_options: String = std::iter::once(option("", "all categories", filter.category.is_none()))
         .chain(categories.iter().enumerate().map(|(i, c)| option(c.name, c.name, filter.category == Some(i))))

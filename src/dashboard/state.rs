@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use crate::analytics::{Analytics, AnalyticsConfig, Outcome};
-use crate::generate::catalogue::Category;
 use crate::kafka::observer::PipelineObserver;
+use crate::order::Catalogue;
 use crate::order::Order;
 use crate::stats::Stats;
 
@@ -63,16 +63,16 @@ impl LiveState {
         &self.registry
     }
 
-    /// Empty analytics over `categories`.
+    /// Empty analytics over `catalogue`.
     pub fn new(
         config: AnalyticsConfig,
-        categories: &'static [Category],
+        catalogue: Catalogue,
         stats: Arc<Stats>,
         csv_dir: Option<std::path::PathBuf>,
     ) -> Arc<Self> {
         let state = Arc::new_cyclic(|weak| LiveState {
             retention: config.retention,
-            analytics: Mutex::new(Analytics::new(config, categories)),
+            analytics: Mutex::new(Analytics::new(config, catalogue)),
             registry: super::metrics::registry(&stats, weak.clone()),
             stats,
             csv_dir,
@@ -195,8 +195,10 @@ impl LiveState {
     pub fn rebuild_from(&self, dir: &std::path::Path) {
         let now_ms = crate::clock::now_millis();
         let retention = self.retention;
-        match crate::analytics::rebuild::from_daily_files(dir, now_ms, retention, |order| self.record(order))
-        {
+        let catalogue = self.analytics().catalogue();
+        match crate::analytics::rebuild::from_daily_files(dir, &catalogue, now_ms, retention, |order| {
+            self.record(order)
+        }) {
             Ok(rebuilt) if rebuilt.files > 0 => tracing::info!(
                 orders = rebuilt.orders,
                 unreadable_rows = rebuilt.unreadable,

@@ -8,8 +8,8 @@
 use chrono::{Datelike, NaiveDate, Timelike};
 
 use super::calendar::{self, DayKind};
-use super::catalogue::{self, Category, REGIONS};
 use super::scenario::{ChannelProfile, DateRange, DateSpec, Scenario, ScenarioError};
+use crate::order::catalogue::{Catalogue, Category, Region, BUILTIN_CATEGORIES};
 use crate::order::EventTime;
 
 /// Index of the online channel in per-channel arrays.
@@ -62,7 +62,7 @@ struct CompiledPromotion {
 pub struct Cell {
     /// [`ONLINE`] or [`IN_STORE`].
     pub channel: u8,
-    /// Index into [`REGIONS`].
+    /// Index into [`Region::ALL`].
     pub region: u8,
     /// Index into the model's categories.
     pub category: u8,
@@ -189,8 +189,8 @@ impl LoadModel {
         .map(|(kind, h)| (kind, h[0], h[1]));
 
         for name in scenario.regions.keys() {
-            if catalogue::region(name).is_none() {
-                let known: Vec<&str> = REGIONS.iter().map(|r| r.name).collect();
+            if Region::parse(name).is_none() {
+                let known: Vec<&str> = Region::ALL.iter().map(|r| r.as_str()).collect();
                 return Err(invalid(
                     &format!("regions.{name}"),
                     name.clone(),
@@ -198,12 +198,12 @@ impl LoadModel {
                 ));
             }
         }
-        let mut regions = Vec::with_capacity(REGIONS.len());
-        for region in REGIONS {
-            let share = scenario.regions.get(region.name).ok_or_else(|| {
-                invalid("regions", region.name.to_string(), "region missing: every region needs a share")
+        let mut regions = Vec::with_capacity(Region::ALL.len());
+        for region in Region::ALL {
+            let share = scenario.regions.get(region.as_str()).ok_or_else(|| {
+                invalid("regions", region.to_string(), "region missing: every region needs a share")
             })?;
-            let field = |key: &str| format!("regions.{}.{key}", region.name);
+            let field = |key: &str| format!("regions.{region}.{key}");
             let s = positive(&field("share"), share.share)?;
             regions.push([
                 s * non_negative(&field("online"), share.online)?,
@@ -323,7 +323,12 @@ impl LoadModel {
         })
     }
 
-    /// The catalogue orders of this model come from.
+    /// The catalogue orders of this model come from, and are checked against.
+    pub fn catalogue(&self) -> Catalogue {
+        Catalogue::new(self.categories)
+    }
+
+    /// The categories of [`Self::catalogue`], in index order.
     pub fn categories(&self) -> &'static [Category] {
         self.categories
     }
@@ -429,8 +434,8 @@ pub fn discounted(price: i64, discount: f64) -> i64 {
 
 fn build_catalogue(scenario: &Scenario, path: &str) -> Result<(Vec<Category>, Vec<f64>), ScenarioError> {
     if scenario.categories.is_empty() {
-        let weights = catalogue::CATEGORIES.iter().map(|c| c.products.len() as f64).collect();
-        return Ok((catalogue::CATEGORIES.iter().map(|c| Category { ..*c }).collect(), weights));
+        let weights = BUILTIN_CATEGORIES.iter().map(|c| c.products.len() as f64).collect();
+        return Ok((BUILTIN_CATEGORIES.iter().map(|c| Category { ..*c }).collect(), weights));
     }
     let invalid = |field: String, value: String, reason: &str| ScenarioError::Invalid {
         path: path.to_string(),
@@ -493,6 +498,7 @@ fn build_catalogue(scenario: &Scenario, path: &str) -> Result<(Vec<Category>, Ve
             min_price_grosz,
             max_price_grosz: (max * 100.0).round() as i64,
             lowest_price_grosz: min_price_grosz,
+            index: categories.len(),
         });
         weights.push(weight);
     }

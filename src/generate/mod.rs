@@ -13,7 +13,6 @@
 //! a seed is byte-for-byte reproducible.
 
 pub mod calendar;
-pub mod catalogue;
 pub mod customers;
 pub mod ids;
 pub mod load;
@@ -27,10 +26,17 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
 use crate::order::{gross_value, EventTime, Order};
-use catalogue::{IN_STORE_DEVICE, ONLINE_DEVICES, PAYMENT_METHODS, REGIONS};
+use crate::order::{Channel, Payment, Region};
 use customers::CustomerPool;
 use ids::IdAllocator;
 use load::{HourPlan, LoadModel, IN_STORE};
+
+/// The catalogue of the built-in scenario: SPEC's categories with the lowest prices its
+/// promotions allow. Compiled once, on first use.
+pub fn builtin_catalogue() -> crate::order::Catalogue {
+    static BUILTIN: std::sync::OnceLock<crate::order::Catalogue> = std::sync::OnceLock::new();
+    *BUILTIN.get_or_init(|| LoadModel::builtin().catalogue())
+}
 
 const MICROS_PER_HOUR: i64 = 3_600_000_000;
 /// A Poisson process that finds no demand for this long has none at all.
@@ -150,16 +156,17 @@ impl Generator {
         let category = &self.model.categories()[usize::from(cell.category)];
         let rng = &mut self.rng;
 
-        let region = &REGIONS[usize::from(cell.region)];
-        let store = &region.stores[rng.random_range(0..region.stores.len())];
+        let region = Region::ALL[usize::from(cell.region)];
+        let stores = region.stores();
+        let store = &stores[rng.random_range(0..stores.len())];
         let in_store = usize::from(cell.channel) == IN_STORE;
-        let (sales_channel, device_type) = if in_store {
-            ("in_store", IN_STORE_DEVICE)
-        } else {
-            ("online", ONLINE_DEVICES[rng.random_range(0..ONLINE_DEVICES.len())])
+        let sales_channel = if in_store { Channel::InStore } else { Channel::Online };
+        let device_type = match sales_channel.devices() {
+            [only] => *only,
+            devices => devices[rng.random_range(0..devices.len())],
         };
         let customer_id = self.customers.next(rng);
-        let payment_method = PAYMENT_METHODS[rng.random_range(0..PAYMENT_METHODS.len())];
+        let payment_method = Payment::ALL[rng.random_range(0..Payment::ALL.len())];
         let product = category.products[rng.random_range(0..category.products.len())];
         let marka = category.brands[rng.random_range(0..category.brands.len())];
         let ilosc = rng.random_range(1..=4u8);
@@ -171,14 +178,14 @@ impl Generator {
             id,
             timestamp,
             store_id: store.city,
-            region: region.name,
+            region,
             sales_channel,
             device_type,
             customer_id,
             payment_method,
             nazwa_produktu: product,
             marka,
-            kategoria_produktu: category.name,
+            kategoria_produktu: category,
             ilosc,
             cena_netto,
             wartosc_brutto: gross_value(cena_netto, ilosc),
@@ -218,10 +225,10 @@ mod tests {
                 let order = g.order_at(start + i * 997_000);
                 buf.clear();
                 write_json(&order, &mut buf);
-                let back = decode_json(&buf).map_err(|e| TestCaseError::fail(format!("{e}: {}", String::from_utf8_lossy(&buf))))?;
+                let back = decode_json(&buf, &g.model().catalogue()).map_err(|e| TestCaseError::fail(format!("{e}: {}", String::from_utf8_lossy(&buf))))?;
                 prop_assert_eq!(back, order);
                 prop_assert_eq!(order.wartosc_brutto, (order.cena_netto * i64::from(order.ilosc) * 123 + 50) / 100);
-                prop_assert_eq!(order.sprzedawca.is_some(), order.sales_channel == "in_store");
+                prop_assert_eq!(order.sprzedawca.is_some(), order.sales_channel == Channel::InStore);
             }
         }
 
@@ -245,11 +252,17 @@ mod tests {
         };
         let all = |_: &Order| true;
         // Binomial sd at n=60k is at most 0.002 (0.004 within a fifth); tolerances are 5 sd.
-        assert!((share(&|o| o.payment_method == "blik", &all) - 0.2).abs() < 0.01);
+        assert!((share(&|o| o.payment_method == Payment::Blik, &all) - 0.2).abs() < 0.01);
         assert!((share(&|o| o.ilosc == 4, &all) - 0.25).abs() < 0.01);
-        assert!((share(&|o| o.store_id == "Lublin", &|o| o.region == "Wschod") - 1.0 / 3.0).abs() < 0.03);
         assert!(
-            (share(&|o| o.device_type == "mobile", &|o| o.sales_channel == "online") - 0.5).abs() < 0.015
+            (share(&|o| o.store_id == "Lublin", &|o| o.region == Region::Wschod) - 1.0 / 3.0).abs() < 0.03
+        );
+        assert!(
+            (share(&|o| o.device_type == crate::order::Device::Mobile, &|o| o.sales_channel
+                == Channel::Online)
+                - 0.5)
+                .abs()
+                < 0.015
         );
     }
 

@@ -18,6 +18,7 @@ use super::gaps::Gap;
 use super::link::RunLink;
 use super::observer::PipelineObserver;
 use super::{client_config, group_member_config, KafkaStageError};
+use crate::order::Catalogue;
 use crate::order::Order;
 use crate::shutdown::Shutdown;
 use crate::sink::{CsvSink, CsvSinkConfig, DeadLetter, Layout, SinkError};
@@ -50,6 +51,8 @@ pub struct ConsumerConfig {
     pub dead_letter_topic: bool,
     /// Orders further ahead of the clock are dead letters.
     pub max_future: Duration,
+    /// The catalogue orders are checked against; others are dead letters.
+    pub catalogue: Catalogue,
     /// Names the cluster in checkpoints; `None` asks the cluster for its id.
     pub source: Option<String>,
     /// Live analytics to feed with every written order (`--http`).
@@ -134,6 +137,7 @@ pub fn consume(
         idle_exit: config.idle_exit,
         join_timeout: config.join_timeout,
         max_future: config.max_future,
+        catalogue: config.catalogue,
         rebalance_timeout: config.connect_timeout.min(Duration::from_secs(5)),
     };
     let dir = config.csv_dir.canonicalize().unwrap_or_else(|_| config.csv_dir.clone());

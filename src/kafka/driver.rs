@@ -24,7 +24,7 @@ use super::gaps::{self, Gap, GapDetector};
 use super::link::RunLink;
 use super::observer::PipelineObserver;
 use super::refusal;
-use crate::order::{check_event_time, decode_json, Order};
+use crate::order::{check_event_time, decode_json, Catalogue, Order};
 use crate::shutdown::Shutdown;
 use crate::stats::Stats;
 
@@ -124,6 +124,8 @@ pub struct DriverConfig {
     pub join_timeout: Option<Duration>,
     /// Orders further ahead of the clock are invalid.
     pub max_future: Duration,
+    /// The catalogue orders are checked against.
+    pub catalogue: Catalogue,
     /// How long a rebalance may wait for the broker (committed offsets, watermarks).
     pub rebalance_timeout: Duration,
 }
@@ -505,7 +507,7 @@ impl<S: GroupSink> Member<'_, S> {
             }
         }
         let record = match message.payload() {
-            Some(payload) => match decode_json(payload).and_then(|order| {
+            Some(payload) => match decode_json(payload, &config.catalogue).and_then(|order| {
                 check_event_time(&order, crate::clock::now_micros(), config.max_future).map(|()| order)
             }) {
                 Ok(order) => Record::Order(order),

@@ -12,7 +12,7 @@ use tracing::{info, warn};
 use super::gaps::GapDetector;
 use super::observer::PipelineObserver;
 use super::{client_config, KafkaStageError};
-use crate::order::{check_event_time, decode_json};
+use crate::order::{check_event_time, decode_json, Catalogue};
 use crate::shutdown::Shutdown;
 use crate::stats::Stats;
 
@@ -29,6 +29,8 @@ pub struct ReaderConfig {
     pub connect_timeout: Duration,
     /// Orders further ahead of the clock are skipped (the CSV sink dead-letters them).
     pub max_future: Duration,
+    /// The catalogue orders are checked against.
+    pub catalogue: Catalogue,
 }
 
 /// Feeds every order of the topic into `live` until shutdown, counting in `stats`.
@@ -79,7 +81,8 @@ pub fn read_into(
                 }
                 let now = crate::clock::now_micros();
                 match message.payload().map(|p| {
-                    decode_json(p).and_then(|o| check_event_time(&o, now, config.max_future).map(|()| o))
+                    decode_json(p, &config.catalogue)
+                        .and_then(|o| check_event_time(&o, now, config.max_future).map(|()| o))
                 }) {
                     Some(Ok(order)) => live.read(&order),
                     Some(Err(error)) => {

@@ -9,8 +9,8 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::catalogue::{intern, Catalogue, Channel, Device, Payment, Region};
 use super::{gross_value, EventTime, Grosz, Order};
-use crate::generate::catalogue::{self, IN_STORE_DEVICE, ONLINE_DEVICES, PAYMENT_METHODS};
 
 /// Why a message is not a valid order.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -74,11 +74,11 @@ fn to_grosz(field: &'static str, zloty: f64) -> Result<Grosz, DecodeError> {
     Ok(grosz as Grosz)
 }
 
-/// Parses and validates one message payload.
-pub fn decode_json(payload: &[u8]) -> Result<Order, DecodeError> {
+/// Parses one message payload and validates it against `catalogue`.
+pub fn decode_json(payload: &[u8], catalogue: &Catalogue) -> Result<Order, DecodeError> {
     let wire: WireOrder<'_> =
         serde_json::from_slice(payload).map_err(|e| DecodeError::Malformed(e.to_string()))?;
-    validate(wire)
+    validate(wire, catalogue)
 }
 
 /// Parses and validates one row of a daily CSV file (`headers` is the file's header row),
@@ -86,10 +86,11 @@ pub fn decode_json(payload: &[u8]) -> Result<Order, DecodeError> {
 pub fn decode_csv_record(
     record: &csv::StringRecord,
     headers: &csv::StringRecord,
+    catalogue: &Catalogue,
 ) -> Result<Order, DecodeError> {
     let wire: WireOrder<'_> =
         record.deserialize(Some(headers)).map_err(|e| DecodeError::Malformed(e.to_string()))?;
-    validate(wire)
+    validate(wire, catalogue)
 }
 
 /// The earliest event time a reader accepts: anything older is a zeroed or broken
@@ -130,35 +131,33 @@ pub fn check_event_time(
     Ok(())
 }
 
-fn validate(wire: WireOrder<'_>) -> Result<Order, DecodeError> {
+fn validate(wire: WireOrder<'_>, catalogue: &Catalogue) -> Result<Order, DecodeError> {
     let timestamp =
         EventTime::parse(&wire.timestamp).map_err(|reason| invalid("timestamp", &wire.timestamp, reason))?;
     let region =
-        catalogue::region(&wire.region).ok_or_else(|| invalid("region", &wire.region, "unknown region"))?;
-    let store = region.stores.iter().find(|s| s.city == wire.store_id).ok_or_else(|| {
-        invalid("store_id", &wire.store_id, format!("no such store in region {}", region.name))
-    })?;
-    let sales_channel = catalogue::intern(catalogue::CHANNELS, &wire.sales_channel)
+        Region::parse(&wire.region).ok_or_else(|| invalid("region", &wire.region, "unknown region"))?;
+    let store =
+        region.stores().iter().find(|s| s.city == wire.store_id).ok_or_else(|| {
+            invalid("store_id", &wire.store_id, format!("no such store in region {region}"))
+        })?;
+    let sales_channel = Channel::parse(&wire.sales_channel)
         .ok_or_else(|| invalid("sales_channel", &wire.sales_channel, "expected online or in_store"))?;
-    let in_store = sales_channel == "in_store";
-    let device_type = if in_store {
-        (wire.device_type == IN_STORE_DEVICE).then_some(IN_STORE_DEVICE)
-    } else {
-        catalogue::intern(ONLINE_DEVICES, &wire.device_type)
-    }
-    .ok_or_else(|| {
-        invalid("device_type", &wire.device_type, format!("not a device of a {sales_channel} sale"))
-    })?;
+    let in_store = sales_channel == Channel::InStore;
+    let device_type =
+        Device::parse(&wire.device_type).filter(|d| sales_channel.devices().contains(d)).ok_or_else(
+            || invalid("device_type", &wire.device_type, format!("not a device of a {sales_channel} sale")),
+        )?;
     let customer_id = Uuid::parse_str(&wire.customer_id)
         .map_err(|_| invalid("customer_id", &wire.customer_id, "not a UUID"))?;
-    let payment_method = catalogue::intern(PAYMENT_METHODS, &wire.payment_method)
+    let payment_method = Payment::parse(&wire.payment_method)
         .ok_or_else(|| invalid("payment_method", &wire.payment_method, "unknown payment method"))?;
-    let category = catalogue::category(&wire.kategoria_produktu)
+    let category = catalogue
+        .category(&wire.kategoria_produktu)
         .ok_or_else(|| invalid("kategoria_produktu", &wire.kategoria_produktu, "unknown category"))?;
-    let nazwa_produktu = catalogue::intern(category.products, &wire.nazwa_produktu).ok_or_else(|| {
+    let nazwa_produktu = intern(category.products, &wire.nazwa_produktu).ok_or_else(|| {
         invalid("nazwa_produktu", &wire.nazwa_produktu, format!("not a product of {}", category.name))
     })?;
-    let marka = catalogue::intern(category.brands, &wire.marka)
+    let marka = intern(category.brands, &wire.marka)
         .ok_or_else(|| invalid("marka", &wire.marka, format!("not a brand of {}", category.name)))?;
     if !(1..=4).contains(&wire.ilosc) {
         return Err(invalid("ilosc", wire.ilosc, "quantity must be 1 to 4"));
@@ -181,7 +180,7 @@ fn validate(wire: WireOrder<'_>) -> Result<Order, DecodeError> {
     let seller = wire.sprzedawca.as_deref().filter(|s| !s.is_empty());
     let sprzedawca = match (in_store, seller) {
         (true, Some(name)) => Some(
-            catalogue::intern(store.salespeople, name)
+            intern(store.salespeople, name)
                 .ok_or_else(|| invalid("sprzedawca", name, format!("does not work in {}", store.city)))?,
         ),
         (true, None) => return Err(invalid("sprzedawca", "", "an in-store sale needs a salesperson")),
@@ -193,14 +192,14 @@ fn validate(wire: WireOrder<'_>) -> Result<Order, DecodeError> {
         id: wire.id,
         timestamp,
         store_id: store.city,
-        region: region.name,
+        region,
         sales_channel,
         device_type,
         customer_id,
         payment_method,
         nazwa_produktu,
         marka,
-        kategoria_produktu: category.name,
+        kategoria_produktu: category,
         ilosc: wire.ilosc,
         cena_netto,
         wartosc_brutto,
@@ -221,6 +220,10 @@ mod tests {
         v.to_string()
     }
 
+    fn decode(payload: &[u8]) -> Result<Order, DecodeError> {
+        decode_json(payload, &Catalogue::list_prices())
+    }
+
     fn field_of(err: DecodeError) -> &'static str {
         match err {
             DecodeError::Invalid { field, .. } => field,
@@ -230,7 +233,7 @@ mod tests {
 
     #[test]
     fn a_valid_order_round_trips_byte_for_byte() {
-        let order = decode_json(GOOD.as_bytes()).unwrap();
+        let order = decode(GOOD.as_bytes()).unwrap();
         let mut out = Vec::new();
         write_json(&order, &mut out);
         assert_eq!(String::from_utf8(out).unwrap(), GOOD);
@@ -243,10 +246,10 @@ mod tests {
         v["device_type"] = "pc".into();
         for seller in [serde_json::Value::Null, "".into()] {
             v["sprzedawca"] = seller;
-            assert_eq!(decode_json(v.to_string().as_bytes()).unwrap().sprzedawca, None);
+            assert_eq!(decode(v.to_string().as_bytes()).unwrap().sprzedawca, None);
         }
         v.as_object_mut().unwrap().remove("sprzedawca");
-        assert!(decode_json(v.to_string().as_bytes()).is_ok());
+        assert!(decode(v.to_string().as_bytes()).is_ok());
     }
 
     #[test]
@@ -268,19 +271,19 @@ mod tests {
             ("timestamp", r#""soon""#, "timestamp"),
         ];
         for (field, value, blamed) in cases {
-            let err = decode_json(with(field, value).as_bytes()).unwrap_err();
+            let err = decode(with(field, value).as_bytes()).unwrap_err();
             assert_eq!(field_of(err), blamed, "{field} = {value}");
         }
     }
 
     #[test]
     fn malformed_json_is_reported_with_serde_reason() {
-        assert!(matches!(decode_json(b"not json"), Err(DecodeError::Malformed(_))));
+        assert!(matches!(decode(b"not json"), Err(DecodeError::Malformed(_))));
         let missing = GOOD.replace(r#""ilosc":3,"#, "");
-        let err = decode_json(missing.as_bytes()).unwrap_err().to_string();
+        let err = decode(missing.as_bytes()).unwrap_err().to_string();
         assert!(err.contains("missing field `ilosc`"), "{err}");
         let wrong_type = with("id", r#""seven""#);
-        let err = decode_json(wrong_type.as_bytes()).unwrap_err().to_string();
+        let err = decode(wrong_type.as_bytes()).unwrap_err().to_string();
         assert!(err.contains("invalid type"), "{err}");
     }
 }

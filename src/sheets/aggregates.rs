@@ -215,7 +215,7 @@ impl AggregateWriter {
         let key = Key {
             minute: minute_of(order),
             region: order.region.to_string(),
-            category: order.kategoria_produktu.to_string(),
+            category: order.kategoria_produktu.name.to_string(),
         };
         let tab = self.tabs.len() - 1;
         let next_row = self.rows_used + self.new_rows + 1;

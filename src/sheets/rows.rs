@@ -1,7 +1,7 @@
 //! Orders as sheet rows, and the `{"values": [...]}` body of an append, built in place so
 //! that its size is known exactly while rows are added.
 
-use crate::order::Order;
+use crate::order::{push_cell_text, push_money, Cell, Order};
 
 /// Writes `text` as a JSON string.
 fn push_str(out: &mut Vec<u8>, text: &str) {
@@ -20,34 +20,29 @@ fn push_str(out: &mut Vec<u8>, text: &str) {
 /// misread them.
 pub(super) fn push_order_row(order: &Order, out: &mut Vec<u8>) {
     let mut ints = itoa::Buffer::new();
-    out.extend_from_slice(b"[\"'");
-    out.extend_from_slice(ints.format(order.id).as_bytes());
-    out.extend_from_slice(b"\",\"");
-    order.timestamp.write_iso8601(out);
-    out.push(b'"');
-    for text in [order.store_id, order.region, order.sales_channel, order.device_type] {
-        out.push(b',');
-        push_str(out, text);
-    }
-    out.extend_from_slice(b",\"");
-    let mut uuid = uuid::Uuid::encode_buffer();
-    out.extend_from_slice(order.customer_id.hyphenated().encode_lower(&mut uuid).as_bytes());
-    out.push(b'"');
-    for text in [order.payment_method, order.nazwa_produktu, order.marka, order.kategoria_produktu] {
-        out.push(b',');
-        push_str(out, text);
-    }
-    out.push(b',');
-    out.extend_from_slice(ints.format(order.ilosc).as_bytes());
-    out.push(b',');
-    crate::order::push_money(out, order.cena_netto);
-    out.push(b',');
-    crate::order::push_money(out, order.wartosc_brutto);
-    // Online orders have no salesperson: a row shorter than the header leaves the last
-    // cell empty, and every byte saved is a row more per request.
-    if let Some(salesperson) = order.sprzedawca {
-        out.push(b',');
-        push_str(out, salesperson);
+    out.push(b'[');
+    for (i, cell) in order.cells().into_iter().enumerate() {
+        if i > 0 && cell != Cell::Optional(None) {
+            out.push(b',');
+        }
+        match cell {
+            Cell::Id(id) => {
+                out.extend_from_slice(b"\"'");
+                out.extend_from_slice(ints.format(id).as_bytes());
+                out.push(b'"');
+            }
+            Cell::Count(n) => out.extend_from_slice(ints.format(n).as_bytes()),
+            Cell::Money(grosz) => push_money(out, grosz),
+            Cell::Text(text) | Cell::Optional(Some(text)) => push_str(out, text),
+            // Online orders have no salesperson: a row shorter than the header leaves the
+            // last cell empty, and every byte saved is a row more per request.
+            Cell::Optional(None) => {}
+            Cell::Time(_) | Cell::Uuid(_) => {
+                out.push(b'"');
+                push_cell_text(out, &cell);
+                out.push(b'"');
+            }
+        }
     }
     out.push(b']');
 }

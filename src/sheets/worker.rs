@@ -2,6 +2,7 @@
 //! batches to the sheet and commits offsets only once the sheet has them (with, in rows
 //! mode, where they went as the commit's metadata).
 
+use crate::order::Catalogue;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -35,6 +36,8 @@ pub struct SheetsSource {
     pub session_timeout: Duration,
     /// Orders further ahead of the clock are skipped (the CSV sink dead-letters them).
     pub max_future: Duration,
+    /// The catalogue orders are checked against.
+    pub catalogue: Catalogue,
 }
 
 /// What a Sheets run did.
@@ -164,6 +167,7 @@ fn sheets_loop(
         idle_exit: source.idle_exit,
         join_timeout: None,
         max_future: source.max_future,
+        catalogue: source.catalogue,
         rebalance_timeout: Duration::from_secs(10),
     };
     let context = DriverContext::new(driver, member, link.cloned(), None);

@@ -136,7 +136,8 @@ pub fn topic_messages(brokers: &str, topic: &str) -> Vec<(Option<Vec<u8>>, Vec<u
 pub fn topic_ids(brokers: &str, topic: &str) -> HashMap<u64, u32> {
     let mut ids = HashMap::new();
     for (_, payload) in topic_messages(brokers, topic) {
-        let order = orderstream::order::decode_json(&payload).expect("topic holds valid orders");
+        let order = orderstream::order::decode_json(&payload, &orderstream::generate::builtin_catalogue())
+            .expect("topic holds valid orders");
         *ids.entry(order.id).or_insert(0) += 1;
     }
     ids
