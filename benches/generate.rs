@@ -19,7 +19,7 @@ fn generator(c: &mut Criterion) {
             buf.clear();
             write_json(&generator.next_order(), &mut buf);
             std::hint::black_box(&buf);
-        })
+        });
     });
     // A backfill through a year: each iteration draws the next arrival of the Poisson
     // process (recomputing the hour's plan when it changes) and makes the order there.
@@ -32,20 +32,20 @@ fn generator(c: &mut Criterion) {
             buf.clear();
             write_json(&backfill.order_at((t / 1000.0) as i64 * 1000), &mut buf);
             std::hint::black_box(&buf);
-        })
+        });
     });
     let catalogue = generator.model().catalogue();
     let mut sample = Vec::new();
     write_json(&generator.next_order(), &mut sample);
     group.bench_function("decode+validate", |b| {
-        b.iter(|| decode_json(std::hint::black_box(&sample), &catalogue).unwrap())
+        b.iter(|| decode_json(std::hint::black_box(&sample), &catalogue).unwrap());
     });
     let order = decode_json(&sample, &catalogue).unwrap();
     group.bench_function("csv-row", |b| {
         b.iter(|| {
             buf.clear();
             write_csv_row(std::hint::black_box(&order), &mut buf);
-        })
+        });
     });
     group.finish();
 }

@@ -10,7 +10,7 @@
 //!
 //! Run with `cargo bench --bench sheets`.
 
-#[path = "../tests/common/fake_google.rs"]
+#[path = "../tests/it/common/fake_google.rs"]
 mod fake_google;
 
 use std::sync::Arc;

@@ -1,38 +1,37 @@
 //! orderstream: a real-time sales pipeline for an electronics retailer.
 //!
 //! Orders are generated, sent to Apache Kafka (topic `zamowienia_elektronika`, key =
-//! store), consumed by a consumer group and written exactly once to daily CSV files.
+//! store), consumed by a consumer group and written exactly once to daily CSV files and
+//! to Google Sheets, while live analytics feed a dashboard and Prometheus metrics.
 //!
 //! # Layout
 //!
-//! The modules follow the data path:
+//! A Cargo workspace whose crates follow the data path; a crate names only those above
+//! it in this list, and the compiler holds it to that:
 //!
-//! - [`generate`]: the order generator: catalogue, Polish retail calendar, scenarios and
-//!   the load curve, Poisson arrivals, live and backfill timing, ids, repeat customers.
-//! - [`analytics`]: event-time windows with a watermark and late-data policy, and the
-//!   breakdowns the dashboard and the API show.
-//! - [`order`]: the order record (the compatibility contract), its JSON and CSV codecs
-//!   and its validation.
-//! - [`kafka`]: producer, consumer-group member, topic admin, embedded broker.
-//! - [`sink`]: the exactly-once daily CSV sink (checkpoints, crash recovery, dead letters).
-//! - [`sheets`]: the Google Sheets sink (service-account sign-in, quota-aware batches,
-//!   no lost or repeated rows, rollover, per-minute aggregates).
-//! - [`dashboard`]: the HTTP server of a running pipeline: JSON API, live events,
-//!   Prometheus metrics, health checks.
-//! - [`stats`]: counters and progress lines; [`shutdown`]: SIGINT/SIGTERM handling;
-//!   [`clock`]: the wall clock (with a test override).
-//! - [`cli`] and [`commands`]: the command line, one module per subcommand; `main.rs`
-//!   only parses and dispatches.
+//! - `orderstream-model` ([`order`], [`clock`]): the order record, the typed catalogue,
+//!   the codecs, event time. No Kafka, no I/O.
+//! - `orderstream-runtime` ([`stats`], [`shutdown`]): counters, progress lines, signals.
+//! - `orderstream-generate` ([`generate`]): catalogue scenarios, the Polish retail
+//!   calendar, the load curve, Poisson arrivals, live and backfill timing.
+//! - `orderstream-pipeline` ([`kafka`], [`sink`], [`sheets`]): the producer, the one
+//!   consumer-group driver and the sinks behind its trait (CSV files, Google Sheets).
+//! - `orderstream-analytics` ([`analytics`]): event-time windows with a watermark and a
+//!   late-data policy, and the breakdowns the dashboard shows.
+//! - `orderstream-dashboard` ([`dashboard`]): the HTTP server: page, JSON API, live
+//!   events, Prometheus metrics, health checks.
+//! - `orderstream` (this crate): [`cli`] and [`commands`], one module per subcommand;
+//!   `main.rs` only parses and dispatches.
+//!
+//! The lower crates are re-exported here under their module names, so the tests and
+//! benchmarks of the binary reach the whole pipeline through one path.
 
-pub mod analytics;
 pub mod cli;
-pub mod clock;
 pub mod commands;
-pub mod dashboard;
-pub mod generate;
-pub mod kafka;
-pub mod order;
-pub mod sheets;
-pub mod shutdown;
-pub mod sink;
-pub mod stats;
+
+pub use orderstream_analytics as analytics;
+pub use orderstream_dashboard as dashboard;
+pub use orderstream_generate as generate;
+pub use orderstream_model::{self as order, clock};
+pub use orderstream_pipeline::{kafka, sheets, sink};
+pub use orderstream_runtime::{shutdown, stats};

@@ -114,7 +114,8 @@ fn start_sheets(
     let Some(config) = config else { return Ok(None) };
     let (stats, shutdown) = (stats.clone(), shutdown.clone());
     // Registered now, before the producer can start, so that it never outruns the sheet.
-    let flow = link.as_ref().and_then(RunLink::flow).map(|flow| flow.register());
+    let flow =
+        link.as_ref().and_then(RunLink::flow).map(orderstream_pipeline::kafka::flow::FlowWindow::register);
     let thread = std::thread::Builder::new().name("sheets".into()).spawn(move || {
         let result = run_sheets(&config, &source, &stats, &shutdown, link.as_ref(), flow);
         if let Err(e) = &result {

@@ -1,0 +1,414 @@
+//! Stage 4: live analytics over event time.
+//!
+//! Orders are summed into tumbling windows (one minute by default) of their event time.
+//! The watermark is the latest event time seen. A window keeps taking late orders until
+//! the watermark passes its end by the allowed lateness (one hour by default); an order
+//! later than that is counted as late (it is still written to the CSV files). Windows
+//! older than the retention are dropped, so memory stays bounded on endless runs.
+//!
+//! Every window keeps its sums per (region, category) cell with the other breakdowns
+//! inside the cell, so a summary filtered by time, region and category is exact to the
+//! grosz and equals the totals recomputed from the CSV files.
+
+// The crates below this one, under the names the modules use.
+#[cfg(test)]
+use orderstream_generate as generate;
+use orderstream_model as order;
+
+mod customers;
+pub mod rebuild;
+mod totals;
+mod window;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
+
+use serde::Serialize;
+
+pub use customers::SeenCustomers;
+pub use totals::{Totals, TotalsReport};
+pub use window::{Keys, Window};
+
+use crate::order::Order;
+use crate::order::{Catalogue, Category, Channel, Device, Payment, Region};
+
+/// Settings of the analytics.
+#[derive(Debug, Clone)]
+pub struct AnalyticsConfig {
+    /// Width of a tumbling window.
+    pub window: Duration,
+    /// How long after its end a window still takes late orders.
+    pub allowed_lateness: Duration,
+    /// How much event time before the watermark is kept.
+    pub retention: Duration,
+    /// Customers remembered per generation to tell new from repeat buyers.
+    pub customer_memory: usize,
+    /// Latest orders kept for the ticker.
+    pub ticker: usize,
+}
+
+impl Default for AnalyticsConfig {
+    fn default() -> Self {
+        AnalyticsConfig {
+            window: Duration::from_secs(60),
+            allowed_lateness: Duration::from_secs(3600),
+            retention: Duration::from_secs(26 * 3600),
+            customer_memory: 250_000,
+            ticker: 50,
+        }
+    }
+}
+
+/// What happened to a recorded order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Its window was still open.
+    OnTime,
+    /// Its window had ended but was within the allowed lateness: updated.
+    LateUpdated,
+    /// Later than the allowed lateness (or the retention): only counted as late.
+    TooLate,
+}
+
+/// Which orders a query covers; `None` means no restriction.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Filter {
+    /// Event time from (ms since the Unix epoch, inclusive; windows starting at or after).
+    pub from_ms: Option<i64>,
+    /// Event time to (exclusive; windows starting before).
+    pub to_ms: Option<i64>,
+    /// Index into [`Region::ALL`].
+    pub region: Option<usize>,
+    /// Index into the active categories.
+    pub category: Option<usize>,
+}
+
+/// The live state.
+#[derive(Debug)]
+pub struct Analytics {
+    config: AnalyticsConfig,
+    window_ms: i64,
+    lateness_ms: i64,
+    retention_ms: i64,
+    categories: &'static [Category],
+    windows: BTreeMap<i64, Window>,
+    watermark_ms: Option<i64>,
+    customers: SeenCustomers,
+    too_late: Totals,
+    late_updates: u64,
+    recorded: u64,
+    ticker: VecDeque<Order>,
+}
+
+impl Analytics {
+    /// Empty state over `catalogue`'s categories.
+    pub fn new(config: AnalyticsConfig, catalogue: Catalogue) -> Self {
+        let categories = catalogue.categories();
+        let ms = |d: Duration| d.as_millis().min(i64::MAX as u128) as i64;
+        let window_ms = ms(config.window).max(1);
+        let lateness_ms = ms(config.allowed_lateness);
+        Analytics {
+            window_ms,
+            lateness_ms,
+            retention_ms: ms(config.retention).max(window_ms + lateness_ms),
+            customers: SeenCustomers::new(config.customer_memory),
+            categories,
+            windows: BTreeMap::new(),
+            watermark_ms: None,
+            too_late: Totals::default(),
+            late_updates: 0,
+            recorded: 0,
+            ticker: VecDeque::with_capacity(config.ticker),
+            config,
+        }
+    }
+
+    /// Adds one order.
+    pub fn record(&mut self, order: &Order) -> Outcome {
+        self.show_in_ticker(std::slice::from_ref(order));
+        self.aggregate(order)
+    }
+
+    /// Adds orders that arrived together: only the newest of them reach the ticker.
+    pub fn record_all<'a>(
+        &mut self,
+        orders: impl ExactSizeIterator<Item = &'a Order> + Clone,
+    ) -> Vec<Outcome> {
+        let skip = orders.len().saturating_sub(self.config.ticker);
+        let newest: Vec<Order> = orders.clone().skip(skip).copied().collect();
+        self.show_in_ticker(&newest);
+        orders.map(|o| self.aggregate(o)).collect()
+    }
+
+    fn show_in_ticker(&mut self, orders: &[Order]) {
+        for order in orders.iter().take(self.config.ticker) {
+            if self.ticker.len() == self.config.ticker {
+                self.ticker.pop_front();
+            }
+            self.ticker.push_back(*order);
+        }
+    }
+
+    fn aggregate(&mut self, order: &Order) -> Outcome {
+        self.recorded += 1;
+        let t = order.timestamp.utc_millis();
+        let repeat = self.customers.visit(order.customer_id);
+        if self.watermark_ms.is_none_or(|w| t > w) {
+            self.watermark_ms = Some(t);
+            let keep_from = t - self.retention_ms;
+            if self.windows.first_key_value().is_some_and(|(start, _)| *start + self.window_ms <= keep_from) {
+                self.windows =
+                    self.windows.split_off(&(keep_from.div_euclid(self.window_ms) * self.window_ms));
+            }
+        }
+        let watermark = self.watermark_ms.unwrap_or(t);
+        let start = t.div_euclid(self.window_ms) * self.window_ms;
+        let end = start + self.window_ms;
+        let Some(keys) = Keys::of(order, self.categories, repeat) else {
+            self.too_late.add(order);
+            return Outcome::TooLate;
+        };
+        if end + self.lateness_ms <= watermark {
+            self.too_late.add(order);
+            return Outcome::TooLate;
+        }
+        let categories = self.categories;
+        let window = self.windows.entry(start).or_insert_with(|| Window::new(categories.len()));
+        window.add(order, &keys, categories);
+        if end <= watermark {
+            window.late_updates += 1;
+            self.late_updates += 1;
+            Outcome::LateUpdated
+        } else {
+            Outcome::OnTime
+        }
+    }
+
+    /// Orders recorded so far (on time or not).
+    pub fn recorded(&self) -> u64 {
+        self.recorded
+    }
+
+    /// Orders later than the allowed lateness.
+    pub fn too_late(&self) -> Totals {
+        self.too_late
+    }
+
+    /// The latest event time seen (ms), if any.
+    pub fn watermark_ms(&self) -> Option<i64> {
+        self.watermark_ms
+    }
+
+    /// The catalogue the breakdowns index into.
+    pub fn categories(&self) -> &'static [Category] {
+        self.categories
+    }
+
+    /// The catalogue this state aggregates by.
+    pub fn catalogue(&self) -> Catalogue {
+        Catalogue::new(self.categories)
+    }
+
+    /// The latest orders, oldest first.
+    pub fn ticker(&self) -> impl DoubleEndedIterator<Item = &Order> {
+        self.ticker.iter()
+    }
+
+    /// Width of a window in ms.
+    pub fn window_ms(&self) -> i64 {
+        self.window_ms
+    }
+
+    /// Windows kept now.
+    pub fn window_count(&self) -> usize {
+        self.windows.len()
+    }
+
+    fn cells<'a>(
+        &'a self,
+        filter: &'a Filter,
+    ) -> impl Iterator<Item = (i64, usize, usize, &'a window::Cell)> + 'a {
+        let from = filter.from_ms.map_or(i64::MIN, |f| f.div_euclid(self.window_ms) * self.window_ms);
+        let to = filter.to_ms.unwrap_or(i64::MAX);
+        let n = self.categories.len();
+        self.windows.range(from..to.max(from)).flat_map(move |(start, window)| {
+            window.cells.iter().enumerate().filter_map(move |(i, cell)| {
+                let (region, category) = (i / n, i % n);
+                let keep = filter.region.is_none_or(|r| r == region)
+                    && filter.category.is_none_or(|c| c == category);
+                cell.as_deref().filter(|_| keep).map(|cell| (*start, region, category, cell))
+            })
+        })
+    }
+
+    /// Totals per window start (ms) for the filter, oldest first.
+    pub fn series(&self, filter: &Filter) -> Vec<(i64, Totals)> {
+        let mut series: Vec<(i64, Totals)> = Vec::new();
+        for (start, _, _, cell) in self.cells(filter) {
+            match series.last_mut() {
+                Some((s, totals)) if *s == start => totals.merge(&cell.totals),
+                _ => series.push((start, cell.totals)),
+            }
+        }
+        series
+    }
+
+    /// Totals per (region, category) cell for the filter, in one pass over the windows;
+    /// every cell of the catalogue is listed, empty ones with zeros.
+    pub fn cell_totals(&self, filter: &Filter) -> BTreeMap<(usize, usize), Totals> {
+        let mut cells: BTreeMap<(usize, usize), Totals> = (0..Region::ALL.len())
+            .flat_map(|r| (0..self.categories.len()).map(move |c| ((r, c), Totals::default())))
+            .collect();
+        for (_, region, category, cell) in self.cells(filter) {
+            cells.entry((region, category)).or_default().merge(&cell.totals);
+        }
+        cells
+    }
+
+    /// Everything the dashboard shows for the filter; top lists hold `top` entries.
+    pub fn summary(&self, filter: &Filter, top: usize) -> Summary {
+        let categories = self.categories;
+        let mut total = Totals::default();
+        let mut by_region = vec![Totals::default(); Region::ALL.len()];
+        let mut by_category = vec![Totals::default(); categories.len()];
+        let mut by_channel = [Totals::default(); 2];
+        let mut by_device = [Totals::default(); 3];
+        let mut by_payment = [Totals::default(); 5];
+        let mut customers = [Totals::default(); 2];
+        let mut stores: Vec<Vec<Totals>> =
+            Region::ALL.iter().map(|r| vec![Totals::default(); r.stores().len()]).collect();
+        let mut products: Vec<Vec<Totals>> =
+            categories.iter().map(|c| vec![Totals::default(); c.products.len()]).collect();
+        let mut brands: BTreeMap<&'static str, Totals> = BTreeMap::new();
+        for (_, region, category, cell) in self.cells(filter) {
+            total.merge(&cell.totals);
+            by_region[region].merge(&cell.totals);
+            by_category[category].merge(&cell.totals);
+            merge_all(&mut by_channel, &cell.channels);
+            merge_all(&mut by_device, &cell.devices);
+            merge_all(&mut by_payment, &cell.payments);
+            merge_all(&mut customers, &cell.customers);
+            merge_all(&mut stores[region], &cell.stores);
+            merge_all(&mut products[category], &cell.products);
+            for (b, totals) in cell.brands.iter().enumerate() {
+                brands.entry(categories[category].brands[b]).or_default().merge(totals);
+            }
+        }
+        let named = |names: &mut dyn Iterator<Item = &'static str>,
+                     totals: &[Totals]|
+         -> BTreeMap<&'static str, TotalsReport> {
+            names.zip(totals).map(|(n, t)| (n, t.report())).collect()
+        };
+        let ranked = |mut entries: Vec<Ranked>| {
+            entries.retain(|e| e.totals.orders > 0);
+            entries.sort_by(|a, b| {
+                b.totals.gross_value_grosz.cmp(&a.totals.gross_value_grosz).then(a.name.cmp(b.name))
+            });
+            entries.truncate(top);
+            entries
+        };
+        let top_products = ranked(
+            products
+                .iter()
+                .enumerate()
+                .flat_map(|(c, list)| {
+                    list.iter().enumerate().map(move |(p, t)| Ranked {
+                        name: categories[c].products[p],
+                        group: categories[c].name,
+                        totals: t.report(),
+                    })
+                })
+                .collect(),
+        );
+        let top_stores = ranked(
+            stores
+                .iter()
+                .enumerate()
+                .flat_map(|(r, list)| {
+                    list.iter().enumerate().map(move |(s, t)| Ranked {
+                        name: Region::ALL[r].stores()[s].city,
+                        group: Region::ALL[r].as_str(),
+                        totals: t.report(),
+                    })
+                })
+                .collect(),
+        );
+        let top_brands =
+            ranked(brands.iter().map(|(name, t)| Ranked { name, group: "", totals: t.report() }).collect());
+        Summary {
+            total: total.report(),
+            by_region: named(&mut Region::ALL.iter().map(|r| r.as_str()), &by_region),
+            by_category: named(&mut categories.iter().map(|c| c.name), &by_category),
+            by_channel: named(&mut Channel::ALL.iter().map(|c| c.as_str()), &by_channel),
+            by_device: named(&mut Device::ALL.iter().map(|d| d.as_str()), &by_device),
+            by_payment: named(&mut Payment::ALL.iter().map(|p| p.as_str()), &by_payment),
+            new_customers: customers[0].report(),
+            repeat_customers: customers[1].report(),
+            top_products,
+            top_stores,
+            top_brands,
+            late: Late { too_late_orders: self.too_late.orders, late_updates: self.late_updates },
+            watermark_ms: self.watermark_ms,
+        }
+    }
+}
+
+fn merge_all(into: &mut [Totals], from: &[Totals]) {
+    into.iter_mut().zip(from).for_each(|(a, b)| a.merge(b));
+}
+
+/// One entry of a top list.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Ranked {
+    /// Product, store or brand.
+    pub name: &'static str,
+    /// Its category (products) or region (stores).
+    pub group: &'static str,
+    /// Its sums.
+    #[serde(flatten)]
+    pub totals: TotalsReport,
+}
+
+/// Late-data counters.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Late {
+    /// Orders later than the allowed lateness: in the CSV files, not in the windows.
+    pub too_late_orders: u64,
+    /// Late orders that still updated their window.
+    pub late_updates: u64,
+}
+
+/// A filtered view of the analytics.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Summary {
+    /// All matching orders.
+    #[serde(flatten)]
+    pub total: TotalsReport,
+    /// Per region.
+    pub by_region: BTreeMap<&'static str, TotalsReport>,
+    /// Per category.
+    pub by_category: BTreeMap<&'static str, TotalsReport>,
+    /// Per sales channel.
+    pub by_channel: BTreeMap<&'static str, TotalsReport>,
+    /// Per device.
+    pub by_device: BTreeMap<&'static str, TotalsReport>,
+    /// Per payment method.
+    pub by_payment: BTreeMap<&'static str, TotalsReport>,
+    /// Orders of first-time customers.
+    pub new_customers: TotalsReport,
+    /// Orders of returning customers.
+    pub repeat_customers: TotalsReport,
+    /// Best-selling products by gross value.
+    pub top_products: Vec<Ranked>,
+    /// Best-selling stores by gross value.
+    pub top_stores: Vec<Ranked>,
+    /// Best-selling brands by gross value.
+    pub top_brands: Vec<Ranked>,
+    /// Late data.
+    pub late: Late,
+    /// Latest event time seen.
+    pub watermark_ms: Option<i64>,
+}
+
+#[cfg(test)]
+mod tests;

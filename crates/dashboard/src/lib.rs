@@ -1,0 +1,231 @@
+//! Stage 5: the HTTP server of a running pipeline: the JSON API over the live analytics,
+//! server-sent events, Prometheus metrics, and health checks.
+//!
+//! It runs on its own thread with a small Tokio runtime, so the pipeline's threads never
+//! wait for a client; the consumer only takes the analytics lock for one order at a time.
+
+// The crates below this one, under the names the modules use.
+use orderstream_analytics as analytics;
+#[cfg(test)]
+use orderstream_generate as generate;
+use orderstream_model::{self as order, clock};
+use orderstream_pipeline::{kafka, sink};
+use orderstream_runtime::stats;
+
+mod api;
+mod charts;
+mod live;
+mod metrics;
+mod page;
+mod state;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use axum::extract::{FromRef, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use tokio::sync::watch;
+use tracing::{info, warn};
+
+pub use state::LiveState;
+
+/// Errors starting the server.
+#[derive(Debug, thiserror::Error)]
+pub enum DashboardError {
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {error}")]
+    Bind {
+        /// The address asked for.
+        addr: String,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// The runtime or thread could not start.
+    #[error("cannot start the HTTP server: {0}")]
+    Start(std::io::Error),
+}
+
+#[derive(Clone)]
+struct AppState {
+    live: Arc<LiveState>,
+    snapshots: watch::Receiver<Arc<str>>,
+}
+
+impl FromRef<AppState> for Arc<LiveState> {
+    fn from_ref(app: &AppState) -> Self {
+        app.live.clone()
+    }
+}
+
+/// A running server; dropping it stops it.
+#[derive(Debug)]
+pub struct DashboardServer {
+    addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl DashboardServer {
+    /// Binds `addr` (port 0 picks a free port) and serves `state` until dropped.
+    pub fn start(addr: &str, state: Arc<LiveState>) -> Result<Self, DashboardError> {
+        let listener = std::net::TcpListener::bind(addr)
+            .map_err(|error| DashboardError::Bind { addr: addr.to_string(), error })?;
+        listener.set_nonblocking(true).map_err(DashboardError::Start)?;
+        let local = listener.local_addr().map_err(DashboardError::Start)?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(DashboardError::Start)?;
+        let (stop, stop_rx) = watch::channel(false);
+        let (snap_tx, snap_rx) = watch::channel::<Arc<str>>(Arc::from("{}"));
+        let app = router(AppState { live: state.clone(), snapshots: snap_rx });
+        let thread = std::thread::Builder::new()
+            .name("http".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let listener = match tokio::net::TcpListener::from_std(listener) {
+                        Ok(l) => l,
+                        Err(error) => return warn!(%error, "HTTP server could not start"),
+                    };
+                    tokio::spawn(live::publish(state, snap_tx, stop_rx.clone()));
+                    let mut stop_rx = stop_rx;
+                    let shutdown = async move {
+                        let _ = stop_rx.changed().await;
+                    };
+                    if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+                        warn!(%error, "HTTP server stopped");
+                    }
+                });
+                // Streams still open end with the runtime.
+            })
+            .map_err(DashboardError::Start)?;
+        info!(url = %format!("http://{local}/"), metrics = %format!("http://{local}/metrics"), "HTTP API and metrics listening");
+        Ok(DashboardServer { addr: local, stop, thread: Some(thread) })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+impl Drop for DashboardServer {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(dashboard_page))
+        .route("/api", get(index))
+        .route("/chart/{name}", get(chart))
+        .route("/api/summary", get(api::summary))
+        .route("/api/series", get(api::series))
+        .route("/api/ticker", get(api::ticker))
+        .route("/api/export", get(api::export))
+        .route("/api/live", get(live_stream))
+        .route("/metrics", get(metrics_text))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .fallback(api::not_found)
+        .with_state(state)
+}
+
+async fn live_stream(State(app): State<AppState>) -> impl IntoResponse {
+    live::stream(State((app.live.clone(), app.snapshots.clone()))).await
+}
+
+async fn dashboard_page(
+    State(state): State<Arc<LiveState>>,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+    Query(params): api::Params,
+) -> Result<axum::response::Response, api::ApiError> {
+    let filter = api::filter(&state, &params, &[])?;
+    let range = params.get("range").map_or("all", String::as_str);
+    // Empty selections of the form mean "all".
+    let query: String = url_pairs(raw.as_deref().unwrap_or(""));
+    let html = page::render(&state, &filter, &query, range);
+    Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response())
+}
+
+/// The query string without empty values (an empty `<select>` choice means no filter).
+fn url_pairs(raw: &str) -> String {
+    raw.split('&')
+        .filter(|pair| pair.split_once('=').is_some_and(|(_, v)| !v.is_empty()))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+async fn chart(
+    State(state): State<Arc<LiveState>>,
+    axum::extract::Path(name): axum::extract::Path<String>,
+    Query(params): api::Params,
+) -> Result<axum::response::Response, api::ApiError> {
+    let filter = api::filter(&state, &params, &["t"])?;
+    let analytics = state.analytics();
+    let window_ms = analytics.window_ms();
+    let svg = match name.as_str() {
+        "volume.svg" => charts::series(&analytics.series(&filter), charts::Measure::Orders, window_ms),
+        "value.svg" => charts::series(&analytics.series(&filter), charts::Measure::Gross, window_ms),
+        "category.svg" => {
+            charts::bars("Gross value by category (PLN)", &analytics.summary(&filter, 0).by_category)
+        }
+        "region.svg" => charts::bars("Gross value by region (PLN)", &analytics.summary(&filter, 0).by_region),
+        "channel.svg" => {
+            charts::bars("Gross value by sales channel (PLN)", &analytics.summary(&filter, 0).by_channel)
+        }
+        "payment.svg" => {
+            charts::bars("Gross value by payment method (PLN)", &analytics.summary(&filter, 0).by_payment)
+        }
+        _ => return Err(api::ApiError::not_found(format!("no chart {name:?}"))),
+    };
+    drop(analytics);
+    let svg = svg.map_err(api::ApiError::internal)?;
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "no-store")], svg).into_response())
+}
+
+async fn index() -> impl IntoResponse {
+    Json(serde_json::json!({
+        "service": "orderstream",
+        "endpoints": {
+            "/": "the live dashboard page; ?range=&region=&category=",
+            "/chart/{volume,value,category,region,channel,payment}.svg": "the dashboard's charts",
+            "/api/summary": "totals and breakdowns; ?from=&to=&region=&category=&top=",
+            "/api/series": "totals per window; ?from=&to=&region=&category=",
+            "/api/ticker": "the latest orders",
+            "/api/export": "a day's CSV rows; ?day=YYYY-MM-DD",
+            "/api/live": "server-sent events with the live snapshot",
+            "/metrics": "Prometheus metrics",
+            "/healthz": "liveness",
+            "/readyz": "readiness (the consumer holds its partitions)"
+        }
+    }))
+}
+
+async fn metrics_text(State(state): State<Arc<LiveState>>) -> impl IntoResponse {
+    match metrics::render(&state) {
+        Ok(body) => {
+            ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], body)
+                .into_response()
+        }
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+async fn healthz(State(state): State<Arc<LiveState>>) -> impl IntoResponse {
+    Json(serde_json::json!({ "status": "ok", "uptime_seconds": state.uptime_secs() }))
+}
+
+async fn readyz(State(state): State<Arc<LiveState>>) -> impl IntoResponse {
+    let ready = state.is_ready();
+    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(serde_json::json!({ "ready": ready })))
+}

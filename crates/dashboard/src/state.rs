@@ -1,0 +1,266 @@
+//! What the HTTP server shares with the pipeline: the analytics behind a lock, the
+//! pipeline counters, and the latest live snapshot for streaming clients.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use crate::analytics::{Analytics, AnalyticsConfig, Outcome};
+use crate::kafka::observer::PipelineObserver;
+use crate::order::Catalogue;
+use crate::order::Order;
+use crate::stats::Stats;
+
+/// Durable orders with the partitions they came from.
+type OrderBatch = Vec<(i32, Order)>;
+
+/// Live state of one process, fed by its consumer and read by its HTTP server.
+#[derive(Debug)]
+pub struct LiveState {
+    analytics: Mutex<Analytics>,
+    /// Pipeline counters of this process.
+    pub stats: Arc<Stats>,
+    /// Where the CSV files go, for the export and the health page.
+    pub csv_dir: Option<std::path::PathBuf>,
+    ready: AtomicBool,
+    started: Instant,
+    retention: std::time::Duration,
+    /// Batches for the analytics thread, so the consumer's thread does not wait for it.
+    queue: Mutex<Option<std::sync::mpsc::Sender<OrderBatch>>>,
+    submitted: AtomicU64,
+    recorded: AtomicU64,
+    partitions: Mutex<BTreeMap<i32, PartitionLag>>,
+    /// `/metrics`: registered once when the state is made.
+    registry: prometheus_client::registry::Registry,
+}
+
+/// How far a partition's consumer is behind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PartitionLag {
+    /// Messages between the consumer's position and the end of the partition.
+    pub records: i64,
+    /// Event time (ms) of the latest order taken from the partition.
+    pub last_event_ms: Option<i64>,
+}
+
+impl PartitionLag {
+    /// Seconds behind: 0 when caught up, else how old the latest order taken is.
+    pub fn seconds(&self) -> f64 {
+        match (self.records, self.last_event_ms) {
+            (r, Some(t)) if r > 0 => {
+                let now = crate::clock::now_millis();
+                ((now - t).max(0)) as f64 / 1000.0
+            }
+            _ => 0.0,
+        }
+    }
+}
+
+impl LiveState {
+    /// The metrics registry (counters and the collector of live figures).
+    pub(super) fn registry(&self) -> &prometheus_client::registry::Registry {
+        &self.registry
+    }
+
+    /// Empty analytics over `catalogue`.
+    pub fn new(
+        config: AnalyticsConfig,
+        catalogue: Catalogue,
+        stats: Arc<Stats>,
+        csv_dir: Option<std::path::PathBuf>,
+    ) -> Arc<Self> {
+        let state = Arc::new_cyclic(|weak| LiveState {
+            retention: config.retention,
+            analytics: Mutex::new(Analytics::new(config, catalogue)),
+            registry: super::metrics::registry(&stats, weak.clone()),
+            stats,
+            csv_dir,
+            ready: AtomicBool::new(false),
+            started: Instant::now(),
+            partitions: Mutex::new(BTreeMap::new()),
+            queue: Mutex::new(None),
+            submitted: AtomicU64::new(0),
+            recorded: AtomicU64::new(0),
+        });
+        let (tx, rx) = std::sync::mpsc::channel::<OrderBatch>();
+        let weak = Arc::downgrade(&state);
+        let spawned = std::thread::Builder::new().name("analytics".into()).spawn(move || {
+            for batch in rx {
+                let Some(state) = weak.upgrade() else { return };
+                state.record_batch(&batch);
+                state.recorded.fetch_add(batch.len() as u64, Ordering::Release);
+            }
+        });
+        if spawned.is_ok() {
+            *state.queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(tx);
+        }
+        state
+    }
+
+    /// Hands durable orders (with their partitions) to the analytics thread; records
+    /// them here if that thread is not running.
+    pub fn submit(&self, orders: OrderBatch) {
+        if orders.is_empty() {
+            return;
+        }
+        let n = orders.len() as u64;
+        let queue = self.queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.submitted.fetch_add(n, Ordering::Release);
+        let unsent = match queue.as_ref() {
+            Some(tx) => tx.send(orders).err().map(|e| e.0),
+            None => Some(orders),
+        };
+        drop(queue);
+        if let Some(orders) = unsent {
+            self.record_batch(&orders);
+            self.recorded.fetch_add(n, Ordering::Release);
+        }
+    }
+
+    /// Waits (up to `limit`) until every submitted order is in the analytics.
+    pub fn flush(&self, limit: std::time::Duration) {
+        let deadline = Instant::now() + limit;
+        while self.recorded.load(Ordering::Acquire) < self.submitted.load(Ordering::Acquire)
+            && Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+
+    /// Orders in the analytics so far (changes when the page needs a new snapshot).
+    pub fn recorded(&self) -> u64 {
+        self.recorded.load(Ordering::Acquire)
+    }
+
+    /// Adds durable orders with the partitions they came from; counts late ones.
+    pub fn record_batch(&self, orders: &[(i32, Order)]) {
+        if orders.is_empty() {
+            return;
+        }
+        let late;
+        let mut last_event: BTreeMap<i32, i64> = BTreeMap::new();
+        {
+            let mut analytics = self.analytics();
+            late = analytics
+                .record_all(orders.iter().map(|(_, o)| o))
+                .iter()
+                .filter(|o| **o == Outcome::TooLate)
+                .count() as u64;
+            for (partition, order) in orders {
+                last_event.insert(*partition, order.timestamp.utc_millis());
+            }
+        }
+        Stats::add(&self.stats.late, late);
+        let mut partitions = self.partitions.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        for (partition, t) in last_event {
+            partitions.entry(partition).or_default().last_event_ms = Some(t);
+        }
+    }
+
+    /// Sets the lag of `partition` in messages (from the client's statistics).
+    pub fn set_lag(&self, partition: i32, records: i64) {
+        self.with_partition(partition, |p| p.records = records);
+    }
+
+    /// Marks every partition caught up (the consumer has finished and left).
+    pub fn clear_lag(&self) {
+        self.partitions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .values_mut()
+            .for_each(|p| p.records = 0);
+    }
+
+    /// Lag per partition.
+    pub fn lags(&self) -> BTreeMap<i32, PartitionLag> {
+        self.partitions.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    fn with_partition(&self, partition: i32, f: impl FnOnce(&mut PartitionLag)) {
+        f(self
+            .partitions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(partition)
+            .or_default());
+    }
+
+    /// Adds an order; counts late ones in the stats.
+    pub fn record(&self, order: &Order) {
+        let outcome = self.analytics().record(order);
+        if outcome == Outcome::TooLate {
+            Stats::add(&self.stats.late, 1);
+        }
+    }
+
+    /// The analytics, locked.
+    pub fn analytics(&self) -> MutexGuard<'_, Analytics> {
+        self.analytics.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Feeds the daily CSV files of the retained days to the analytics (after a restart)
+    /// and logs what was read.
+    pub fn rebuild_from(&self, dir: &std::path::Path) {
+        let now_ms = crate::clock::now_millis();
+        let retention = self.retention;
+        let catalogue = self.analytics().catalogue();
+        match crate::analytics::rebuild::from_daily_files(dir, &catalogue, now_ms, retention, |order| {
+            self.record(order);
+        }) {
+            Ok(rebuilt) if rebuilt.files > 0 => tracing::info!(
+                orders = rebuilt.orders,
+                unreadable_rows = rebuilt.unreadable,
+                files = rebuilt.files,
+                "live analytics rebuilt from the CSV files"
+            ),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "could not rebuild the live analytics from the CSV files"),
+        }
+    }
+
+    /// Marks the pipeline ready (the consumer holds its partitions).
+    pub fn set_ready(&self, ready: bool) {
+        self.ready.store(ready, Ordering::Relaxed);
+    }
+
+    /// True once the consumer holds its partitions.
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Relaxed)
+    }
+
+    /// Seconds since start.
+    pub fn uptime_secs(&self) -> f64 {
+        self.started.elapsed().as_secs_f64()
+    }
+}
+
+impl PipelineObserver for LiveState {
+    fn files_recovered(&self, csv_dir: &std::path::Path) {
+        self.rebuild_from(csv_dir);
+    }
+
+    fn durable(&self, orders: Vec<(i32, Order)>) {
+        self.submit(orders);
+    }
+
+    fn ready(&self, holds_partitions: bool) {
+        self.set_ready(holds_partitions);
+    }
+
+    fn lag(&self, partition: i32, records: i64) {
+        self.set_lag(partition, records);
+    }
+
+    fn lag_cleared(&self) {
+        self.clear_lag();
+    }
+
+    fn settle(&self, limit: std::time::Duration) {
+        self.flush(limit);
+    }
+
+    fn read(&self, order: &Order) {
+        self.record(order);
+    }
+}

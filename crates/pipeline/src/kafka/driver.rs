@@ -1,0 +1,607 @@
+//! The one consumer-group member loop that every sink runs in.
+//!
+//! A sink ([`GroupSink`]) says where its partitions resume, takes records, makes them
+//! durable in batches and says what may then be committed. The driver does the rest, the
+//! same way for every sink: joining the group and handling rebalances, polling,
+//! decoding and checking orders, finding gaps (records deleted before they were read),
+//! committing offsets only once the sink made them durable (with the sink's metadata),
+//! the flow window of `run`, idle exit and join timeout, a broker's refusal, shutdown,
+//! and leaving the group within a time limit.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
+use rdkafka::message::{BorrowedMessage, Message};
+use rdkafka::statistics::Statistics;
+use rdkafka::types::RDKafkaRespErr;
+use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
+use tracing::{debug, error, info, warn};
+
+use super::flow::SinkSlot;
+use super::gaps::{self, Gap, GapDetector};
+use super::link::RunLink;
+use super::observer::PipelineObserver;
+use super::refusal;
+use crate::order::{check_event_time, decode_json, Catalogue, Order};
+use crate::shutdown::Shutdown;
+use crate::stats::Stats;
+
+/// A partition handed to a sink, with the group's last commit of it.
+#[derive(Debug, Clone)]
+pub struct Assigned {
+    /// The partition.
+    pub partition: i32,
+    /// The group's committed offset, if any.
+    pub committed: Option<i64>,
+    /// The metadata of that commit (what the sink wrote there).
+    pub metadata: String,
+}
+
+/// What a sink may commit: the next offset of a partition, with its metadata.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Commit {
+    /// The partition.
+    pub partition: i32,
+    /// The next offset to read; everything below is durable in the sink.
+    pub next: i64,
+    /// Stored with the commit (where the rows went, which directory holds them).
+    pub metadata: String,
+}
+
+/// One message as the driver hands it to a sink.
+#[derive(Debug)]
+pub enum Record<'a> {
+    /// A valid order.
+    Order(Order),
+    /// A message that is not a valid order: why, and the message itself.
+    Invalid {
+        /// The reason, naming the field and value.
+        reason: String,
+        /// The message as read.
+        message: &'a BorrowedMessage<'a>,
+    },
+}
+
+/// The moment a sink is asked whether its batch is due.
+#[derive(Debug, Clone, Copy)]
+pub struct Moment {
+    /// Nothing more is fetched right now: a fetch batch is complete.
+    pub queue_empty: bool,
+    /// The producer of `run` has finished, or waits for the sinks.
+    pub producer_waits: bool,
+    /// A stop was asked.
+    pub stopping: bool,
+}
+
+/// A sink that runs in the group driver. Adding a sink means implementing this.
+pub trait GroupSink: Send + 'static {
+    /// The sink's errors.
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// Partitions arrive (called during the rebalance, before fetching starts); returns
+    /// where each resumes, `None` meaning the group's commit or else the earliest offset.
+    fn assign(&mut self, partitions: &[Assigned]) -> Result<Vec<(i32, Option<i64>)>, Self::Error>;
+    /// Where `partition` actually starts: what [`GroupSink::assign`] asked for, unless
+    /// that lay past the end of the partition (a recreated topic), or the group's commit
+    /// when the sink asked for none. `None`: the earliest offset.
+    fn started(&mut self, partition: i32, start: Option<i64>) {
+        let _ = (partition, start);
+    }
+    /// Partitions go: make their rows durable (returning the commits) or drop them for
+    /// the next owner.
+    fn revoke(&mut self, partitions: &[i32]) -> Result<Vec<Commit>, Self::Error>;
+    /// Takes the record at (`partition`, `offset`). Returns false if skipped (already
+    /// in the sink).
+    fn take(&mut self, partition: i32, offset: i64, record: Record<'_>) -> Result<bool, Self::Error>;
+    /// Records that offsets `gap.first_offset..=gap.last_offset` are gone; it becomes
+    /// durable with the next batch.
+    fn gap(&mut self, gap: &Gap) -> Result<(), Self::Error>;
+    /// True while a batch waits to be made durable.
+    fn pending(&self) -> bool;
+    /// True when the pending batch should be made durable now.
+    fn due(&mut self, moment: Moment) -> bool;
+    /// Makes the batch durable; returns what may be committed.
+    fn flush(&mut self) -> Result<Vec<Commit>, Self::Error>;
+    /// How long a poll waits while a batch is pending.
+    fn poll_wait(&self) -> Duration;
+    /// Commits of durable batches are sent at most this often (asynchronously); zero
+    /// commits each batch synchronously.
+    fn commit_interval(&self) -> Duration;
+}
+
+/// How the driver runs a sink.
+#[derive(Debug, Clone)]
+pub struct DriverConfig {
+    /// The sink's name in logs and metrics (`csv`, `sheets`).
+    pub name: &'static str,
+    /// The topic.
+    pub topic: String,
+    /// Exit after this long holding partitions read to their end with nothing new.
+    pub idle_exit: Option<Duration>,
+    /// Fail when no partition is assigned within this long.
+    pub join_timeout: Option<Duration>,
+    /// Orders further ahead of the clock are invalid.
+    pub max_future: Duration,
+    /// The catalogue orders are checked against.
+    pub catalogue: Catalogue,
+    /// How long a rebalance may wait for the broker (committed offsets, watermarks).
+    pub rebalance_timeout: Duration,
+}
+
+/// What a member's run read.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MemberReport {
+    /// Messages read.
+    pub consumed: u64,
+    /// Records gone before they could be read.
+    pub lost: u64,
+}
+
+/// The consumer's context: the sink, so that rebalances reach it.
+pub struct DriverContext<S: GroupSink> {
+    config: DriverConfig,
+    /// The sink; taken out when the member has left the group.
+    sink: Mutex<Option<S>>,
+    /// A sink error raised inside a rebalance, for the poll loop to return.
+    failure: Mutex<Option<S::Error>>,
+    /// When partitions were last assigned (`None` while none are held).
+    assigned_at: Mutex<Option<Instant>>,
+    gaps: Mutex<GapDetector>,
+    link: Option<RunLink>,
+    observer: Option<Arc<dyn PipelineObserver>>,
+}
+
+fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl<S: GroupSink> DriverContext<S> {
+    /// A context for `sink`; `observer` gets the partition lag (librdkafka statistics).
+    pub fn new(
+        config: DriverConfig,
+        sink: S,
+        link: Option<RunLink>,
+        observer: Option<Arc<dyn PipelineObserver>>,
+    ) -> Self {
+        DriverContext {
+            config,
+            sink: Mutex::new(Some(sink)),
+            failure: Mutex::new(None),
+            assigned_at: Mutex::new(None),
+            gaps: Mutex::default(),
+            link,
+            observer,
+        }
+    }
+
+    /// Runs `f` on the sink (between polls, or inside a rebalance).
+    fn with_sink<R>(&self, f: impl FnOnce(&mut S) -> R) -> R {
+        f(locked(&self.sink).as_mut().expect("the sink is taken out only after the member left"))
+    }
+
+    fn fail(&self, err: S::Error) {
+        error!(sink = self.config.name, error = %err, "the sink failed during a rebalance");
+        *locked(&self.failure) = Some(err);
+    }
+
+    fn partitions(&self, tpl: &TopicPartitionList) -> Vec<i32> {
+        tpl.elements_for_topic(&self.config.topic)
+            .iter()
+            .map(rdkafka::topic_partition_list::TopicPartitionListElem::partition)
+            .collect()
+    }
+
+    fn on_assign(&self, consumer: &BaseConsumer<Self>, tpl: &mut TopicPartitionList) {
+        let topic = self.config.topic.clone();
+        let committed = consumer.committed_offsets(tpl.clone(), self.config.rebalance_timeout).unwrap_or_else(|e| {
+            warn!(error = %e, "could not read the committed offsets; resuming from the sink's own record");
+            TopicPartitionList::new()
+        });
+        let assigned: Vec<Assigned> = self
+            .partitions(tpl)
+            .into_iter()
+            .map(|partition| {
+                let element = committed.find_partition(&topic, partition);
+                Assigned {
+                    partition,
+                    committed: element.as_ref().and_then(|e| match e.offset() {
+                        Offset::Offset(o) => Some(o),
+                        _ => None,
+                    }),
+                    metadata: element.as_ref().map(|e| e.metadata().to_string()).unwrap_or_default(),
+                }
+            })
+            .collect();
+        let resume = match self.with_sink(|sink| sink.assign(&assigned)) {
+            Ok(resume) => resume,
+            Err(err) => return self.fail(err),
+        };
+        let mut starts = BTreeMap::new();
+        for (partition, wanted) in resume {
+            let committed = assigned.iter().find(|a| a.partition == partition).and_then(|a| a.committed);
+            let mut start = wanted.or(committed);
+            if let Some(wanted) = start {
+                let watermarks = consumer
+                    .fetch_watermarks(&topic, partition, self.config.rebalance_timeout)
+                    .inspect_err(|e| warn!(partition, error = %e, "cannot read the end of the partition"));
+                if let Some((_, high)) = watermarks.ok().filter(|(_, high)| wanted > *high) {
+                    warn!(partition, wanted, end = high,
+                        "the recorded offset is past the end of the partition (was the topic recreated?); starting from the earliest offset");
+                    start = committed.filter(|k| *k <= high);
+                }
+            }
+            if let Some(start) = start {
+                if let Err(e) = tpl.set_partition_offset(&topic, partition, Offset::Offset(start)) {
+                    warn!(partition, error = %e, "cannot set the start offset");
+                }
+                starts.insert(partition, start);
+            }
+            locked(&self.gaps).assigned(partition, start);
+            self.with_sink(|sink| sink.started(partition, start));
+        }
+        info!(sink = self.config.name, partitions = ?assigned.iter().map(|a| a.partition).collect::<Vec<_>>(),
+            resume_at = ?starts, "partitions assigned (others start at the earliest offset)");
+        *locked(&self.assigned_at) = Some(Instant::now());
+        if let Some(link) = &self.link {
+            link.mark_assigned();
+        }
+    }
+
+    fn on_revoke(&self, consumer: &BaseConsumer<Self>, tpl: &TopicPartitionList) {
+        let partitions = self.partitions(tpl);
+        for &partition in &partitions {
+            locked(&self.gaps).revoked(partition);
+        }
+        // The eager protocol revokes everything: idle time stops counting until the next
+        // assignment.
+        *locked(&self.assigned_at) = None;
+        let revoked = self.with_sink(|sink| sink.revoke(&partitions));
+        match revoked {
+            Ok(commits) => {
+                commit(consumer, &self.config.topic, &commits, CommitMode::Sync);
+                info!(
+                    sink = self.config.name,
+                    ?partitions,
+                    "partitions revoked after their rows were made durable or handed on"
+                );
+            }
+            Err(err) => self.fail(err),
+        }
+    }
+}
+
+impl<S: GroupSink> ClientContext for DriverContext<S> {
+    fn stats(&self, statistics: Statistics) {
+        let Some(observer) = &self.observer else { return };
+        for partition in
+            statistics.topics.get(&self.config.topic).into_iter().flat_map(|t| t.partitions.values())
+        {
+            // librdkafka reports -1 for partitions it does not consume, and the internal
+            // partition -1 of every topic.
+            if partition.partition >= 0 && partition.consumer_lag >= 0 {
+                observer.lag(partition.partition, partition.consumer_lag);
+            }
+        }
+    }
+}
+
+impl<S: GroupSink> ConsumerContext for DriverContext<S> {
+    fn rebalance(&self, consumer: &BaseConsumer<Self>, err: RDKafkaRespErr, tpl: &mut TopicPartitionList) {
+        match err {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
+                self.on_assign(consumer, tpl);
+                if let Err(e) = consumer.assign(tpl) {
+                    error!(error = %e, "assign failed");
+                }
+            }
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
+                self.on_revoke(consumer, tpl);
+                if let Err(e) = consumer.unassign() {
+                    error!(error = %e, "unassign failed");
+                }
+            }
+            other => {
+                error!(error = ?other, "rebalance error");
+                let _ = consumer.unassign();
+            }
+        }
+    }
+}
+
+/// Commits next offsets per partition with their metadata; a failure only delays the
+/// commit (the sink's durable record, or the next commit, covers it).
+fn commit<C: ConsumerContext>(consumer: &BaseConsumer<C>, topic: &str, commits: &[Commit], mode: CommitMode) {
+    if commits.is_empty() {
+        return;
+    }
+    let mut tpl = TopicPartitionList::new();
+    for c in commits {
+        let mut element = tpl.add_partition(topic, c.partition);
+        if let Err(e) = element.set_offset(Offset::Offset(c.next)) {
+            warn!(partition = c.partition, error = %e, "cannot build the commit");
+        }
+        element.set_metadata(c.metadata.clone());
+    }
+    if let Err(e) = consumer.commit(&tpl, mode) {
+        debug!(error = %e, "offset commit failed; a later commit or the sink's own record covers it");
+    }
+}
+
+/// Joins the group with `settings`, runs `context`'s sink until shutdown, idle exit or
+/// the link's stop, makes the last batch durable, commits and leaves the group. `flow`
+/// is the sink's place in the producer's flow window of `run` (registered before the
+/// producer starts).
+pub fn run_member<S: GroupSink>(
+    settings: &ClientConfig,
+    context: DriverContext<S>,
+    stats: &Stats,
+    shutdown: &Shutdown,
+    flow: Option<SinkSlot>,
+) -> anyhow::Result<(MemberReport, S)> {
+    let topic = context.config.topic.clone();
+    let link = context.link.clone();
+    let consumer: BaseConsumer<DriverContext<S>> = settings.create_with_context(context)?;
+    consumer.subscribe(&[&topic])?;
+    let result = {
+        let mut member = Member {
+            consumer: &consumer,
+            stats,
+            report: MemberReport::default(),
+            durable_next: BTreeMap::new(),
+            uncommitted: BTreeMap::new(),
+            last_commit: Instant::now(),
+            last_message: Instant::now(),
+            last_poll_error: None,
+            flow,
+            unassigned_since: Some(Instant::now()),
+        };
+        member.until_done(shutdown, link.as_ref()).and_then(|()| member.finish()).map(|()| member.report)
+    };
+    close(&consumer);
+    if let Some(observer) = &consumer.context().observer {
+        observer.lag_cleared();
+    }
+    let sink = locked(&consumer.context().sink).take().expect("the sink is still in the context");
+    // Dropping the consumer would run librdkafka's close again, and rdkafka's drop waits
+    // for it without a limit. The close above has already left the group (or given up),
+    // so the handle is released without it; its threads end with the process.
+    std::mem::forget(consumer);
+    Ok((result?, sink))
+}
+
+/// The poll loop's state: what is durable, committed, and how long it has been idle.
+struct Member<'a, S: GroupSink> {
+    consumer: &'a BaseConsumer<DriverContext<S>>,
+    stats: &'a Stats,
+    report: MemberReport,
+    /// Next offset per partition that is durable in the sink.
+    durable_next: BTreeMap<i32, i64>,
+    /// Durable offsets not yet committed to Kafka, with their metadata.
+    uncommitted: BTreeMap<i32, Commit>,
+    last_commit: Instant,
+    last_message: Instant,
+    last_poll_error: Option<Instant>,
+    /// The producer's flow window, told what is durable (embedded broker).
+    flow: Option<SinkSlot>,
+    /// Since when no partition is held (`None` while some are).
+    unassigned_since: Option<Instant>,
+}
+
+impl<S: GroupSink> Member<'_, S> {
+    fn context(&self) -> &DriverContext<S> {
+        self.consumer.context()
+    }
+
+    /// Polls, hands records to the sink and makes batches durable until a stop
+    /// condition holds between two batches.
+    fn until_done(&mut self, shutdown: &Shutdown, link: Option<&RunLink>) -> anyhow::Result<()> {
+        loop {
+            if let Some(err) = locked(&self.context().failure).take() {
+                return Err(err.into());
+            }
+            let pending = self.context().with_sink(|sink| sink.pending());
+            let wait = if pending {
+                self.context().with_sink(|sink| sink.poll_wait())
+            } else {
+                Duration::from_millis(100)
+            };
+            let mut queue_empty = false;
+            match self.consumer.poll(wait) {
+                None => queue_empty = true,
+                Some(Err(e)) => {
+                    if let Some(reason) = refusal(&e) {
+                        anyhow::bail!(reason);
+                    }
+                    if self.last_poll_error.is_none_or(|t| t.elapsed() > Duration::from_secs(5)) {
+                        warn!(sink = self.context().config.name, error = %e, "consumer error (retrying)");
+                        self.last_poll_error = Some(Instant::now());
+                    }
+                }
+                Some(Ok(message)) => self.take(&message)?,
+            }
+            let moment = Moment {
+                queue_empty,
+                producer_waits: link
+                    .is_some_and(|l| l.is_set() || l.flow().is_some_and(|f| f.producer_waiting())),
+                stopping: shutdown.requested(),
+            };
+            let due = self.context().with_sink(|sink| sink.pending() && sink.due(moment));
+            if due {
+                self.flush()?;
+            }
+            if self.context().with_sink(|sink| sink.pending()) && !moment.stopping {
+                continue;
+            }
+            let holds = locked(&self.context().assigned_at).is_some();
+            if let Some(observer) = &self.context().observer {
+                observer.ready(holds);
+            }
+            if moment.stopping {
+                info!(sink = self.context().config.name, "shutdown requested");
+                return Ok(());
+            }
+            if link.is_some_and(|l| l.reached(&self.durable_next)) {
+                info!(sink = self.context().config.name, "every produced order is durable");
+                return Ok(());
+            }
+            if self.idle_enough() {
+                return Ok(());
+            }
+            self.check_join_timeout()?;
+        }
+    }
+
+    /// Fails once no partition has been held for `--join-timeout`.
+    fn check_join_timeout(&mut self) -> anyhow::Result<()> {
+        let config = &self.consumer.context().config;
+        let assigned_at = *locked(&self.context().assigned_at);
+        match assigned_at {
+            Some(_) => self.unassigned_since = None,
+            None => {
+                self.unassigned_since.get_or_insert_with(Instant::now);
+            }
+        }
+        if let Some(limit) = config.join_timeout {
+            if self.unassigned_since.is_some_and(|since| since.elapsed() >= limit) {
+                anyhow::bail!(
+                    "no partition of {} was assigned to this member within --join-timeout {}; is the group full (more members than partitions) or the broker unable to form it?",
+                    config.topic,
+                    humantime::format_duration(limit)
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// True once the member has held partitions, read to their end, for `--idle-exit`
+    /// with nothing new. Time without partitions does not count.
+    fn idle_enough(&mut self) -> bool {
+        let config = &self.consumer.context().config;
+        let Some(idle) = config.idle_exit else { return false };
+        let Some(assigned) = *locked(&self.context().assigned_at) else { return false };
+        if assigned.max(self.last_message).elapsed() < idle {
+            return false;
+        }
+        if caught_up(self.consumer, &config.topic, &locked(&self.context().gaps)) {
+            info!(sink = config.name, idle = ?idle, "no new message and every assigned partition read to its end; exiting");
+            return true;
+        }
+        // Not at the end (a broker away, a fetch stalled): wait another round.
+        self.last_message = Instant::now();
+        false
+    }
+
+    /// Hands one message to the sink, after recording any gap before it.
+    fn take(&mut self, message: &BorrowedMessage<'_>) -> anyhow::Result<()> {
+        self.last_message = Instant::now();
+        self.report.consumed += 1;
+        let (partition, offset) = (message.partition(), message.offset());
+        let config = &self.consumer.context().config;
+        let missing = locked(&self.context().gaps).observe(partition, offset);
+        if let Some(range) = missing {
+            let gap = gaps::report(self.consumer, self.stats, config.name, &config.topic, partition, range);
+            self.context().with_sink(|sink| sink.gap(&gap))?;
+            self.report.lost += gap.missing;
+            if let Some(flow) = &self.flow {
+                // Nothing will ever arrive for these offsets: the producer must not wait for them.
+                flow.durable([(partition, range.1 + 1)]);
+            }
+        }
+        let record = match message.payload() {
+            Some(payload) => match decode_json(payload, &config.catalogue).and_then(|order| {
+                check_event_time(&order, crate::clock::now_micros(), config.max_future).map(|()| order)
+            }) {
+                Ok(order) => Record::Order(order),
+                Err(e) => Record::Invalid { reason: e.to_string(), message },
+            },
+            None => Record::Invalid { reason: "empty message (no payload)".to_string(), message },
+        };
+        let taken = self.context().with_sink(|sink| sink.take(partition, offset, record))?;
+        if !taken {
+            Stats::add(&self.stats.duplicates_skipped, 1);
+        }
+        Ok(())
+    }
+
+    /// Makes the sink's batch durable, then commits (synchronously each time, or
+    /// asynchronously at most every `commit_interval`).
+    fn flush(&mut self) -> anyhow::Result<()> {
+        let commits = self.context().with_sink(GroupSink::flush)?;
+        if let Some(flow) = &self.flow {
+            flow.durable(commits.iter().map(|c| (c.partition, c.next)));
+        }
+        for c in commits {
+            self.durable_next.insert(c.partition, c.next);
+            self.uncommitted.insert(c.partition, c);
+        }
+        let interval = self.context().with_sink(|sink| sink.commit_interval());
+        if interval.is_zero() {
+            self.commit(CommitMode::Sync);
+        } else if self.last_commit.elapsed() >= interval {
+            self.commit(CommitMode::Async);
+        }
+        Ok(())
+    }
+
+    fn commit(&mut self, mode: CommitMode) {
+        let commits: Vec<Commit> = std::mem::take(&mut self.uncommitted).into_values().collect();
+        commit(self.consumer, &self.context().config.topic, &commits, mode);
+        self.last_commit = Instant::now();
+    }
+
+    /// Makes what is left durable and commits every durable offset before leaving.
+    fn finish(&mut self) -> anyhow::Result<()> {
+        if self.context().with_sink(|sink| sink.pending()) {
+            self.flush()?;
+        }
+        self.commit(CommitMode::Sync);
+        Ok(())
+    }
+}
+
+/// True when every partition of `topic` assigned to `consumer` has been read to its end
+/// (or is empty); false while none is assigned or an end cannot be read.
+fn caught_up<C: ConsumerContext>(consumer: &BaseConsumer<C>, topic: &str, gaps: &GapDetector) -> bool {
+    let Ok(assignment) = consumer.assignment() else { return false };
+    let partitions: Vec<i32> = assignment
+        .elements_for_topic(topic)
+        .iter()
+        .map(rdkafka::topic_partition_list::TopicPartitionListElem::partition)
+        .collect();
+    !partitions.is_empty()
+        && partitions.iter().all(|&partition| {
+            match consumer.fetch_watermarks(topic, partition, Duration::from_secs(5)) {
+                Ok((low, high)) => gaps.expected(partition).map_or(high <= low, |next| next >= high),
+                Err(error) => {
+                    warn!(partition, %error, "cannot read the end of the partition; not idle yet");
+                    false
+                }
+            }
+        })
+}
+
+/// How long leaving the group may take at shutdown.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Closes the consumer while serving its events here, with a time limit: the close
+/// revokes partitions (made durable and committed by the rebalance callback) and sends a
+/// LeaveGroup, so the group rebalances at once instead of waiting for this member's
+/// session to time out. Messages polled meanwhile are not taken: the next owner gets
+/// them. librdkafka's own blocking close can hang forever after a rebalance storm.
+fn close<C: ConsumerContext>(consumer: &BaseConsumer<C>) {
+    if let Err(error) = consumer.close_queue() {
+        warn!(%error, "could not start closing the consumer; the group notices after the session timeout");
+        return;
+    }
+    let deadline = Instant::now() + CLOSE_TIMEOUT;
+    while !consumer.closed() {
+        if Instant::now() >= deadline {
+            warn!(timeout = ?CLOSE_TIMEOUT, "consumer did not close in time; the group notices after the session timeout");
+            return;
+        }
+        let _ = consumer.poll(Duration::from_millis(100));
+    }
+    debug!("left the consumer group");
+}

@@ -1,0 +1,102 @@
+//! The command line without a broker: output format, reproducibility, and clear errors
+//! for bad flags, unreachable brokers, unwritable directories and a full disk.
+
+use std::time::Duration;
+
+use crate::common::{assert_ok, orderstream, run_within};
+use orderstream::order::decode_json;
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn generate_prints_valid_json_lines() {
+    let out = run_within(orderstream().args(["generate", "--count", "500"]), Duration::from_secs(30));
+    assert_ok(&out);
+    let lines: Vec<&[u8]> = out.stdout.split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 500);
+    for line in lines {
+        decode_json(line, &orderstream::generate::builtin_catalogue())
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(line)));
+    }
+}
+
+#[test]
+fn env_vars_stand_in_for_flags() {
+    let out = run_within(
+        orderstream().args(["generate"]).env("ORDERSTREAM_COUNT", "7").env("ORDERSTREAM_RATE", "max"),
+        Duration::from_secs(30),
+    );
+    assert_ok(&out);
+    assert_eq!(out.stdout.iter().filter(|b| **b == b'\n').count(), 7);
+}
+
+#[test]
+fn bad_flag_values_are_named() {
+    for (args, needle) in [
+        (vec!["generate", "--rate", "fast"], "invalid rate \"fast\""),
+        (vec!["generate", "--count", "many"], "--count"),
+        (vec!["produce", "--brokers", "x", "--partitions", "0"], "--partitions"),
+        (vec!["consume", "--brokers", "x", "--idle-exit", "soon"], "--idle-exit"),
+        (vec!["generate", "--instance", "5000"], "--instance"),
+    ] {
+        let out = run_within(orderstream().args(&args), Duration::from_secs(30));
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&out).contains(needle), "{args:?}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn unreachable_broker_is_a_clear_error_not_a_hang() {
+    for (cmd, extra) in
+        [("produce", vec!["--count", "1"]), ("consume", vec![]), ("run", vec!["--count", "1"])]
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let out = run_within(
+            orderstream()
+                .args([cmd, "--brokers", "127.0.0.1:1", "--connect-timeout", "2s"])
+                .args(extra)
+                .current_dir(dir.path()),
+            Duration::from_secs(30),
+        );
+        assert_eq!(out.status.code(), Some(1), "{cmd}: {}", stderr(&out));
+        let text = stderr(&out);
+        assert!(text.contains("cannot reach Kafka at 127.0.0.1:1"), "{cmd}: {text}");
+        assert!(!text.contains("panicked"), "{cmd}: {text}");
+    }
+}
+
+#[test]
+fn unwritable_csv_directory_is_named() {
+    let out = run_within(
+        orderstream().args(["run", "--count", "10", "--csv-dir", "/proc/orderstream-nope"]),
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let text = stderr(&out);
+    assert!(text.contains("/proc/orderstream-nope"), "{text}");
+    assert!(text.lines().last().unwrap_or_default().starts_with("orderstream: error:"), "{text}");
+}
+
+/// A full disk stops the pipeline with a clear error; the rows made durable before it
+/// stay intact. Needs root to mount a tiny tmpfs (CI and the dev machines run as root).
+#[test]
+fn full_disk_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let mount = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=256k", "tmpfs"])
+        .arg(dir.path())
+        .status()
+        .expect("run mount");
+    assert!(mount.success(), "mounting a 256k tmpfs failed; this test needs root");
+    let out = run_within(
+        orderstream().args(["run", "--count", "20000", "--csv-dir"]).arg(dir.path()),
+        Duration::from_secs(120),
+    );
+    let _ = std::process::Command::new("umount").arg(dir.path()).status();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stderr(&out);
+    assert!(text.contains("No space left on device"), "{text}");
+    assert!(!text.contains("panicked"), "{text}");
+}

@@ -1,0 +1,28 @@
+//! The integration tests: one binary, one module per area, sharing the harness in
+//! [`common`] (temp dirs, unique topic and group names, the broker under test, the
+//! binary with a clean environment).
+//!
+//! Two tiers. Without `ORDERSTREAM_TEST_BROKERS`, the tests that a broker-free machine
+//! can run use an in-process librdkafka mock cluster (`cargo test`, no Java); the ones
+//! that need Apache Kafka itself (retention, delete-records, broker restarts, millions of
+//! orders) are `#[ignore]`d with the reason. `scripts/test` starts a real broker and runs
+//! every test, the ignored ones included.
+
+// A test binary exports nothing: `pub` in the harness only means "shared by the modules".
+#![allow(unreachable_pub)]
+
+mod common;
+
+mod calendar_generator;
+mod cli;
+mod crash_and_broker_restart;
+mod dashboard_browser;
+mod dashboard_command;
+mod embedded;
+mod generate_cli;
+mod http_api;
+mod kafka_pipeline;
+mod nothing_lost;
+mod ops_files;
+mod rebalance;
+mod sheets_sink;
