@@ -15,6 +15,7 @@
 use orderstream_generate as generate;
 use orderstream_model as order;
 
+mod breakdown;
 mod customers;
 pub mod rebuild;
 mod totals;
@@ -30,7 +31,8 @@ pub use totals::{Totals, TotalsReport};
 pub use window::{Keys, Window};
 
 use crate::order::Order;
-use crate::order::{Catalogue, Category, Channel, Device, Payment, Region};
+use crate::order::{Catalogue, Category, Region};
+use breakdown::Breakdown;
 
 /// Settings of the analytics.
 #[derive(Debug, Clone)]
@@ -176,7 +178,6 @@ impl Analytics {
         let window = self.windows.entry(start).or_insert_with(|| Window::new(categories.len()));
         window.add(order, &keys, categories);
         if end <= watermark {
-            window.late_updates += 1;
             self.late_updates += 1;
             Outcome::LateUpdated
         } else {
@@ -267,94 +268,26 @@ impl Analytics {
 
     /// Everything the dashboard shows for the filter; top lists hold `top` entries.
     pub fn summary(&self, filter: &Filter, top: usize) -> Summary {
-        let categories = self.categories;
-        let mut total = Totals::default();
-        let mut by_region = vec![Totals::default(); Region::ALL.len()];
-        let mut by_category = vec![Totals::default(); categories.len()];
-        let mut by_channel = [Totals::default(); 2];
-        let mut by_device = [Totals::default(); 3];
-        let mut by_payment = [Totals::default(); 5];
-        let mut customers = [Totals::default(); 2];
-        let mut stores: Vec<Vec<Totals>> =
-            Region::ALL.iter().map(|r| vec![Totals::default(); r.stores().len()]).collect();
-        let mut products: Vec<Vec<Totals>> =
-            categories.iter().map(|c| vec![Totals::default(); c.products.len()]).collect();
-        let mut brands: BTreeMap<&'static str, Totals> = BTreeMap::new();
+        let mut breakdown = Breakdown::new(self.categories);
         for (_, region, category, cell) in self.cells(filter) {
-            total.merge(&cell.totals);
-            by_region[region].merge(&cell.totals);
-            by_category[category].merge(&cell.totals);
-            merge_all(&mut by_channel, &cell.channels);
-            merge_all(&mut by_device, &cell.devices);
-            merge_all(&mut by_payment, &cell.payments);
-            merge_all(&mut customers, &cell.customers);
-            merge_all(&mut stores[region], &cell.stores);
-            merge_all(&mut products[category], &cell.products);
-            for (b, totals) in cell.brands.iter().enumerate() {
-                brands.entry(categories[category].brands[b]).or_default().merge(totals);
-            }
+            breakdown.add(region, category, cell);
         }
-        let named = |names: &mut dyn Iterator<Item = &'static str>,
-                     totals: &[Totals]|
-         -> BTreeMap<&'static str, TotalsReport> {
-            names.zip(totals).map(|(n, t)| (n, t.report())).collect()
-        };
-        let ranked = |mut entries: Vec<Ranked>| {
-            entries.retain(|e| e.totals.orders > 0);
-            entries.sort_by(|a, b| {
-                b.totals.gross_value_grosz.cmp(&a.totals.gross_value_grosz).then(a.name.cmp(b.name))
-            });
-            entries.truncate(top);
-            entries
-        };
-        let top_products = ranked(
-            products
-                .iter()
-                .enumerate()
-                .flat_map(|(c, list)| {
-                    list.iter().enumerate().map(move |(p, t)| Ranked {
-                        name: categories[c].products[p],
-                        group: categories[c].name,
-                        totals: t.report(),
-                    })
-                })
-                .collect(),
-        );
-        let top_stores = ranked(
-            stores
-                .iter()
-                .enumerate()
-                .flat_map(|(r, list)| {
-                    list.iter().enumerate().map(move |(s, t)| Ranked {
-                        name: Region::ALL[r].stores()[s].city,
-                        group: Region::ALL[r].as_str(),
-                        totals: t.report(),
-                    })
-                })
-                .collect(),
-        );
-        let top_brands =
-            ranked(brands.iter().map(|(name, t)| Ranked { name, group: "", totals: t.report() }).collect());
         Summary {
-            total: total.report(),
-            by_region: named(&mut Region::ALL.iter().map(|r| r.as_str()), &by_region),
-            by_category: named(&mut categories.iter().map(|c| c.name), &by_category),
-            by_channel: named(&mut Channel::ALL.iter().map(|c| c.as_str()), &by_channel),
-            by_device: named(&mut Device::ALL.iter().map(|d| d.as_str()), &by_device),
-            by_payment: named(&mut Payment::ALL.iter().map(|p| p.as_str()), &by_payment),
-            new_customers: customers[0].report(),
-            repeat_customers: customers[1].report(),
-            top_products,
-            top_stores,
-            top_brands,
+            total: breakdown.total.report(),
+            by_region: breakdown.by_region(),
+            by_category: breakdown.by_category(),
+            by_channel: breakdown.by_channel(),
+            by_device: breakdown.by_device(),
+            by_payment: breakdown.by_payment(),
+            new_customers: breakdown.customers[0].report(),
+            repeat_customers: breakdown.customers[1].report(),
+            top_products: breakdown.top_products(top),
+            top_stores: breakdown.top_stores(top),
+            top_brands: breakdown.top_brands(top),
             late: Late { too_late_orders: self.too_late.orders, late_updates: self.late_updates },
             watermark_ms: self.watermark_ms,
         }
     }
-}
-
-fn merge_all(into: &mut [Totals], from: &[Totals]) {
-    into.iter_mut().zip(from).for_each(|(a, b)| a.merge(b));
 }
 
 /// One entry of a top list.

@@ -83,14 +83,12 @@ pub struct Cell {
 pub struct Window {
     /// Cells, `None` until an order lands in them.
     pub cells: Vec<Option<Box<Cell>>>,
-    /// Late orders that still updated this window (within the allowed lateness).
-    pub late_updates: u64,
 }
 
 impl Window {
     /// An empty window for a catalogue of `categories` categories.
     pub fn new(categories: usize) -> Window {
-        Window { cells: vec![None; Region::ALL.len() * categories], late_updates: 0 }
+        Window { cells: vec![None; Region::ALL.len() * categories] }
     }
 
     /// Adds an order at `keys`.

@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use super::state::LiveState;
 use crate::analytics::{Filter, Ranked, Summary};
-use crate::order::Region;
+use crate::order::{Category, Region};
 use crate::stats::Stats;
 
 /// Time ranges offered by the filter, relative to the latest order.
@@ -58,8 +58,49 @@ pub(super) fn render(state: &LiveState, filter: &Filter, query: &str, range: &st
     let summary: Summary = analytics.summary(filter, 10);
     let categories = analytics.categories();
     drop(analytics);
-    let stats = &state.stats;
     let q = esc(query);
+    format!(
+        r#"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>orderstream live sales</title>
+<style>{STYLE}</style>
+</head>
+<body data-query="{q}">
+<header><h1>orderstream <span class="muted">live sales</span></h1>
+{form}
+<span id="status" class="muted">server-rendered</span>
+</header>
+<section class="kpis">
+{kpis}
+</section>
+<section class="grid">
+{charts}
+</section>
+<section class="grid">
+{top_products}{top_stores}
+<section class="card"><h2>Live orders</h2><table id="ticker"><tbody></tbody></table></section>
+<section class="card"><h2>Pipeline health</h2><table id="health"><tbody>
+{health}
+</tbody></table></section>
+</section>
+<script>{SCRIPT}</script>
+</body>
+</html>
+"#,
+        form = filter_form(filter, categories, range),
+        kpis = kpis(&summary),
+        charts = charts(&q),
+        top_products = table("top-products", "Top products", &summary.top_products),
+        top_stores = table("top-stores", "Top stores", &summary.top_stores),
+        health = health_rows(state),
+    )
+}
+
+/// The range, region and category selects, with the current choice selected.
+fn filter_form(filter: &Filter, categories: &[Category], range: &str) -> String {
     let option = |value: &str, label: &str, selected: bool| {
         format!(
             "<option value=\"{}\"{}>{}</option>",
@@ -75,78 +116,70 @@ pub(super) fn render(state: &LiveState, filter: &Filter, query: &str, range: &st
     let category_options: String = std::iter::once(option("", "all categories", filter.category.is_none()))
         .chain(categories.iter().enumerate().map(|(i, c)| option(c.name, c.name, filter.category == Some(i))))
         .collect();
-    let kpi = |id: &str, label: &str, value: String| {
-        format!("<div class=\"kpi\"><div class=\"label\">{label}</div><div class=\"value\" id=\"{id}\">{value}</div></div>")
-    };
-    let chart = |name: &str, alt: &str| {
-        format!("<img class=\"chart\" data-chart=\"{name}\" src=\"/chart/{name}.svg?{q}\" alt=\"{alt}\" width=\"620\" height=\"280\">")
-    };
     format!(
-        r#"<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>orderstream live sales</title>
-<style>{STYLE}</style>
-</head>
-<body data-query="{q}">
-<header><h1>orderstream <span class="muted">live sales</span></h1>
-<form id="filters" method="get" action="/">
+        r#"<form id="filters" method="get" action="/">
 <select name="range">{ranges}</select>
 <select name="region">{regions}</select>
 <select name="category">{category_options}</select>
 <button type="submit">Apply</button>
-</form>
-<span id="status" class="muted">server-rendered</span>
-</header>
-<section class="kpis">
-{orders}{gross}{net}{units}{aov}{repeat}
-</section>
-<section class="grid">
-{volume}{value}{by_category}{by_region}{by_channel}{by_payment}
-</section>
-<section class="grid">
-{top_products}{top_stores}
-<section class="card"><h2>Live orders</h2><table id="ticker"><tbody></tbody></table></section>
-<section class="card"><h2>Pipeline health</h2><table id="health"><tbody>
-<tr><td>orders written (CSV)</td><td class="num" id="h-written">{written}</td></tr>
-<tr><td>write rate</td><td class="num" id="h-rate">-</td></tr>
-<tr><td>orders in Google Sheets</td><td class="num" id="h-sheet">{in_sheet}</td></tr>
-<tr><td>messages consumed</td><td class="num" id="h-consumed">{consumed}</td></tr>
-<tr><td>dead letters</td><td class="num" id="h-dead">{dead}</td></tr>
-<tr><td>late orders</td><td class="num" id="h-late">{late}</td></tr>
-<tr><td>consumer lag (messages)</td><td class="num" id="h-lag">{lag}</td></tr>
-<tr><td>ready</td><td class="num" id="h-ready">{ready}</td></tr>
-<tr><td>order to screen</td><td class="num" id="h-screen">-</td></tr>
-</tbody></table></section>
-</section>
-<script>{SCRIPT}</script>
-</body>
-</html>
-"#,
-        orders = kpi("k-orders", "orders", summary.total.orders.to_string()),
-        gross = kpi("k-gross", "gross value", pln(summary.total.gross_value_grosz)),
-        net = kpi("k-net", "net value", pln(summary.total.net_value_grosz)),
-        units = kpi("k-units", "units", summary.total.units.to_string()),
-        aov = kpi("k-aov", "average order", format!("{:.2} PLN", summary.total.avg_order_value)),
-        repeat = kpi("k-repeat", "repeat customers", summary.repeat_customers.orders.to_string()),
-        volume = chart("volume", "orders over time"),
-        value = chart("value", "gross value over time"),
-        by_category = chart("category", "gross value by category"),
-        by_region = chart("region", "gross value by region"),
-        by_channel = chart("channel", "gross value by sales channel"),
-        by_payment = chart("payment", "gross value by payment method"),
-        top_products = table("top-products", "Top products", &summary.top_products),
-        top_stores = table("top-stores", "Top stores", &summary.top_stores),
-        written = Stats::get(&stats.written),
-        in_sheet = Stats::get(&stats.sheets_written),
-        consumed = Stats::get(&stats.consumed),
-        dead = Stats::get(&stats.dead_lettered),
-        late = Stats::get(&stats.late),
-        lag = state.lags().values().map(|l| l.records.max(0)).sum::<i64>(),
-        ready = state.is_ready(),
+</form>"#
     )
+}
+
+/// The headline figures of the selection.
+fn kpis(summary: &Summary) -> String {
+    let kpi = |id: &str, label: &str, value: String| {
+        format!("<div class=\"kpi\"><div class=\"label\">{label}</div><div class=\"value\" id=\"{id}\">{value}</div></div>")
+    };
+    let total = &summary.total;
+    [
+        kpi("k-orders", "orders", total.orders.to_string()),
+        kpi("k-gross", "gross value", pln(total.gross_value_grosz)),
+        kpi("k-net", "net value", pln(total.net_value_grosz)),
+        kpi("k-units", "units", total.units.to_string()),
+        kpi("k-aov", "average order", format!("{:.2} PLN", total.avg_order_value)),
+        kpi("k-repeat", "repeat customers", summary.repeat_customers.orders.to_string()),
+    ]
+    .concat()
+}
+
+/// The SVG charts of the selection (`q` is its escaped query string).
+fn charts(q: &str) -> String {
+    [
+        ("volume", "orders over time"),
+        ("value", "gross value over time"),
+        ("category", "gross value by category"),
+        ("region", "gross value by region"),
+        ("channel", "gross value by sales channel"),
+        ("payment", "gross value by payment method"),
+    ]
+    .iter()
+    .map(|(name, alt)| {
+        format!("<img class=\"chart\" data-chart=\"{name}\" src=\"/chart/{name}.svg?{q}\" alt=\"{alt}\" width=\"620\" height=\"280\">")
+    })
+    .collect()
+}
+
+/// The pipeline's counters as table rows; the live events update them by id.
+fn health_rows(state: &LiveState) -> String {
+    let stats = &state.stats;
+    let lag = state.lags().values().map(|l| l.records.max(0)).sum::<i64>();
+    let rows: [(&str, &str, String); 9] = [
+        ("h-written", "orders written (CSV)", Stats::get(&stats.written).to_string()),
+        ("h-rate", "write rate", "-".into()),
+        ("h-sheet", "orders in Google Sheets", Stats::get(&stats.sheets_written).to_string()),
+        ("h-consumed", "messages consumed", Stats::get(&stats.consumed).to_string()),
+        ("h-dead", "dead letters", Stats::get(&stats.dead_lettered).to_string()),
+        ("h-late", "late orders", Stats::get(&stats.late).to_string()),
+        ("h-lag", "consumer lag (messages)", lag.to_string()),
+        ("h-ready", "ready", state.is_ready().to_string()),
+        ("h-screen", "order to screen", "-".into()),
+    ];
+    rows.iter()
+        .map(|(id, label, value)| {
+            format!("<tr><td>{label}</td><td class=\"num\" id=\"{id}\">{value}</td></tr>\n")
+        })
+        .collect()
 }
 
 const STYLE: &str = "

@@ -38,11 +38,13 @@ impl CustomerPool {
     }
 
     /// How many customers are remembered.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.ids.len()
     }
 
     /// True before the first order.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.ids.is_empty()
     }

@@ -52,6 +52,7 @@ impl IdAllocator {
 }
 
 /// The instance part of an id, e.g. to tell which producer made an order.
+#[cfg(test)]
 pub fn instance_of(id: u64) -> u16 {
     ((id >> SEQUENCE_BITS) & u64::from(INSTANCES - 1)) as u16
 }

@@ -8,16 +8,16 @@
 use chrono::{Datelike, NaiveDate, Timelike};
 
 use super::calendar::{self, DayKind};
-use super::scenario::{ChannelProfile, DateRange, DateSpec, Scenario, ScenarioError};
-use crate::order::catalogue::{Catalogue, Category, Region, BUILTIN_CATEGORIES};
+use super::scenario::{
+    ChannelProfile, DateRange, DateSpec, OpeningHours, Promotion, Scenario, ScenarioError, Season,
+};
+use crate::order::catalogue::{Catalogue, Category, Channel, Region, BUILTIN_CATEGORIES};
 use crate::order::EventTime;
 
 /// Index of the online channel in per-channel arrays.
-pub const ONLINE: usize = 0;
+pub const ONLINE: usize = Channel::Online.index();
 /// Index of the in-store channel in per-channel arrays.
-pub const IN_STORE: usize = 1;
-/// Channel names by index, as the scenario and the `sales_channel` field spell them.
-pub const CHANNEL_NAMES: [&str; 2] = ["online", "in_store"];
+pub const IN_STORE: usize = Channel::InStore.index();
 const MICROS_PER_HOUR: i64 = 3_600_000_000;
 
 /// A compiled scenario: everything needed to plan any hour.
@@ -119,183 +119,25 @@ impl LoadModel {
 
     /// Checks a scenario's values and compiles it; `path` is used in errors.
     pub fn compile(scenario: &Scenario, path: &str) -> Result<LoadModel, ScenarioError> {
-        let invalid = |field: &str, value: String, reason: &str| ScenarioError::Invalid {
-            path: path.to_string(),
-            field: field.to_string(),
-            value,
-            reason: reason.to_string(),
-        };
-        let positive = |field: &str, v: f64| {
-            if v.is_finite() && v > 0.0 {
-                Ok(v)
-            } else {
-                Err(invalid(field, v.to_string(), "must be a number above 0"))
-            }
-        };
-        let non_negative = |field: &str, v: f64| {
-            if v.is_finite() && v >= 0.0 {
-                Ok(v)
-            } else {
-                Err(invalid(field, v.to_string(), "must be a number of 0 or more"))
-            }
-        };
-
-        let base_per_minute = positive("base_rate_per_minute", scenario.base_rate_per_minute)?;
-        let curve = |name: &str, p: &ChannelProfile| -> Result<Curve, ScenarioError> {
-            let field = |key: &str| format!("channels.{name}.{key}");
-            let hours: [f64; 24] = p.hours.clone().try_into().map_err(|v: Vec<f64>| {
-                invalid(
-                    &field("hours"),
-                    format!("{} values", v.len()),
-                    "needs 24 values, one per hour from midnight",
-                )
-            })?;
-            let weekdays: [f64; 7] = p.weekdays.clone().try_into().map_err(|v: Vec<f64>| {
-                invalid(&field("weekdays"), format!("{} values", v.len()), "needs 7 values, Monday first")
-            })?;
-            for v in hours.iter().chain(&weekdays) {
-                non_negative(&field("hours/weekdays"), *v)?;
-            }
-            Ok(Curve {
-                share: positive(&field("share"), p.share)?,
-                hours,
-                weekdays,
-                holiday: non_negative(&field("holiday"), p.holiday)?,
-            })
-        };
-        let mut channels =
-            [curve("online", &scenario.channels.online)?, curve("in_store", &scenario.channels.in_store)?];
+        let check = Check { path };
+        let base_per_minute = check.positive("base_rate_per_minute", scenario.base_rate_per_minute)?;
+        let mut channels = [
+            check.curve("online", &scenario.channels.online)?,
+            check.curve("in_store", &scenario.channels.in_store)?,
+        ];
         let share_sum: f64 = channels.iter().map(|c| c.share).sum();
         channels.iter_mut().for_each(|c| c.share /= share_sum);
+        let opening = check.opening_hours(&scenario.opening_hours)?;
+        let regions = check.regions(scenario)?;
 
-        let hours_field = |kind: &str, h: [u32; 2]| {
-            if h[0] < h[1] && h[1] <= 24 {
-                Ok(h)
-            } else {
-                Err(invalid(
-                    &format!("opening_hours.{kind}"),
-                    format!("{h:?}"),
-                    "needs [open, close) with open < close <= 24",
-                ))
-            }
-        };
-        let o = &scenario.opening_hours;
-        let opening = [
-            (DayKind::Weekday, hours_field("weekdays", o.weekdays)?),
-            (DayKind::Saturday, hours_field("saturday", o.saturday)?),
-            (DayKind::TradingSunday, hours_field("trading_sunday", o.trading_sunday)?),
-            (DayKind::HolySaturday, hours_field("holy_saturday", o.holy_saturday)?),
-        ]
-        .map(|(kind, h)| (kind, h[0], h[1]));
-
-        for name in scenario.regions.keys() {
-            if Region::parse(name).is_none() {
-                let known: Vec<&str> = Region::ALL.iter().map(|r| r.as_str()).collect();
-                return Err(invalid(
-                    &format!("regions.{name}"),
-                    name.clone(),
-                    &format!("unknown region; the regions are {known:?}"),
-                ));
-            }
+        let (categories, mut category_weights) = build_catalogue(scenario, path)?;
+        let catalogue = CategoryNames { check, categories: &categories };
+        for (name, w) in &scenario.category_weights {
+            category_weights[catalogue.index("category_weights", name)?] =
+                check.positive(&format!("category_weights.{name}"), *w)?;
         }
-        let mut regions = Vec::with_capacity(Region::ALL.len());
-        for region in Region::ALL {
-            let share = scenario.regions.get(region.as_str()).ok_or_else(|| {
-                invalid("regions", region.to_string(), "region missing: every region needs a share")
-            })?;
-            let field = |key: &str| format!("regions.{region}.{key}");
-            let s = positive(&field("share"), share.share)?;
-            regions.push([
-                s * non_negative(&field("online"), share.online)?,
-                s * non_negative(&field("in_store"), share.in_store)?,
-            ]);
-        }
-        // Each channel's region mix sums to 1: a region's channel multiplier shifts that
-        // channel's orders towards it without changing the channel's total.
-        for c in [ONLINE, IN_STORE] {
-            let sum: f64 = regions.iter().map(|r| r[c]).sum();
-            if sum <= 0.0 {
-                return Err(invalid(
-                    "regions",
-                    format!("{} multipliers", CHANNEL_NAMES[c]),
-                    "at least one region needs a multiplier above 0 for each channel",
-                ));
-            }
-            regions.iter_mut().for_each(|r| r[c] /= sum);
-        }
-
-        let (categories, category_weights) = build_catalogue(scenario, path)?;
-        let category_index = |field: &str, name: &str| {
-            categories.iter().position(|c| c.name == name).ok_or_else(|| {
-                let known: Vec<&str> = categories.iter().map(|c| c.name).collect();
-                invalid(field, name.to_string(), &format!("unknown category; the categories are {known:?}"))
-            })
-        };
-        for name in scenario.category_weights.keys() {
-            category_index("category_weights", name)?;
-        }
-        let range = |field: &str, from: &str, to: &str| -> Result<DateRange, ScenarioError> {
-            let spec = |key: &str, text: &str| {
-                DateSpec::parse(text)
-                    .map_err(|reason| invalid(&format!("{field}.{key}"), text.to_string(), &reason))
-            };
-            Ok(DateRange { from: spec("from", from)?, to: spec("to", to)? })
-        };
-
-        let mut seasons = Vec::new();
-        for (i, s) in scenario.seasons.iter().enumerate() {
-            let field = format!("seasons[{i}] ({})", s.name);
-            let mut mix = vec![1.0; categories.len()];
-            for (name, m) in &s.categories {
-                mix[category_index(&format!("{field}.categories"), name)?] =
-                    non_negative(&format!("{field}.categories.{name}"), *m)?;
-            }
-            seasons.push(CompiledSeason {
-                range: range(&field, &s.from, &s.to)?,
-                demand: non_negative(&format!("{field}.demand"), s.demand)?,
-                mix,
-            });
-        }
-
-        let mut promotions = Vec::new();
-        let mut deepest = vec![0.0f64; categories.len()];
-        for (i, p) in scenario.promotions.iter().enumerate() {
-            let field = format!("promotions[{i}] ({})", p.name);
-            if !(0.0..=0.9).contains(&p.discount) {
-                return Err(invalid(
-                    &format!("{field}.discount"),
-                    p.discount.to_string(),
-                    "must be between 0 and 0.9",
-                ));
-            }
-            let mut on = vec![p.categories.is_empty(); categories.len()];
-            for name in &p.categories {
-                on[category_index(&format!("{field}.categories"), name)?] = true;
-            }
-            let mut channels = [p.channels.is_empty(); 2];
-            for name in &p.channels {
-                let c = CHANNEL_NAMES.iter().position(|n| n == name).ok_or_else(|| {
-                    invalid(
-                        &format!("{field}.channels"),
-                        name.clone(),
-                        "unknown channel; the channels are online and in_store",
-                    )
-                })?;
-                channels[c] = true;
-            }
-            for (d, on) in deepest.iter_mut().zip(&on) {
-                if *on {
-                    *d = d.max(p.discount);
-                }
-            }
-            promotions.push(CompiledPromotion {
-                range: range(&field, &p.from, &p.to)?,
-                categories: on,
-                channels,
-                discount: p.discount,
-                uplift: non_negative(&format!("{field}.uplift"), p.uplift)?,
-            });
-        }
+        let seasons = catalogue.seasons(&scenario.seasons)?;
+        let (promotions, deepest) = catalogue.promotions(&scenario.promotions)?;
 
         // The decoder accepts a price as low as the deepest discount allows.
         let categories: &'static [Category] = Box::leak(
@@ -306,11 +148,6 @@ impl LoadModel {
                 .collect::<Vec<_>>()
                 .into_boxed_slice(),
         );
-        let mut category_weights = category_weights;
-        for (name, w) in &scenario.category_weights {
-            category_weights[category_index("category_weights", name)?] =
-                positive(&format!("category_weights.{name}"), *w)?;
-        }
         Ok(LoadModel {
             base_per_minute,
             channels,
@@ -420,6 +257,221 @@ impl LoadModel {
             }
         }
         HourPlan { hour, offset_secs, rate_per_sec, cells, cumulative }
+    }
+}
+
+/// The checks of a scenario's values, each error naming the file, the field and the
+/// value.
+#[derive(Clone, Copy)]
+struct Check<'a> {
+    path: &'a str,
+}
+
+impl Check<'_> {
+    fn invalid(&self, field: &str, value: String, reason: &str) -> ScenarioError {
+        ScenarioError::Invalid {
+            path: self.path.to_string(),
+            field: field.to_string(),
+            value,
+            reason: reason.to_string(),
+        }
+    }
+
+    fn positive(&self, field: &str, v: f64) -> Result<f64, ScenarioError> {
+        if v.is_finite() && v > 0.0 {
+            Ok(v)
+        } else {
+            Err(self.invalid(field, v.to_string(), "must be a number above 0"))
+        }
+    }
+
+    fn non_negative(&self, field: &str, v: f64) -> Result<f64, ScenarioError> {
+        if v.is_finite() && v >= 0.0 {
+            Ok(v)
+        } else {
+            Err(self.invalid(field, v.to_string(), "must be a number of 0 or more"))
+        }
+    }
+
+    fn range(&self, field: &str, from: &str, to: &str) -> Result<DateRange, ScenarioError> {
+        let spec = |key: &str, text: &str| {
+            DateSpec::parse(text)
+                .map_err(|reason| self.invalid(&format!("{field}.{key}"), text.to_string(), &reason))
+        };
+        Ok(DateRange { from: spec("from", from)?, to: spec("to", to)? })
+    }
+
+    /// A channel's hourly and weekly curve.
+    fn curve(&self, name: &str, p: &ChannelProfile) -> Result<Curve, ScenarioError> {
+        let field = |key: &str| format!("channels.{name}.{key}");
+        let hours: [f64; 24] = p.hours.clone().try_into().map_err(|v: Vec<f64>| {
+            self.invalid(
+                &field("hours"),
+                format!("{} values", v.len()),
+                "needs 24 values, one per hour from midnight",
+            )
+        })?;
+        let weekdays: [f64; 7] = p.weekdays.clone().try_into().map_err(|v: Vec<f64>| {
+            self.invalid(&field("weekdays"), format!("{} values", v.len()), "needs 7 values, Monday first")
+        })?;
+        for v in hours.iter().chain(&weekdays) {
+            self.non_negative(&field("hours/weekdays"), *v)?;
+        }
+        Ok(Curve {
+            share: self.positive(&field("share"), p.share)?,
+            hours,
+            weekdays,
+            holiday: self.non_negative(&field("holiday"), p.holiday)?,
+        })
+    }
+
+    /// Store opening hours per kind of day.
+    fn opening_hours(&self, o: &OpeningHours) -> Result<[(DayKind, u32, u32); 4], ScenarioError> {
+        let hours = |kind: &str, h: [u32; 2]| {
+            if h[0] < h[1] && h[1] <= 24 {
+                Ok((h[0], h[1]))
+            } else {
+                Err(self.invalid(
+                    &format!("opening_hours.{kind}"),
+                    format!("{h:?}"),
+                    "needs [open, close) with open < close <= 24",
+                ))
+            }
+        };
+        let open = |kind: DayKind, name: &str, h: [u32; 2]| hours(name, h).map(|(from, to)| (kind, from, to));
+        Ok([
+            open(DayKind::Weekday, "weekdays", o.weekdays)?,
+            open(DayKind::Saturday, "saturday", o.saturday)?,
+            open(DayKind::TradingSunday, "trading_sunday", o.trading_sunday)?,
+            open(DayKind::HolySaturday, "holy_saturday", o.holy_saturday)?,
+        ])
+    }
+
+    /// Each region's share of each channel; each channel's shares sum to 1, so a
+    /// region's channel multiplier shifts that channel's orders towards it without
+    /// changing the channel's total.
+    fn regions(&self, scenario: &Scenario) -> Result<Vec<[f64; 2]>, ScenarioError> {
+        for name in scenario.regions.keys() {
+            if Region::parse(name).is_none() {
+                let known: Vec<&str> = Region::ALL.iter().map(|r| r.as_str()).collect();
+                return Err(self.invalid(
+                    &format!("regions.{name}"),
+                    name.clone(),
+                    &format!("unknown region; the regions are {known:?}"),
+                ));
+            }
+        }
+        let mut regions = Vec::with_capacity(Region::ALL.len());
+        for region in Region::ALL {
+            let share = scenario.regions.get(region.as_str()).ok_or_else(|| {
+                self.invalid("regions", region.to_string(), "region missing: every region needs a share")
+            })?;
+            let field = |key: &str| format!("regions.{region}.{key}");
+            let s = self.positive(&field("share"), share.share)?;
+            regions.push([
+                s * self.non_negative(&field("online"), share.online)?,
+                s * self.non_negative(&field("in_store"), share.in_store)?,
+            ]);
+        }
+        for channel in Channel::ALL {
+            let c = channel.index();
+            let sum: f64 = regions.iter().map(|r| r[c]).sum();
+            if sum <= 0.0 {
+                return Err(self.invalid(
+                    "regions",
+                    format!("{channel} multipliers"),
+                    "at least one region needs a multiplier above 0 for each channel",
+                ));
+            }
+            regions.iter_mut().for_each(|r| r[c] /= sum);
+        }
+        Ok(regions)
+    }
+}
+
+/// The checks that name categories of the scenario's catalogue.
+struct CategoryNames<'a> {
+    check: Check<'a>,
+    categories: &'a [Category],
+}
+
+impl CategoryNames<'_> {
+    fn index(&self, field: &str, name: &str) -> Result<usize, ScenarioError> {
+        self.categories.iter().position(|c| c.name == name).ok_or_else(|| {
+            let known: Vec<&str> = self.categories.iter().map(|c| c.name).collect();
+            self.check.invalid(
+                field,
+                name.to_string(),
+                &format!("unknown category; the categories are {known:?}"),
+            )
+        })
+    }
+
+    fn seasons(&self, seasons: &[Season]) -> Result<Vec<CompiledSeason>, ScenarioError> {
+        let check = self.check;
+        let mut compiled = Vec::new();
+        for (i, s) in seasons.iter().enumerate() {
+            let field = format!("seasons[{i}] ({})", s.name);
+            let mut mix = vec![1.0; self.categories.len()];
+            for (name, m) in &s.categories {
+                mix[self.index(&format!("{field}.categories"), name)?] =
+                    check.non_negative(&format!("{field}.categories.{name}"), *m)?;
+            }
+            compiled.push(CompiledSeason {
+                range: check.range(&field, &s.from, &s.to)?,
+                demand: check.non_negative(&format!("{field}.demand"), s.demand)?,
+                mix,
+            });
+        }
+        Ok(compiled)
+    }
+
+    /// The promotions, and the deepest discount each category gets from any of them.
+    fn promotions(
+        &self,
+        promotions: &[Promotion],
+    ) -> Result<(Vec<CompiledPromotion>, Vec<f64>), ScenarioError> {
+        let check = self.check;
+        let mut compiled = Vec::new();
+        let mut deepest = vec![0.0f64; self.categories.len()];
+        for (i, p) in promotions.iter().enumerate() {
+            let field = format!("promotions[{i}] ({})", p.name);
+            if !(0.0..=0.9).contains(&p.discount) {
+                return Err(check.invalid(
+                    &format!("{field}.discount"),
+                    p.discount.to_string(),
+                    "must be between 0 and 0.9",
+                ));
+            }
+            let mut on = vec![p.categories.is_empty(); self.categories.len()];
+            for name in &p.categories {
+                on[self.index(&format!("{field}.categories"), name)?] = true;
+            }
+            let mut channels = [p.channels.is_empty(); 2];
+            for name in &p.channels {
+                let channel = Channel::parse(name).ok_or_else(|| {
+                    check.invalid(
+                        &format!("{field}.channels"),
+                        name.clone(),
+                        "unknown channel; the channels are online and in_store",
+                    )
+                })?;
+                channels[channel.index()] = true;
+            }
+            for (d, on) in deepest.iter_mut().zip(&on) {
+                if *on {
+                    *d = d.max(p.discount);
+                }
+            }
+            compiled.push(CompiledPromotion {
+                range: check.range(&field, &p.from, &p.to)?,
+                categories: on,
+                channels,
+                discount: p.discount,
+                uplift: check.non_negative(&format!("{field}.uplift"), p.uplift)?,
+            });
+        }
+        Ok((compiled, deepest))
     }
 }
 

@@ -48,7 +48,8 @@ pub fn topic_with(prefix: &str, partitions: i32) -> String {
     let name = unique(prefix);
     if std::env::var(BROKERS_ENV).is_err() {
         let (reply, answer) = std::sync::mpsc::channel();
-        let requests = mock_cluster().requests.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let requests =
+            mock_cluster().requests.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
         requests.send((name.clone(), partitions, reply)).expect("the mock cluster's thread runs");
         answer.recv().expect("the mock cluster answers").unwrap_or_else(|e| panic!("mock topic {name}: {e}"));
     }

@@ -26,7 +26,7 @@ pub const DEFAULT_TOPIC: &str = "zamowienia_elektronika";
 pub const DEFAULT_GROUP: &str = "consumer_group";
 /// Partitions of a topic that `produce` creates.
 pub const DEFAULT_PARTITIONS: i32 = 6;
-pub use crate::sink::checkpoint::EMBEDDED_SOURCE_PREFIX;
+pub use crate::sink::EMBEDDED_SOURCE_PREFIX;
 
 /// Checks a topic name against Kafka's rules (1-249 characters of `a-zA-Z0-9._-`, not
 /// `.` or `..`), so that a bad `--topic` fails at once instead of being retried.

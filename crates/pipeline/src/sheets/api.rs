@@ -244,28 +244,7 @@ impl SheetsClient {
         url: &str,
         body: Option<&[u8]>,
     ) -> Result<Value, Failure> {
-        let limiter = match quota {
-            Quota::Read => &mut self.reads,
-            Quota::Write => &mut self.writes,
-        };
-        let ready = limiter.ready_at(Instant::now());
-        if !self.abort.sleep_until(ready) {
-            return Err(Failure::Permanent(SheetsError::Stopped));
-        }
-        // Only now: a token fetched before a long quota wait could expire during it.
-        let token = self.token()?;
-        let limiter = match quota {
-            Quota::Read => &mut self.reads,
-            Quota::Write => &mut self.writes,
-        };
-        limiter.record(Instant::now());
-        Stats::add(
-            match quota {
-                Quota::Read => &self.stats.sheets_read_requests,
-                Quota::Write => &self.stats.sheets_write_requests,
-            },
-            1,
-        );
+        let token = self.take_quota(quota)?;
         let auth = format!("Bearer {token}");
         let sent = match (method, body) {
             ("GET", _) => self.agent.get(url).header("authorization", &auth).call(),
@@ -276,35 +255,59 @@ impl SheetsClient {
                 .header("content-type", "application/json")
                 .send(body.unwrap_or(b"{}")),
         };
-        let mut response = match sent {
-            Ok(response) => response,
-            Err(e) => {
-                // Refused connections never reached Google; anything else might have.
-                let maybe_applied = !matches!(&e, ureq::Error::ConnectionFailed | ureq::Error::HostNotFound)
-                    && !matches!(&e, ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused);
-                return Err(Failure::Transient { reason: format!("{what}: {e}"), maybe_applied });
-            }
-        };
+        let mut response = sent.map_err(|e| {
+            // Refused connections never reached Google; anything else might have.
+            let maybe_applied = !matches!(&e, ureq::Error::ConnectionFailed | ureq::Error::HostNotFound)
+                && !matches!(&e, ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused);
+            Failure::Transient { reason: format!("{what}: {e}"), maybe_applied }
+        })?;
         let status = response.status().as_u16();
-        let text = match response.body_mut().with_config().limit(256 << 20).read_to_string() {
-            Ok(text) => text,
-            Err(e) => {
-                return Err(Failure::Transient {
-                    reason: format!("{what}: reading the answer: {e}"),
-                    maybe_applied: true,
-                })
-            }
-        };
+        let text = response.body_mut().with_config().limit(256 << 20).read_to_string().map_err(|e| {
+            Failure::Transient { reason: format!("{what}: reading the answer: {e}"), maybe_applied: true }
+        })?;
         if status == 200 {
             return serde_json::from_str(&text).map_err(|e| Failure::Transient {
                 reason: format!("{what}: unexpected answer ({e})"),
                 maybe_applied: true,
             });
         }
-        let message = google_message(&text);
+        Err(self.refusal(what, status, &text))
+    }
+
+    /// Waits for a slot of `quota`, takes it and counts the request; returns the access
+    /// token to send. The token is fetched only after the wait: one fetched before a
+    /// long quota wait could expire during it.
+    fn take_quota(&mut self, quota: Quota) -> Result<String, Failure> {
+        let ready = self.limiter(quota).ready_at(Instant::now());
+        if !self.abort.sleep_until(ready) {
+            return Err(Failure::Permanent(SheetsError::Stopped));
+        }
+        let token = self.token()?;
+        self.limiter(quota).record(Instant::now());
+        Stats::add(
+            match quota {
+                Quota::Read => &self.stats.sheets_read_requests,
+                Quota::Write => &self.stats.sheets_write_requests,
+            },
+            1,
+        );
+        Ok(token)
+    }
+
+    fn limiter(&mut self, quota: Quota) -> &mut SlidingWindow {
+        match quota {
+            Quota::Read => &mut self.reads,
+            Quota::Write => &mut self.writes,
+        }
+    }
+
+    /// What an answer other than 200 means: worth another try (a stale token, the
+    /// quota, Google's own trouble) or final (no access, no such sheet, a bad request).
+    fn refusal(&mut self, what: &str, status: u16, text: &str) -> Failure {
+        let message = google_message(text);
         let client_email = self.client_email().to_string();
         let what = what.to_string();
-        Err(match status {
+        match status {
             401 => {
                 self.tokens.invalidate();
                 Failure::Transient { reason: format!("{what}: HTTP 401 {message}"), maybe_applied: false }
@@ -319,7 +322,7 @@ impl SheetsClient {
             403 => Failure::Permanent(SheetsError::Forbidden { what, client_email, message }),
             404 => Failure::Permanent(SheetsError::NotFound { what, client_email, message }),
             _ => Failure::Permanent(SheetsError::Api { what, status, message }),
-        })
+        }
     }
 
     /// Runs `call` until it succeeds or fails for good, backing off between attempts.

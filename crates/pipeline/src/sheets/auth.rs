@@ -62,7 +62,7 @@ struct TokenError {
 }
 
 /// Hands out a valid access token, asking for a new one only when needed.
-pub struct TokenSource {
+pub(super) struct TokenSource {
     key: ServiceAccountKey,
     agent: ureq::Agent,
     cached: Option<(String, Instant)>,
@@ -72,18 +72,18 @@ pub struct TokenSource {
 
 impl TokenSource {
     /// A source for `key`; no request is made yet.
-    pub fn new(key: ServiceAccountKey, agent: ureq::Agent) -> Self {
+    pub(super) fn new(key: ServiceAccountKey, agent: ureq::Agent) -> Self {
         TokenSource { key, agent, cached: None, fetched: 0 }
     }
 
     /// The service account's e-mail.
-    pub fn client_email(&self) -> &str {
+    pub(super) fn client_email(&self) -> &str {
         &self.key.client_email
     }
 
     /// A token valid for a while yet: cached, or fresh once the old one is in its last
     /// quarter (at most 5 minutes before it expires).
-    pub fn token(&mut self) -> Result<String, AuthError> {
+    pub(super) fn token(&mut self) -> Result<String, AuthError> {
         if let Some((token, refresh_at)) = &self.cached {
             if Instant::now() < *refresh_at {
                 return Ok(token.clone());
@@ -96,7 +96,7 @@ impl TokenSource {
     }
 
     /// Forgets the cached token (after the API said 401).
-    pub fn invalidate(&mut self) {
+    pub(super) fn invalidate(&mut self) {
         self.cached = None;
     }
 

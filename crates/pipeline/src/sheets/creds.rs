@@ -27,7 +27,7 @@ struct KeyFile {
 
 /// A parsed, usable service-account key.
 #[derive(Clone)]
-pub struct ServiceAccountKey {
+pub(super) struct ServiceAccountKey {
     /// The account's e-mail: the spreadsheet must be shared with it.
     pub client_email: String,
     /// Names the key in the JWT header (`kid`).
@@ -49,14 +49,14 @@ impl std::fmt::Debug for ServiceAccountKey {
 
 impl ServiceAccountKey {
     /// Reads and checks a key file.
-    pub fn load(path: &Path) -> Result<Self, CredsError> {
+    pub(super) fn load(path: &Path) -> Result<Self, CredsError> {
         let fail = |problem: String| CredsError { path: path.to_path_buf(), problem };
         let text = std::fs::read(path).map_err(|e| fail(format!("cannot read it: {e}")))?;
         Self::parse(&text).map_err(fail)
     }
 
     /// Checks the contents of a key file; the error says which field is wrong.
-    pub fn parse(text: &[u8]) -> Result<Self, String> {
+    pub(super) fn parse(text: &[u8]) -> Result<Self, String> {
         let file: KeyFile = serde_json::from_slice(text).map_err(|e| format!("not valid JSON ({e})"))?;
         match file.kind.as_deref() {
             Some("service_account") => {}

@@ -29,9 +29,9 @@
 
 pub mod aggregates;
 pub mod api;
-pub mod auth;
-pub mod creds;
-pub mod quota;
+mod auth;
+mod creds;
+mod quota;
 pub mod raw;
 mod rows;
 pub mod worker;

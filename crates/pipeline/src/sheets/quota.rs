@@ -9,7 +9,7 @@ use rand::Rng;
 /// At most `limit` requests in any window of `window`: stricter than Google's per-minute
 /// buckets, so it never causes a 429 whatever the bucket boundaries are.
 #[derive(Debug)]
-pub struct SlidingWindow {
+pub(super) struct SlidingWindow {
     limit: usize,
     window: Duration,
     sent: VecDeque<Instant>,
@@ -17,7 +17,7 @@ pub struct SlidingWindow {
 
 impl SlidingWindow {
     /// A limiter of `limit` requests per `window`.
-    pub fn new(limit: usize, window: Duration) -> Self {
+    pub(super) fn new(limit: usize, window: Duration) -> Self {
         SlidingWindow { limit: limit.max(1), window, sent: VecDeque::new() }
     }
 
@@ -28,7 +28,7 @@ impl SlidingWindow {
     }
 
     /// When the next request may go (now or later).
-    pub fn ready_at(&mut self, now: Instant) -> Instant {
+    pub(super) fn ready_at(&mut self, now: Instant) -> Instant {
         let span = self.window + self.margin();
         while self.sent.front().is_some_and(|t| now.duration_since(*t) >= span) {
             self.sent.pop_front();
@@ -41,12 +41,12 @@ impl SlidingWindow {
     }
 
     /// Records a request sent at `now`.
-    pub fn record(&mut self, now: Instant) {
+    pub(super) fn record(&mut self, now: Instant) {
         self.sent.push_back(now);
     }
 
     /// Requests in the current window.
-    pub fn in_window(&mut self, now: Instant) -> usize {
+    pub(super) fn in_window(&mut self, now: Instant) -> usize {
         self.ready_at(now);
         self.sent.len()
     }

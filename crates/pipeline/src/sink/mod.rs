@@ -23,7 +23,7 @@ pub mod checkpoint;
 mod claim;
 mod export;
 pub mod layout;
-pub mod store;
+mod store;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -31,6 +31,7 @@ use std::time::Duration;
 
 use tracing::warn;
 
+pub use checkpoint::EMBEDDED_SOURCE_PREFIX;
 pub use export::{day_files, read_day, DayFiles};
 pub use layout::{Layout, Owner};
 use store::Store;

@@ -23,7 +23,7 @@ const WRITE_THROUGH_BYTES: usize = 1 << 20;
 const MAX_OPEN_FILES: usize = 16;
 
 /// The bytes to put first into a new file.
-pub type Preamble = &'static [u8];
+pub(super) type Preamble = &'static [u8];
 
 struct OpenFile {
     file: File,
@@ -35,7 +35,7 @@ struct OpenFile {
 }
 
 /// Files plus checkpoint of one [`Owner`].
-pub struct Store {
+pub(super) struct Store {
     dir: PathBuf,
     owner: Owner,
     checkpoint: Checkpoint,
@@ -46,7 +46,7 @@ pub struct Store {
 impl Store {
     /// Opens (creating the directory if needed), locks and recovers the store of `owner`.
     /// `lock_wait` is how long to wait for a previous owner to let go of the lock.
-    pub fn open(dir: &Path, owner: Owner, lock_wait: Duration) -> Result<Self, SinkError> {
+    pub(super) fn open(dir: &Path, owner: Owner, lock_wait: Duration) -> Result<Self, SinkError> {
         let state = dir.join(STATE_DIR);
         fs::create_dir_all(&state).map_err(|e| SinkError::io("creating directory", &state, e))?;
         let lock = lock_file(&owner.lock_path(dir), owner, lock_wait)?;
@@ -88,18 +88,13 @@ impl Store {
         Ok(Store { dir: dir.to_path_buf(), owner, checkpoint, files: HashMap::new(), _lock: lock })
     }
 
-    /// Who this store belongs to.
-    pub fn owner(&self) -> Owner {
-        self.owner
-    }
-
     /// The checkpointed next offset of `partition` from `source`, if any.
-    pub fn next_offset(&self, source: &str, partition: i32) -> Option<i64> {
+    pub(super) fn next_offset(&self, source: &str, partition: i32) -> Option<i64> {
         self.checkpoint.offsets.get(source)?.get(&partition).copied()
     }
 
     /// Queues `bytes` for the file `name`, creating it with `preamble` when new.
-    pub fn append(&mut self, name: &str, preamble: Preamble, bytes: &[u8]) -> Result<(), SinkError> {
+    pub(super) fn append(&mut self, name: &str, preamble: Preamble, bytes: &[u8]) -> Result<(), SinkError> {
         if !self.files.contains_key(name) {
             self.open_file(name, preamble)?;
         }
@@ -114,7 +109,7 @@ impl Store {
 
     /// Makes everything queued durable, then records `offsets` (next offset per
     /// partition of `source`) in the checkpoint.
-    pub fn sync(&mut self, source: &str, offsets: &[(i32, i64)]) -> Result<(), SinkError> {
+    pub(super) fn sync(&mut self, source: &str, offsets: &[(i32, i64)]) -> Result<(), SinkError> {
         for (name, entry) in &mut self.files {
             write_pending(&self.dir, name, entry)?;
             if entry.needs_sync {
