@@ -1,6 +1,5 @@
 //! The pipeline against the real Apache Kafka broker that `scripts/test` starts.
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use crate::common::*;
@@ -92,10 +91,12 @@ fn a_second_consumer_on_a_daily_directory_gets_a_clear_error() {
         cmd.args(["consume", "--brokers", &brokers, "--topic", &topic, "--group", &group, "--csv-dir"])
             .arg(dir.path());
     };
+    let work = tempfile::tempdir().unwrap();
+    let log = work.path().join("first.log");
     let mut first = orderstream();
     args(&mut first);
-    let mut first = first.args(["--idle-exit", "30s"]).stderr(Stdio::null()).spawn().unwrap();
-    std::thread::sleep(Duration::from_secs(2));
+    let mut first = spawn_logged(first.args(["--idle-exit", "30s"]), &log);
+    wait_for_log(&log, "partitions assigned", &mut first);
     let mut second = orderstream();
     args(&mut second);
     let out = run_within(second.args(["--idle-exit", "30s"]), Duration::from_secs(60));

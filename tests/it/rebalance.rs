@@ -27,8 +27,9 @@ fn member(brokers: &str, topic: &str, group: &str, dir: &Path, log: &Path) -> Ch
 }
 
 #[test]
+#[ignore = "needs Apache Kafka: 40 MB of orders, more than the mock cluster keeps per partition; scripts/test runs it"]
 fn two_members_with_rebalances_write_every_order_once() {
-    let (brokers, topic, group) = (brokers(), topic("scale"), unique("group"));
+    let (brokers, topic, group) = (real_brokers(), topic("scale"), unique("group"));
     let work = tempfile::tempdir().unwrap();
     let dir = work.path().join("csv");
     let log = work.path().join("consumers.log");
