@@ -327,6 +327,10 @@ pub struct HttpArgs {
     /// How much event time the analytics keep before the latest order.
     #[arg(long, env = "ORDERSTREAM_RETENTION", default_value = "26h", value_parser = duration_between("--retention", MINUTE, 400 * DAY))]
     pub retention: Duration,
+    /// The analytics' watermark is the slowest partition's latest event time; a
+    /// partition that sends nothing for this long stops holding it back.
+    #[arg(long, env = "ORDERSTREAM_IDLE_TIMEOUT", default_value = "30s", value_parser = duration_between("--idle-timeout", MILLI, DAY))]
+    pub idle_timeout: Duration,
 }
 
 impl HttpArgs {
@@ -336,6 +340,7 @@ impl HttpArgs {
             window: self.window,
             allowed_lateness: self.allowed_lateness,
             retention: self.retention,
+            idle_timeout: self.idle_timeout,
             ..AnalyticsConfig::default()
         }
     }
@@ -553,6 +558,7 @@ mod tests {
         ("--window", &["run"]),
         ("--allowed-lateness", &["run"]),
         ("--retention", &["run"]),
+        ("--idle-timeout", &["run"]),
         ("--sheets-flush-interval", &["run"]),
         ("--sheets-max-writes-per-minute", &["run"]),
         ("--sheets-max-reads-per-minute", &["run"]),
@@ -616,7 +622,7 @@ mod tests {
                     let stats = Stats::new();
                     for _ in 0..3 {
                         if let Some(order) = orders.next(&stop, &stats) {
-                            analytics.record(&order);
+                            analytics.record_from(0, &order);
                         }
                     }
                 }

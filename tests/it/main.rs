@@ -18,6 +18,7 @@ mod cli;
 mod crash_and_broker_restart;
 mod dashboard_browser;
 mod dashboard_command;
+mod dashboard_replay;
 mod embedded;
 mod generate_cli;
 mod http_api;

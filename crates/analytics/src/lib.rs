@@ -1,7 +1,10 @@
 //! Stage 4: live analytics over event time.
 //!
 //! Orders are summed into tumbling windows (one minute by default) of their event time.
-//! The watermark is the latest event time seen. A window keeps taking late orders until
+//! The watermark is the slowest active partition's latest event time ([`watermarks`]),
+//! so reading a topic from its start, in any partition order, counts nothing as late.
+//! Orders read back from the CSV files are final and taken as they are. A window keeps
+//! taking late orders until
 //! the watermark passes its end by the allowed lateness (one hour by default); an order
 //! later than that is counted as late (it is still written to the CSV files). Windows
 //! older than the retention are dropped, so memory stays bounded on endless runs.
@@ -19,6 +22,7 @@ mod breakdown;
 mod customers;
 pub mod rebuild;
 mod totals;
+pub mod watermarks;
 mod window;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -33,6 +37,7 @@ pub use window::{Keys, Window};
 use crate::order::Order;
 use crate::order::{Catalogue, Category, Region};
 use breakdown::Breakdown;
+use watermarks::Watermarks;
 
 /// Settings of the analytics.
 #[derive(Debug, Clone)]
@@ -47,6 +52,8 @@ pub struct AnalyticsConfig {
     pub customer_memory: usize,
     /// Latest orders kept for the ticker.
     pub ticker: usize,
+    /// A partition that sends nothing for this long stops holding the watermark back.
+    pub idle_timeout: Duration,
 }
 
 impl Default for AnalyticsConfig {
@@ -57,6 +64,7 @@ impl Default for AnalyticsConfig {
             retention: Duration::from_secs(26 * 3600),
             customer_memory: 250_000,
             ticker: 50,
+            idle_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -94,7 +102,7 @@ pub struct Analytics {
     retention_ms: i64,
     categories: &'static [Category],
     windows: BTreeMap<i64, Window>,
-    watermark_ms: Option<i64>,
+    marks: Watermarks,
     customers: SeenCustomers,
     too_late: Totals,
     late_updates: u64,
@@ -116,7 +124,7 @@ impl Analytics {
             customers: SeenCustomers::new(config.customer_memory),
             categories,
             windows: BTreeMap::new(),
-            watermark_ms: None,
+            marks: Watermarks::new(config.idle_timeout),
             too_late: Totals::default(),
             late_updates: 0,
             recorded: 0,
@@ -125,21 +133,32 @@ impl Analytics {
         }
     }
 
-    /// Adds one order.
-    pub fn record(&mut self, order: &Order) -> Outcome {
-        self.show_in_ticker(std::slice::from_ref(order));
-        self.aggregate(order)
+    /// The partitions the orders come from now (after a rebalance): each holds the
+    /// watermark back until it sends or goes idle.
+    pub fn assign(&mut self, partitions: &[i32]) {
+        self.marks.assign(partitions);
     }
 
-    /// Adds orders that arrived together: only the newest of them reach the ticker.
-    pub fn record_all<'a>(
-        &mut self,
-        orders: impl ExactSizeIterator<Item = &'a Order> + Clone,
-    ) -> Vec<Outcome> {
+    /// Adds one order read from `partition`.
+    pub fn record_from(&mut self, partition: i32, order: &Order) -> Outcome {
+        self.show_in_ticker(std::slice::from_ref(order));
+        self.aggregate(order, Some(partition))
+    }
+
+    /// Adds an order read back from the CSV files: final, so never late, and it does
+    /// not move the watermark.
+    pub fn record_final(&mut self, order: &Order) -> Outcome {
+        self.show_in_ticker(std::slice::from_ref(order));
+        self.aggregate(order, None)
+    }
+
+    /// Adds orders (with their partitions) that arrived together: only the newest of
+    /// them reach the ticker.
+    pub fn record_all(&mut self, orders: &[(i32, Order)]) -> Vec<Outcome> {
         let skip = orders.len().saturating_sub(self.config.ticker);
-        let newest: Vec<Order> = orders.clone().skip(skip).copied().collect();
+        let newest: Vec<Order> = orders[skip..].iter().map(|(_, o)| *o).collect();
         self.show_in_ticker(&newest);
-        orders.map(|o| self.aggregate(o)).collect()
+        orders.iter().map(|(p, o)| self.aggregate(o, Some(*p))).collect()
     }
 
     fn show_in_ticker(&mut self, orders: &[Order]) {
@@ -151,33 +170,33 @@ impl Analytics {
         }
     }
 
-    fn aggregate(&mut self, order: &Order) -> Outcome {
+    /// Sums an order into its window; `partition` is `None` for a final order (from the
+    /// files), which is never late.
+    fn aggregate(&mut self, order: &Order, partition: Option<i32>) -> Outcome {
         self.recorded += 1;
         let t = order.timestamp.utc_millis();
         let repeat = self.customers.visit(order.customer_id);
-        if self.watermark_ms.is_none_or(|w| t > w) {
-            self.watermark_ms = Some(t);
-            let keep_from = t - self.retention_ms;
-            if self.windows.first_key_value().is_some_and(|(start, _)| *start + self.window_ms <= keep_from) {
-                self.windows =
-                    self.windows.split_off(&(keep_from.div_euclid(self.window_ms) * self.window_ms));
-            }
+        let watermark = match partition {
+            Some(p) => self.marks.observe(p, t),
+            None => None,
+        };
+        if let Some(w) = watermark {
+            self.drop_before(w - self.retention_ms);
         }
-        let watermark = self.watermark_ms.unwrap_or(t);
         let start = t.div_euclid(self.window_ms) * self.window_ms;
         let end = start + self.window_ms;
         let Some(keys) = Keys::of(order, self.categories, repeat) else {
             self.too_late.add(order);
             return Outcome::TooLate;
         };
-        if end + self.lateness_ms <= watermark {
+        if watermark.is_some_and(|w| end + self.lateness_ms <= w) {
             self.too_late.add(order);
             return Outcome::TooLate;
         }
         let categories = self.categories;
         let window = self.windows.entry(start).or_insert_with(|| Window::new(categories.len()));
         window.add(order, &keys, categories);
-        if end <= watermark {
+        if watermark.is_some_and(|w| end <= w) {
             self.late_updates += 1;
             Outcome::LateUpdated
         } else {
@@ -195,9 +214,16 @@ impl Analytics {
         self.too_late
     }
 
-    /// The latest event time seen (ms), if any.
-    pub fn watermark_ms(&self) -> Option<i64> {
-        self.watermark_ms
+    /// Drops the windows that end before `keep_from` (ms): older than the retention.
+    fn drop_before(&mut self, keep_from: i64) {
+        if self.windows.first_key_value().is_some_and(|(start, _)| *start + self.window_ms <= keep_from) {
+            self.windows = self.windows.split_off(&(keep_from.div_euclid(self.window_ms) * self.window_ms));
+        }
+    }
+
+    /// The watermark (ms): the slowest active partition's latest event time, if any.
+    pub fn watermark_ms(&mut self) -> Option<i64> {
+        self.marks.current()
     }
 
     /// The catalogue the breakdowns index into.
@@ -285,7 +311,7 @@ impl Analytics {
             top_stores: breakdown.top_stores(top),
             top_brands: breakdown.top_brands(top),
             late: Late { too_late_orders: self.too_late.orders, late_updates: self.late_updates },
-            watermark_ms: self.watermark_ms,
+            watermark_ms: self.marks.latest(),
         }
     }
 }

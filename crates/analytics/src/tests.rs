@@ -22,7 +22,7 @@ fn summaries_equal_the_orders_recomputed_for_every_filter() {
     let config = AnalyticsConfig { retention: Duration::from_secs(100 * 3600), ..Default::default() };
     let mut analytics = Analytics::new(config, Catalogue::new(categories));
     for o in &orders {
-        assert_eq!(analytics.record(o), Outcome::OnTime);
+        assert_eq!(analytics.record_from(0, o), Outcome::OnTime);
     }
     let all = analytics.summary(&Filter::default(), 5);
     assert_eq!(all.total, sums(orders.iter()).report());
@@ -62,11 +62,11 @@ fn late_orders_update_their_window_until_the_allowed_lateness() {
         o
     };
     let base = (T0 / 60_000_000) * 60_000; // a window start, ms
-    assert_eq!(analytics.record(&at(&orders[0], base + 30 * 60_000)), Outcome::OnTime);
+    assert_eq!(analytics.record_from(0, &at(&orders[0], base + 30 * 60_000)), Outcome::OnTime);
     // Out of order, 25 minutes back: its window ended 24 minutes before the watermark.
-    assert_eq!(analytics.record(&at(&orders[1], base + 5 * 60_000)), Outcome::TooLate);
+    assert_eq!(analytics.record_from(0, &at(&orders[1], base + 5 * 60_000)), Outcome::TooLate);
     // 8 minutes back: window ended 7 minutes ago, within the 10 allowed.
-    assert_eq!(analytics.record(&at(&orders[2], base + 22 * 60_000)), Outcome::LateUpdated);
+    assert_eq!(analytics.record_from(0, &at(&orders[2], base + 22 * 60_000)), Outcome::LateUpdated);
     let summary = analytics.summary(&Filter::default(), 3);
     assert_eq!(summary.total.orders, 2);
     assert_eq!(summary.late, Late { too_late_orders: 1, late_updates: 1 });
@@ -79,8 +79,40 @@ fn windows_older_than_the_retention_are_dropped() {
     let config = AnalyticsConfig { retention: Duration::from_secs(2 * 3600), ..Default::default() };
     let mut analytics = Analytics::new(config, Catalogue::new(categories));
     orders.iter().for_each(|o| {
-        analytics.record(o);
+        analytics.record_from(0, o);
     });
     assert!(analytics.window_count() <= 121, "{} windows", analytics.window_count());
     assert_eq!(analytics.summary(&Filter::default(), 1).total.orders as usize, analytics.window_count());
+}
+
+/// A topic read from its start: each partition is in time order, but one partition is
+/// read whole (days of event time) before the next. Nothing is late, and the sums are
+/// those of every order.
+#[test]
+fn a_replay_one_partition_after_another_counts_nothing_as_late() {
+    let (orders, categories) = orders(30_000, 20_000_000); // a week of orders
+    let config = AnalyticsConfig { retention: Duration::from_secs(30 * 24 * 3600), ..Default::default() };
+    let mut analytics = Analytics::new(config, Catalogue::new(categories));
+    let partitions: Vec<i32> = (0..6).collect();
+    analytics.assign(&partitions);
+    for p in &partitions {
+        let own = orders.iter().enumerate().filter(|(i, _)| *i as i32 % 6 == *p).map(|(_, o)| o);
+        for o in own {
+            assert_ne!(analytics.record_from(*p, o), Outcome::TooLate, "partition {p}");
+        }
+    }
+    let summary = analytics.summary(&Filter::default(), 5);
+    assert_eq!(summary.late.too_late_orders, 0);
+    assert_eq!(summary.total, sums(orders.iter()).report());
+}
+
+/// Orders read back from the files are final: out of order by days, none is late.
+#[test]
+fn orders_from_the_files_are_never_late() {
+    let (orders, categories) = orders(5_000, 60_000_000);
+    let mut analytics = Analytics::new(AnalyticsConfig::default(), Catalogue::new(categories));
+    for o in orders.iter().rev() {
+        assert_eq!(analytics.record_final(o), Outcome::OnTime);
+    }
+    assert_eq!(analytics.summary(&Filter::default(), 5).late.too_late_orders, 0);
 }

@@ -53,7 +53,7 @@ fn put<M: EncodeMetric + TypedMetric>(
 impl Collector for LiveFigures {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let Some(state) = self.0.upgrade() else { return Ok(()) };
-        let analytics = state.analytics();
+        let mut analytics = state.analytics();
         let categories = analytics.categories();
         let by_cell: Family<Labels, Counter> = Family::default();
         let value: Family<Labels, Counter> = Family::default();

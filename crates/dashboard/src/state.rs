@@ -142,11 +142,7 @@ impl LiveState {
         let mut last_event: BTreeMap<i32, i64> = BTreeMap::new();
         {
             let mut analytics = self.analytics();
-            late = analytics
-                .record_all(orders.iter().map(|(_, o)| o))
-                .iter()
-                .filter(|o| **o == Outcome::TooLate)
-                .count() as u64;
+            late = analytics.record_all(orders).iter().filter(|o| **o == Outcome::TooLate).count() as u64;
             for (partition, order) in orders {
                 last_event.insert(*partition, order.timestamp.utc_millis());
             }
@@ -187,8 +183,8 @@ impl LiveState {
     }
 
     /// Adds an order; counts late ones in the stats.
-    pub fn record(&self, order: &Order) {
-        let outcome = self.analytics().record(order);
+    pub fn record(&self, partition: i32, order: &Order) {
+        let outcome = self.analytics().record_from(partition, order);
         if outcome == Outcome::TooLate {
             Stats::add(&self.stats.late, 1);
         }
@@ -206,7 +202,7 @@ impl LiveState {
         let retention = self.retention;
         let catalogue = self.analytics().catalogue();
         match crate::analytics::rebuild::from_daily_files(dir, &catalogue, now_ms, retention, |order| {
-            self.record(order);
+            self.analytics().record_final(order);
         }) {
             Ok(rebuilt) if rebuilt.files > 0 => tracing::info!(
                 orders = rebuilt.orders,
@@ -260,7 +256,11 @@ impl PipelineObserver for LiveState {
         self.flush(limit);
     }
 
-    fn read(&self, order: &Order) {
-        self.record(order);
+    fn assigned(&self, partitions: &[i32]) {
+        self.analytics().assign(partitions);
+    }
+
+    fn read(&self, partition: i32, order: &Order) {
+        self.record(partition, order);
     }
 }

@@ -137,7 +137,7 @@ pub struct Store {
 }
 
 /// A product category with its products, brands and net unit price range.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(PartialEq, Eq)]
 pub struct Category {
     /// Category name as it appears in `kategoria_produktu`.
     pub name: &'static str,
@@ -154,6 +154,14 @@ pub struct Category {
     pub lowest_price_grosz: i64,
     /// Position in its catalogue, so an order's category is an index without a search.
     pub index: usize,
+}
+
+/// Only the name: an order's debug output shows its category, not the whole catalogue
+/// entry.
+impl std::fmt::Debug for Category {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Category({:?})", self.name)
+    }
 }
 
 /// Whole zloty in grosz, so the price table reads in zloty.

@@ -47,6 +47,7 @@ pub fn write_csv_row(order: &Order, out: &mut Vec<u8>) {
 
 /// Writes a cell as bare text: digits, money, ISO time, a UUID, or the text itself (an
 /// absent one as nothing).
+#[inline]
 pub fn push_cell_text(out: &mut Vec<u8>, cell: &Cell<'_>) {
     match *cell {
         Cell::Id(id) => out.extend_from_slice(itoa::Buffer::new().format(id).as_bytes()),

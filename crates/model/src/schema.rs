@@ -46,6 +46,7 @@ pub enum Cell<'a> {
 
 impl Order {
     /// The order's values in [`CSV_HEADER`] order.
+    #[inline]
     pub fn cells(&self) -> [Cell<'_>; 15] {
         [
             Cell::Id(self.id),

@@ -244,6 +244,9 @@ impl<S: GroupSink> DriverContext<S> {
         info!(sink = self.config.name, partitions = ?assigned.iter().map(|a| a.partition).collect::<Vec<_>>(),
             resume_at = ?starts, "partitions assigned (others start at the earliest offset)");
         *locked(&self.assigned_at) = Some(Instant::now());
+        if let Some(observer) = &self.observer {
+            observer.assigned(&assigned.iter().map(|a| a.partition).collect::<Vec<_>>());
+        }
         if let Some(link) = &self.link {
             link.mark_assigned();
         }
@@ -257,6 +260,9 @@ impl<S: GroupSink> DriverContext<S> {
         // The eager protocol revokes everything: idle time stops counting until the next
         // assignment.
         *locked(&self.assigned_at) = None;
+        if let Some(observer) = &self.observer {
+            observer.assigned(&[]);
+        }
         let revoked = self.with_sink(|sink| sink.revoke(&partitions));
         match revoked {
             Ok(commits) => {

@@ -22,6 +22,9 @@ pub trait PipelineObserver: Send + Sync + std::fmt::Debug {
     fn lag_cleared(&self);
     /// Waits (up to `limit`) until every durable batch handed over has been taken in.
     fn settle(&self, limit: Duration);
-    /// An order read from the topic by a reader that writes nothing (the dashboard's).
-    fn read(&self, order: &Order);
+    /// The partitions the consumer reads now (empty when it holds none): each holds the
+    /// event-time watermark back until it sends or goes idle.
+    fn assigned(&self, partitions: &[i32]);
+    /// An order read from `partition` by a reader that writes nothing (the dashboard's).
+    fn read(&self, partition: i32, order: &Order);
 }

@@ -58,6 +58,9 @@ pub fn read_into(
     info!(topic = %config.topic, group = %config.group, "reading the topic from the earliest offset into the live analytics");
     let mut gaps = GapDetector::default();
     let mut polls = 0u64;
+    // The partitions last reported to the analytics: a message from another one means
+    // the assignment changed, and the watermark must learn that before the message.
+    let mut reported: Vec<i32> = Vec::new();
     while !shutdown.requested() {
         match consumer.poll(Duration::from_millis(100)) {
             None => {}
@@ -69,6 +72,9 @@ pub fn read_into(
             }
             Some(Ok(message)) => {
                 Stats::add(&stats.consumed, 1);
+                if !reported.contains(&message.partition()) {
+                    reported = report_assignment(&consumer, live);
+                }
                 if let Some(range) = gaps.observe(message.partition(), message.offset()) {
                     super::gaps::report(
                         &consumer,
@@ -84,7 +90,7 @@ pub fn read_into(
                     decode_json(p, &config.catalogue)
                         .and_then(|o| check_event_time(&o, now, config.max_future).map(|()| o))
                 }) {
-                    Some(Ok(order)) => live.read(&order),
+                    Some(Ok(order)) => live.read(message.partition(), &order),
                     Some(Err(error)) => {
                         Stats::add(&stats.dead_lettered, 1);
                         warn!(partition = message.partition(), offset = message.offset(), %error, "skipping an invalid message (the CSV consumer dead-letters it)");
@@ -95,11 +101,27 @@ pub fn read_into(
         }
         polls += 1;
         if polls % 64 == 1 {
-            live.ready(consumer.assignment().map(|a| a.count() > 0).unwrap_or(false));
+            reported = report_assignment(&consumer, live);
+            live.ready(!reported.is_empty());
         }
     }
     info!(consumed = Stats::get(&stats.consumed), "dashboard reader finished");
     Ok(())
+}
+
+/// Tells the analytics which partitions are read now; returns them.
+fn report_assignment(consumer: &BaseConsumer, live: &dyn PipelineObserver) -> Vec<i32> {
+    let partitions: Vec<i32> = consumer
+        .assignment()
+        .map(|a| {
+            a.elements()
+                .iter()
+                .map(rdkafka::topic_partition_list::TopicPartitionListElem::partition)
+                .collect()
+        })
+        .unwrap_or_default();
+    live.assigned(&partitions);
+    partitions
 }
 
 /// The dashboard never commits, so a group with committed offsets on the topic belongs

@@ -1,0 +1,99 @@
+//! The dashboard over a topic filled by a backfill: read from the earliest offset, one
+//! partition far ahead of another, its figures must equal the CSV files to the grosz,
+//! with nothing counted late.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::common::*;
+
+/// Orders, units and gross value in grosz.
+type Sums = (u64, u64, i64);
+
+fn grosz(text: &str) -> i64 {
+    let (zl, gr) = text.split_once('.').unwrap_or((text, "0"));
+    zl.parse::<i64>().unwrap() * 100 + format!("{gr:0<2}")[..2].parse::<i64>().unwrap()
+}
+
+/// Sums of the CSV rows per value of `column` (region 3, channel 4, category 10).
+fn csv_sums(dir: &Path, column: usize) -> BTreeMap<String, Sums> {
+    let mut sums: BTreeMap<String, Sums> = BTreeMap::new();
+    for file in csv_files(dir) {
+        for row in csv::Reader::from_path(&file).unwrap().records() {
+            let row = row.unwrap();
+            let s = sums.entry(row[column].to_string()).or_default();
+            s.0 += 1;
+            s.1 += row[11].parse::<u64>().unwrap();
+            s.2 += grosz(&row[13]);
+        }
+    }
+    sums
+}
+
+fn api_sums(v: &serde_json::Value) -> Sums {
+    (v["orders"].as_u64().unwrap(), v["units"].as_u64().unwrap(), v["gross_value_grosz"].as_i64().unwrap())
+}
+
+fn get(url: &str) -> String {
+    ureq::get(url).call().unwrap_or_else(|e| panic!("GET {url}: {e}")).body_mut().read_to_string().unwrap()
+}
+
+#[test]
+#[ignore = "needs Apache Kafka: four weeks of orders, more than the mock cluster keeps; scripts/test runs it"]
+fn a_dashboard_replaying_four_weeks_matches_the_csv_files_and_counts_nothing_late() {
+    let (brokers, topic) = (real_brokers(), topic("replay"));
+    orderstream::clock::init_from_env().unwrap();
+    let now = orderstream::clock::now_micros();
+    let at = |micros: i64| chrono::DateTime::from_timestamp_micros(micros).unwrap().to_rfc3339();
+    let (from, to) = (at(now - 28 * 86_400_000_000), at(now - 3_600_000_000));
+    assert_ok(&run_within(
+        orderstream()
+            .args(["produce", "--brokers", &brokers, "--topic", &topic, "--seed", "5", "--base-rate", "4"])
+            .args(["--from", &from, "--to", &to]),
+        Duration::from_secs(300),
+    ));
+    let csv = tempfile::tempdir().unwrap();
+    assert_ok(&run_within(
+        orderstream()
+            .args(["consume", "--brokers", &brokers, "--topic", &topic, "--group", &unique("g")])
+            .args(["--idle-exit", "3s", "--csv-dir"])
+            .arg(csv.path()),
+        Duration::from_secs(300),
+    ));
+    let by_region = csv_sums(csv.path(), 3);
+    let written: u64 = by_region.values().map(|s| s.0).sum();
+    assert!(written > 50_000, "{written} orders: a backfill of four weeks");
+
+    let (work, addr) = (tempfile::tempdir().unwrap(), free_addr());
+    let log = work.path().join("dashboard.log");
+    let mut dashboard = spawn_logged(
+        orderstream()
+            .args(["dashboard", "--brokers", &brokers, "--topic", &topic, "--group", &unique("dash")])
+            .args(["--http", &addr, "--window", "1h", "--retention", "40d"]),
+        &log,
+    );
+    wait_ready(&addr, &mut dashboard);
+    let base = format!("http://{addr}");
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let summary = loop {
+        let summary: serde_json::Value = serde_json::from_str(&get(&format!("{base}/api/summary?range=all"))).unwrap();
+        let seen = summary["orders"].as_u64().unwrap() + summary["late"]["too_late_orders"].as_u64().unwrap();
+        if seen >= written {
+            break summary;
+        }
+        assert!(Instant::now() < deadline, "the dashboard read {seen} of {written} orders");
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    sigterm(&dashboard);
+    let _ = dashboard.wait();
+
+    assert_eq!(summary["late"]["too_late_orders"], 0, "{}", summary["late"]);
+    assert_eq!(summary["orders"].as_u64().unwrap(), written);
+    for (column, key) in [(3, "by_region"), (10, "by_category"), (4, "by_channel")] {
+        let want = csv_sums(csv.path(), column);
+        let got: BTreeMap<String, Sums> =
+            summary[key].as_object().unwrap().iter().map(|(k, v)| (k.clone(), api_sums(v))).collect();
+        assert_eq!(got, want, "{key}");
+    }
+}
