@@ -77,7 +77,8 @@ fn a_dashboard_replaying_four_weeks_matches_the_csv_files_and_counts_nothing_lat
     let base = format!("http://{addr}");
     let deadline = Instant::now() + Duration::from_secs(180);
     let summary = loop {
-        let summary: serde_json::Value = serde_json::from_str(&get(&format!("{base}/api/summary?range=all"))).unwrap();
+        let summary: serde_json::Value =
+            serde_json::from_str(&get(&format!("{base}/api/summary?range=all"))).unwrap();
         let seen = summary["orders"].as_u64().unwrap() + summary["late"]["too_late_orders"].as_u64().unwrap();
         if seen >= written {
             break summary;

@@ -64,12 +64,26 @@ impl Watermarks {
     }
 
     fn advance(&mut self, now: Instant) -> Option<i64> {
-        let active = || self.marks.values().filter(|m| now.duration_since(m.last_data) < self.idle);
-        let candidate = if active().next().is_some() {
-            // An active partition with no order yet holds everything back.
-            active().map(|m| m.latest_ms).collect::<Option<Vec<i64>>>().and_then(|t| t.into_iter().min())
-        } else {
-            self.marks.values().filter_map(|m| m.latest_ms).max()
+        // The minimum over active partitions; an active one with no order yet holds
+        // everything back. With none active, the latest event of any partition.
+        let mut active = false;
+        let mut held = false;
+        let mut slowest = i64::MAX;
+        let mut latest: Option<i64> = None;
+        for mark in self.marks.values() {
+            latest = latest.max(mark.latest_ms);
+            if now.duration_since(mark.last_data) < self.idle {
+                active = true;
+                match mark.latest_ms {
+                    Some(t) => slowest = slowest.min(t),
+                    None => held = true,
+                }
+            }
+        }
+        let candidate = match (active, held) {
+            (true, true) => None,
+            (true, false) => Some(slowest),
+            (false, _) => latest,
         };
         if let Some(t) = candidate {
             self.current_ms = Some(self.current_ms.map_or(t, |w| w.max(t)));
