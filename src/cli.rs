@@ -12,6 +12,7 @@ use anyhow::bail;
 use clap::{Args, Parser, Subcommand};
 
 use crate::analytics::AnalyticsConfig;
+use crate::dashboard::Limits;
 use crate::generate::load::LoadModel;
 use crate::generate::pacing::Rate;
 use crate::generate::scenario::Scenario;
@@ -317,6 +318,18 @@ pub struct HttpArgs {
     /// `127.0.0.1:8080` (port 0 picks a free one; the address is logged).
     #[arg(long, env = "ORDERSTREAM_HTTP")]
     pub http: Option<String>,
+    /// HTTP connections served at once; more wait in the kernel's queue, so clients can
+    /// never take the file handles the sinks need.
+    #[arg(long, env = "ORDERSTREAM_HTTP_MAX_CONNECTIONS", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub http_max_connections: u32,
+    /// How long a request's head may take to arrive (also how long an idle kept-alive
+    /// connection stays open).
+    #[arg(long, env = "ORDERSTREAM_HTTP_HEADER_TIMEOUT", default_value = "10s", value_parser = duration_between("--http-header-timeout", MILLI, HOUR))]
+    pub http_header_timeout: Duration,
+    /// How long a write to a client that reads nothing may stay blocked before the
+    /// connection is dropped (a stalled live stream or export).
+    #[arg(long, env = "ORDERSTREAM_HTTP_WRITE_TIMEOUT", default_value = "30s", value_parser = duration_between("--http-write-timeout", MILLI, HOUR))]
+    pub http_write_timeout: Duration,
     /// Width of the analytics' event-time windows.
     #[arg(long, env = "ORDERSTREAM_WINDOW", default_value = "1m", value_parser = duration_between("--window", SECOND, DAY))]
     pub window: Duration,
@@ -334,6 +347,15 @@ pub struct HttpArgs {
 }
 
 impl HttpArgs {
+    /// How the HTTP server holds its clients in check.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_connections: self.http_max_connections as usize,
+            header_timeout: self.http_header_timeout,
+            write_timeout: self.http_write_timeout,
+        }
+    }
+
     /// Analytics settings from these flags.
     pub fn analytics(&self) -> AnalyticsConfig {
         AnalyticsConfig {
@@ -559,6 +581,9 @@ mod tests {
         ("--allowed-lateness", &["run"]),
         ("--retention", &["run"]),
         ("--idle-timeout", &["run"]),
+        ("--http-max-connections", &["run"]),
+        ("--http-header-timeout", &["run"]),
+        ("--http-write-timeout", &["run"]),
         ("--sheets-flush-interval", &["run"]),
         ("--sheets-max-writes-per-minute", &["run"]),
         ("--sheets-max-reads-per-minute", &["run"]),

@@ -27,6 +27,9 @@ fn start(brokers: &str, topic: &str, group: &str, log: &Path) -> (Child, String)
             group,
             "--http",
             &addr,
+            // 300 stream clients and the test's own requests at once.
+            "--http-max-connections",
+            "1024",
         ]),
         log,
     );

@@ -22,6 +22,7 @@ mod dashboard_replay;
 mod embedded;
 mod generate_cli;
 mod http_api;
+mod http_limits;
 mod kafka_pipeline;
 mod nothing_lost;
 mod ops_files;

@@ -14,6 +14,7 @@ use orderstream_runtime::stats;
 
 mod api;
 mod charts;
+mod guard;
 mod live;
 mod metrics;
 mod page;
@@ -31,6 +32,7 @@ use axum::{Json, Router};
 use tokio::sync::watch;
 use tracing::{info, warn};
 
+pub use guard::Limits;
 pub use state::LiveState;
 
 /// Errors starting the server.
@@ -70,8 +72,9 @@ pub struct DashboardServer {
 }
 
 impl DashboardServer {
-    /// Binds `addr` (port 0 picks a free port) and serves `state` until dropped.
-    pub fn start(addr: &str, state: Arc<LiveState>) -> Result<Self, DashboardError> {
+    /// Binds `addr` (port 0 picks a free port) and serves `state` within `limits`
+    /// until dropped.
+    pub fn start(addr: &str, state: Arc<LiveState>, limits: Limits) -> Result<Self, DashboardError> {
         let listener = std::net::TcpListener::bind(addr)
             .map_err(|error| DashboardError::Bind { addr: addr.to_string(), error })?;
         listener.set_nonblocking(true).map_err(DashboardError::Start)?;
@@ -92,18 +95,13 @@ impl DashboardServer {
                         Err(error) => return warn!(%error, "HTTP server could not start"),
                     };
                     tokio::spawn(live::publish(state, snap_tx, stop_rx.clone()));
-                    let mut stop_rx = stop_rx;
-                    let shutdown = async move {
-                        let _ = stop_rx.changed().await;
-                    };
-                    if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
-                        warn!(%error, "HTTP server stopped");
-                    }
+                    guard::serve(listener, app, limits, stop_rx).await;
                 });
                 // Streams still open end with the runtime.
             })
             .map_err(DashboardError::Start)?;
-        info!(url = %format!("http://{local}/"), metrics = %format!("http://{local}/metrics"), "HTTP API and metrics listening");
+        info!(url = %format!("http://{local}/"), metrics = %format!("http://{local}/metrics"),
+            max_connections = limits.max_connections, "HTTP API and metrics listening");
         Ok(DashboardServer { addr: local, stop, thread: Some(thread) })
     }
 
