@@ -86,6 +86,20 @@ fn the_dashboard_shows_live_moving_exact_figures_in_chromium() {
     assert!(n2 > n1 && n1 > 0, "the figures did not move: {n1} then {n2}");
     assert!(!text_of(&second, "h-written").is_empty());
 
+    // A region filter applies to the live ticker too.
+    let polnoc = dom(&format!("{base}/?region=Polnoc"));
+    let ticker = &polnoc[polnoc.find("id=\"ticker\"").expect("a ticker")..];
+    let ticker = &ticker[..ticker.find("</table>").unwrap()];
+    let stores: Vec<&str> =
+        ticker.split("<tr>").skip(1).filter_map(|row| row.split("<td>").nth(2)?.split('<').next()).collect();
+    assert!(!stores.is_empty(), "no order of the region in the ticker: {ticker}");
+    for store in &stores {
+        assert!(
+            ["Gdansk", "Gdynia", "Bydgoszcz", "Sopot", "Szczecin"].contains(store),
+            "{store} is not in Polnoc: {ticker}"
+        );
+    }
+
     // Once every order is in: the page and the charts show exactly the API's totals.
     wait_for_log(&log, "still serving the HTTP API", &mut child);
     let api = summary(&base);

@@ -130,6 +130,21 @@ fn the_api_of_a_run_matches_its_csv_files_to_the_grosz() {
         let error: serde_json::Value = serde_json::from_str(&body).unwrap();
         assert_eq!(error["parameter"], parameter, "{query}: {body}");
     }
+    // The page answers a person: a readable error, and a typed-in range shown as chosen.
+    let (status, body) = get(&format!("{base}/?region=Mazury"));
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("<p id=\"error\">")
+            && body.contains("Mazury")
+            && body.contains("Back to the dashboard"),
+        "{body}"
+    );
+    let (status, body) = get(&format!("{base}/?range=2h"));
+    assert_eq!(status, 200);
+    assert!(
+        body.contains("<option value=\"2h\" selected>last 2h</option>"),
+        "the 2h range is not shown as chosen"
+    );
     let (status, body) = get(&format!("{base}/no/such/page"));
     assert!(status == 404 && body.contains("no such path"), "{status} {body}");
 
@@ -153,7 +168,7 @@ fn the_api_of_a_run_matches_its_csv_files_to_the_grosz() {
     let event = first_event(&addr);
     assert_eq!(event["written"], 20000);
     assert_eq!(event["summary"]["orders"], 20000);
-    assert_eq!(event["ticker"].as_array().unwrap().len(), 10);
+    assert_eq!(event["ticker"].as_array().unwrap().len(), 50);
 
     sigterm(&child);
     assert!(child.wait().unwrap().success());

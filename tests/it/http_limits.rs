@@ -28,7 +28,14 @@ fn idle_slow_and_stalled_clients_cannot_hurt_the_pipeline() {
     let mut run = spawn_logged(
         orderstream()
             .args(["run", "--count", "60000", "--rate", "3000", "--http", &addr])
-            .args(["--http-max-connections", "64", "--http-header-timeout", "2s", "--http-write-timeout", "3s"])
+            .args([
+                "--http-max-connections",
+                "64",
+                "--http-header-timeout",
+                "2s",
+                "--http-write-timeout",
+                "3s",
+            ])
             .arg("--csv-dir")
             .arg(&csv),
         &log,

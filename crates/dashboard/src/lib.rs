@@ -146,8 +146,11 @@ async fn dashboard_page(
     axum::extract::RawQuery(raw): axum::extract::RawQuery,
     Query(params): api::Params,
 ) -> Result<axum::response::Response, api::ApiError> {
-    let filter = api::filter(&state, &params, &[])?;
-    let range = params.get("range").map_or("all", String::as_str);
+    let filter = match api::filter(&state, &params, &[]) {
+        Ok(filter) => filter,
+        Err(error) => return Ok(error.page()),
+    };
+    let range = params.get("range").map(String::as_str).filter(|r| !r.is_empty()).unwrap_or("all");
     // Empty selections of the form mean "all".
     let query: String = url_pairs(raw.as_deref().unwrap_or(""));
     let html = page::render(&state, &filter, &query, range);

@@ -23,6 +23,9 @@ use crate::stats::Stats;
 /// How often the publisher looks for news.
 pub(super) const PUBLISH_EVERY: Duration = Duration::from_millis(250);
 
+/// Orders in each snapshot's ticker, newest first.
+pub(super) const TICKER: usize = 50;
+
 /// What a client receives.
 #[derive(Debug, Serialize)]
 struct Snapshot {
@@ -39,7 +42,8 @@ struct Snapshot {
 fn snapshot(state: &LiveState) -> String {
     let analytics = state.analytics();
     let summary = analytics.summary(&Filter::default(), 10);
-    let ticker = analytics.ticker().rev().take(10).copied().collect();
+    // Enough of the newest orders for a page filtered by region and category to show ten.
+    let ticker = analytics.ticker().rev().take(TICKER).copied().collect();
     drop(analytics);
     let stats = &state.stats;
     let snapshot = Snapshot {

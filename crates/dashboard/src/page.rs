@@ -18,7 +18,7 @@ pub(super) const RANGES: [(&str, &str); 5] = [
     ("all", "everything kept"),
 ];
 
-fn esc(text: &str) -> String {
+pub(super) fn esc(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
@@ -72,6 +72,7 @@ pub(super) fn render(state: &LiveState, filter: &Filter, query: &str, range: &st
 <header><h1>orderstream <span class="muted">live sales</span></h1>
 {form}
 <span id="status" class="muted">server-rendered</span>
+<span class="muted">times in Polish time (Europe/Warsaw)</span>
 </header>
 <section class="kpis">
 {kpis}
@@ -81,7 +82,7 @@ pub(super) fn render(state: &LiveState, filter: &Filter, query: &str, range: &st
 </section>
 <section class="grid">
 {top_products}{top_stores}
-<section class="card"><h2>Live orders</h2><table id="ticker"><tbody></tbody></table></section>
+<section class="card"><h2>Live orders <span class="muted">(the newest ten of the selection)</span></h2><table id="ticker"><tbody></tbody></table></section>
 <section class="card"><h2>Pipeline health</h2><table id="health"><tbody>
 {health}
 </tbody></table></section>
@@ -109,7 +110,11 @@ fn filter_form(filter: &Filter, categories: &[Category], range: &str) -> String 
             esc(label)
         )
     };
-    let ranges: String = RANGES.iter().map(|(v, l)| option(v, l, *v == range)).collect();
+    let mut ranges: String = RANGES.iter().map(|(v, l)| option(v, l, *v == range)).collect();
+    if !RANGES.iter().any(|(v, _)| *v == range) {
+        // A range typed into the address (`?range=2h`) is applied, and shown as chosen.
+        ranges.push_str(&option(range, &format!("last {range}"), true));
+    }
     let regions: String = std::iter::once(option("", "all regions", filter.region.is_none()))
         .chain(Region::ALL.iter().map(|r| option(r.as_str(), r.as_str(), filter.region == Some(r.index()))))
         .collect();
@@ -166,7 +171,7 @@ fn health_rows(state: &LiveState) -> String {
     let lag = state.lags().values().map(|l| l.records.max(0)).sum::<i64>();
     let rows: [(&str, &str, String); 9] = [
         ("h-written", "orders written (CSV)", Stats::get(&stats.written).to_string()),
-        ("h-rate", "write rate", "-".into()),
+        ("h-rate", "write rate (10 s average)", "-".into()),
         ("h-sheet", "orders in Google Sheets", Stats::get(&stats.sheets_written).to_string()),
         ("h-consumed", "messages consumed", Stats::get(&stats.consumed).to_string()),
         ("h-dead", "dead letters", Stats::get(&stats.dead_lettered).to_string()),
@@ -214,7 +219,10 @@ const SCRIPT: &str = r#"
       return tr;
     }));
   };
-  let busy = false, again = false, screen = [], connected = false, lastWritten = null;
+  let busy = false, again = false, screen = [], connected = false, written = [];
+  const chosen = new URLSearchParams(query);
+  const inSelection = (o) => (!chosen.get('region') || o.region === chosen.get('region'))
+    && (!chosen.get('category') || o.kategoria_produktu === chosen.get('category'));
   async function refresh() {
     if (busy) { again = true; return; }
     busy = true;
@@ -247,18 +255,21 @@ const SCRIPT: &str = r#"
   live.addEventListener('snapshot', (event) => {
     const snap = JSON.parse(event.data);
     const now = Date.now();
-    if (lastWritten && now > lastWritten.at) {
-      const rate = (snap.written - lastWritten.count) * 1000 / (now - lastWritten.at);
+    // The rate over the last ten seconds of snapshots, not between two of them.
+    written.push({ at: now, count: snap.written });
+    while (written.length > 2 && now - written[1].at >= 10000) written.shift();
+    const first = written[0];
+    if (now - first.at >= 1000) {
+      const rate = (snap.written - first.count) * 1000 / (now - first.at);
       $('h-rate').textContent = Math.max(0, Math.round(rate)) + ' orders/s';
     }
-    lastWritten = { at: now, count: snap.written };
     $('h-written').textContent = snap.written;
     $('h-sheet').textContent = snap.in_sheet;
     $('h-consumed').textContent = snap.consumed;
     $('h-dead').textContent = snap.dead_letters;
     $('h-late').textContent = snap.late;
     $('h-ready').textContent = snap.ready;
-    rows('ticker', snap.ticker, (o) => [[o.timestamp.slice(11, 19)], [o.store_id], [o.nazwa_produktu], [o.wartosc_brutto.toFixed(2) + ' PLN', 'num']]);
+    rows('ticker', snap.ticker.filter(inSelection).slice(0, 10), (o) => [[o.timestamp.slice(11, 19)], [o.store_id], [o.nazwa_produktu], [o.wartosc_brutto.toFixed(2) + ' PLN', 'num']]);
     // The first snapshot after connecting may be old news; later ones are pushed
     // because orders arrived, so they measure the order-to-screen delay.
     const fresh = connected;
