@@ -12,7 +12,7 @@ use anyhow::bail;
 use clap::{Args, Parser, Subcommand};
 
 use crate::analytics::AnalyticsConfig;
-use crate::dashboard::Limits;
+use crate::dashboard::{Access, Limits};
 use crate::generate::load::LoadModel;
 use crate::generate::pacing::Rate;
 use crate::generate::scenario::Scenario;
@@ -330,6 +330,15 @@ pub struct HttpArgs {
     /// connection is dropped (a stalled live stream or export).
     #[arg(long, env = "ORDERSTREAM_HTTP_WRITE_TIMEOUT", default_value = "30s", value_parser = duration_between("--http-write-timeout", MILLI, HOUR))]
     pub http_write_timeout: Duration,
+    /// A file whose first line is a token: requests must then send
+    /// `Authorization: Bearer <token>` (Prometheus: `authorization.credentials_file`).
+    /// `/healthz` and `/readyz` stay open for probes.
+    #[arg(long, env = "ORDERSTREAM_HTTP_TOKEN_FILE")]
+    pub http_token_file: Option<PathBuf>,
+    /// A file whose first line is `user:password`: browsers are then asked for them
+    /// (HTTP basic auth; use it behind TLS). May be given with a token file.
+    #[arg(long, env = "ORDERSTREAM_HTTP_BASIC_AUTH_FILE")]
+    pub http_basic_auth_file: Option<PathBuf>,
     /// Width of the analytics' event-time windows.
     #[arg(long, env = "ORDERSTREAM_WINDOW", default_value = "1m", value_parser = duration_between("--window", SECOND, DAY))]
     pub window: Duration,
@@ -347,6 +356,11 @@ pub struct HttpArgs {
 }
 
 impl HttpArgs {
+    /// Who may read the HTTP server, from the credential files.
+    pub fn access(&self) -> anyhow::Result<Access> {
+        Ok(Access::from_files(self.http_token_file.as_deref(), self.http_basic_auth_file.as_deref())?)
+    }
+
     /// How the HTTP server holds its clients in check.
     pub fn limits(&self) -> Limits {
         Limits {

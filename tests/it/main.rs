@@ -21,6 +21,7 @@ mod dashboard_command;
 mod dashboard_replay;
 mod embedded;
 mod generate_cli;
+mod http_access;
 mod http_api;
 mod http_limits;
 mod kafka_pipeline;

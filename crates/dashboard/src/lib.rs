@@ -12,6 +12,7 @@ use orderstream_model::{self as order, clock};
 use orderstream_pipeline::{kafka, sink};
 use orderstream_runtime::stats;
 
+mod access;
 mod api;
 mod charts;
 mod guard;
@@ -32,6 +33,7 @@ use axum::{Json, Router};
 use tokio::sync::watch;
 use tracing::{info, warn};
 
+pub use access::{Access, AccessError};
 pub use guard::Limits;
 pub use state::LiveState;
 
@@ -74,7 +76,12 @@ pub struct DashboardServer {
 impl DashboardServer {
     /// Binds `addr` (port 0 picks a free port) and serves `state` within `limits`
     /// until dropped.
-    pub fn start(addr: &str, state: Arc<LiveState>, limits: Limits) -> Result<Self, DashboardError> {
+    pub fn start(
+        addr: &str,
+        state: Arc<LiveState>,
+        limits: Limits,
+        access: Access,
+    ) -> Result<Self, DashboardError> {
         let listener = std::net::TcpListener::bind(addr)
             .map_err(|error| DashboardError::Bind { addr: addr.to_string(), error })?;
         listener.set_nonblocking(true).map_err(DashboardError::Start)?;
@@ -85,7 +92,11 @@ impl DashboardServer {
             .map_err(DashboardError::Start)?;
         let (stop, stop_rx) = watch::channel(false);
         let (snap_tx, snap_rx) = watch::channel::<Arc<str>>(Arc::from("{}"));
-        let app = router(AppState { live: state.clone(), snapshots: snap_rx });
+        if !local.ip().is_loopback() && !access.is_required() {
+            warn!(addr = %local, "the HTTP server listens beyond this machine with no credentials: anyone who can reach it reads every order (give --http-token-file or --http-basic-auth-file, or bind 127.0.0.1)");
+        }
+        let app = router(AppState { live: state.clone(), snapshots: snap_rx })
+            .layer(axum::middleware::from_fn_with_state(Arc::new(access), access::check));
         let thread = std::thread::Builder::new()
             .name("http".into())
             .spawn(move || {
