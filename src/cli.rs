@@ -346,9 +346,14 @@ pub struct HttpArgs {
     /// as late (and still written to the CSV files).
     #[arg(long, env = "ORDERSTREAM_ALLOWED_LATENESS", default_value = "1h", value_parser = duration_between("--allowed-lateness", Duration::ZERO, 30 * DAY))]
     pub allowed_lateness: Duration,
-    /// How much event time the analytics keep before the latest order.
-    #[arg(long, env = "ORDERSTREAM_RETENTION", default_value = "26h", value_parser = duration_between("--retention", MINUTE, 400 * DAY))]
+    /// How much event time the analytics keep in windows of `--window` before the
+    /// watermark.
+    #[arg(long, env = "ORDERSTREAM_RETENTION", default_value = "48h", value_parser = duration_between("--retention", MINUTE, 400 * DAY))]
     pub retention: Duration,
+    /// How much history the coarser rollups keep (hours for up to 32 days, Polish days
+    /// beyond), for ranges longer than `--retention`.
+    #[arg(long, env = "ORDERSTREAM_HISTORY", default_value = "400d", value_parser = duration_between("--history", HOUR, 3660 * DAY))]
+    pub history: Duration,
     /// The analytics' watermark is the slowest partition's latest event time; a
     /// partition that sends nothing for this long stops holding it back.
     #[arg(long, env = "ORDERSTREAM_IDLE_TIMEOUT", default_value = "30s", value_parser = duration_between("--idle-timeout", MILLI, DAY))]
@@ -376,6 +381,7 @@ impl HttpArgs {
             window: self.window,
             allowed_lateness: self.allowed_lateness,
             retention: self.retention,
+            history: self.history,
             idle_timeout: self.idle_timeout,
             ..AnalyticsConfig::default()
         }
@@ -595,6 +601,7 @@ mod tests {
         ("--allowed-lateness", &["run"]),
         ("--retention", &["run"]),
         ("--idle-timeout", &["run"]),
+        ("--history", &["run"]),
         ("--http-max-connections", &["run"]),
         ("--http-header-timeout", &["run"]),
         ("--http-write-timeout", &["run"]),

@@ -70,7 +70,7 @@ fn a_dashboard_replaying_four_weeks_matches_the_csv_files_and_counts_nothing_lat
     let mut dashboard = spawn_logged(
         orderstream()
             .args(["dashboard", "--brokers", &brokers, "--topic", &topic, "--group", &unique("dash")])
-            .args(["--http", &addr, "--window", "1h", "--retention", "40d"]),
+            .args(["--http", &addr]),
         &log,
     );
     wait_ready(&addr, &mut dashboard);
@@ -86,6 +86,7 @@ fn a_dashboard_replaying_four_weeks_matches_the_csv_files_and_counts_nothing_lat
         assert!(Instant::now() < deadline, "the dashboard read {seen} of {written} orders");
         std::thread::sleep(Duration::from_millis(500));
     };
+    let series_json = get(&format!("{base}/api/series?range=all"));
     sigterm(&dashboard);
     let _ = dashboard.wait();
 
@@ -97,4 +98,21 @@ fn a_dashboard_replaying_four_weeks_matches_the_csv_files_and_counts_nothing_lat
             summary[key].as_object().unwrap().iter().map(|(k, v)| (k.clone(), api_sums(v))).collect();
         assert_eq!(got, want, "{key}");
     }
+    // Per Polish day, from the hourly rollup (four weeks are past the minute windows),
+    // against the rows of each daily file.
+    let series: serde_json::Value = serde_json::from_str(&series_json).unwrap();
+    let mut per_day: BTreeMap<String, u64> = BTreeMap::new();
+    for point in series.as_array().unwrap() {
+        *per_day.entry(point["start"].as_str().unwrap()[..10].to_string()).or_default() +=
+            point["orders"].as_u64().unwrap();
+    }
+    let files: BTreeMap<String, u64> = csv_files(csv.path())
+        .iter()
+        .map(|f| {
+            let name = f.file_name().unwrap().to_string_lossy().into_owned();
+            let rows = csv::Reader::from_path(f).unwrap().records().count() as u64;
+            (name["orders_".len().."orders_YYYY-MM-DD".len()].to_string(), rows)
+        })
+        .collect();
+    assert_eq!(per_day, files);
 }

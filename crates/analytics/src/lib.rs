@@ -21,6 +21,7 @@ use orderstream_model as order;
 mod breakdown;
 mod customers;
 pub mod rebuild;
+mod tier;
 mod totals;
 pub mod watermarks;
 mod window;
@@ -37,6 +38,8 @@ pub use window::{Keys, Window};
 use crate::order::Order;
 use crate::order::{Catalogue, Category, Region};
 use breakdown::Breakdown;
+use tier::Tier;
+pub use tier::Width;
 use watermarks::Watermarks;
 
 /// Settings of the analytics.
@@ -46,8 +49,11 @@ pub struct AnalyticsConfig {
     pub window: Duration,
     /// How long after its end a window still takes late orders.
     pub allowed_lateness: Duration,
-    /// How much event time before the watermark is kept.
+    /// How much event time before the watermark is kept in windows of `window`.
     pub retention: Duration,
+    /// How much is kept in the coarser rollups (hours for up to 32 days, Polish days
+    /// for the rest), for charts and totals over long history.
+    pub history: Duration,
     /// Customers remembered per generation to tell new from repeat buyers.
     pub customer_memory: usize,
     /// Latest orders kept for the ticker.
@@ -61,7 +67,8 @@ impl Default for AnalyticsConfig {
         AnalyticsConfig {
             window: Duration::from_secs(60),
             allowed_lateness: Duration::from_secs(3600),
-            retention: Duration::from_secs(26 * 3600),
+            retention: Duration::from_secs(48 * 3600),
+            history: Duration::from_secs(400 * 86_400),
             customer_memory: 250_000,
             ticker: 50,
             idle_timeout: Duration::from_secs(30),
@@ -99,9 +106,9 @@ pub struct Analytics {
     config: AnalyticsConfig,
     window_ms: i64,
     lateness_ms: i64,
-    retention_ms: i64,
     categories: &'static [Category],
-    windows: BTreeMap<i64, Window>,
+    /// Finest first: the configured windows, then hourly and daily rollups.
+    tiers: Vec<Tier>,
     marks: Watermarks,
     customers: SeenCustomers,
     too_late: Totals,
@@ -120,10 +127,9 @@ impl Analytics {
         Analytics {
             window_ms,
             lateness_ms,
-            retention_ms: ms(config.retention).max(window_ms + lateness_ms),
+            tiers: tiers(window_ms, ms(config.retention).max(window_ms + lateness_ms), ms(config.history)),
             customers: SeenCustomers::new(config.customer_memory),
             categories,
-            windows: BTreeMap::new(),
             marks: Watermarks::new(config.idle_timeout),
             too_late: Totals::default(),
             late_updates: 0,
@@ -181,7 +187,7 @@ impl Analytics {
             None => None,
         };
         if let Some(w) = watermark {
-            self.drop_before(w - self.retention_ms);
+            self.tiers.iter_mut().for_each(|tier| tier.expire(w));
         }
         let start = t.div_euclid(self.window_ms) * self.window_ms;
         let end = start + self.window_ms;
@@ -194,8 +200,7 @@ impl Analytics {
             return Outcome::TooLate;
         }
         let categories = self.categories;
-        let window = self.windows.entry(start).or_insert_with(|| Window::new(categories.len()));
-        window.add(order, &keys, categories);
+        self.tiers.iter_mut().for_each(|tier| tier.add(order, &keys, categories));
         if watermark.is_some_and(|w| end <= w) {
             self.late_updates += 1;
             Outcome::LateUpdated
@@ -212,13 +217,6 @@ impl Analytics {
     /// Orders later than the allowed lateness.
     pub fn too_late(&self) -> Totals {
         self.too_late
-    }
-
-    /// Drops the windows that end before `keep_from` (ms): older than the retention.
-    fn drop_before(&mut self, keep_from: i64) {
-        if self.windows.first_key_value().is_some_and(|(start, _)| *start + self.window_ms <= keep_from) {
-            self.windows = self.windows.split_off(&(keep_from.div_euclid(self.window_ms) * self.window_ms));
-        }
     }
 
     /// The watermark (ms): the slowest active partition's latest event time, if any.
@@ -246,19 +244,30 @@ impl Analytics {
         self.window_ms
     }
 
-    /// Windows kept now.
+    /// Windows of the finest resolution kept now.
     pub fn window_count(&self) -> usize {
-        self.windows.len()
+        self.tiers[0].windows.len()
+    }
+
+    /// The resolution a query over `filter` is answered at: the finest that still holds
+    /// its whole span. Bounds are rounded down to its windows.
+    pub fn resolution(&self, filter: &Filter) -> Width {
+        self.tier(filter).width
+    }
+
+    fn tier(&self, filter: &Filter) -> &Tier {
+        self.tiers.iter().find(|t| t.covers(filter.from_ms)).unwrap_or(&self.tiers[self.tiers.len() - 1])
     }
 
     fn cells<'a>(
         &'a self,
         filter: &'a Filter,
     ) -> impl Iterator<Item = (i64, usize, usize, &'a window::Cell)> + 'a {
-        let from = filter.from_ms.map_or(i64::MIN, |f| f.div_euclid(self.window_ms) * self.window_ms);
+        let tier = self.tier(filter);
+        let from = filter.from_ms.map_or(i64::MIN, |f| tier.floor(f));
         let to = filter.to_ms.unwrap_or(i64::MAX);
         let n = self.categories.len();
-        self.windows.range(from..to.max(from)).flat_map(move |(start, window)| {
+        tier.windows.range(from..to.max(from)).flat_map(move |(start, window)| {
             window.cells.iter().enumerate().filter_map(move |(i, cell)| {
                 let (region, category) = (i / n, i % n);
                 let keep = filter.region.is_none_or(|r| r == region)
@@ -367,6 +376,20 @@ pub struct Summary {
     pub late: Late,
     /// Latest event time seen.
     pub watermark_ms: Option<i64>,
+}
+
+/// The tiers for windows of `window_ms` kept `retention_ms`: then hours for up to 32
+/// days and Polish days for `history_ms`, each only when coarser than the one before.
+fn tiers(window_ms: i64, retention_ms: i64, history_ms: i64) -> Vec<Tier> {
+    let mut tiers = vec![Tier::new(Width::Fixed(window_ms), retention_ms)];
+    const HOUR: i64 = 3_600_000;
+    if window_ms < HOUR {
+        tiers.push(Tier::new(Width::Fixed(HOUR), (32 * 24 * HOUR).min(history_ms).max(retention_ms)));
+    }
+    if window_ms < 24 * HOUR {
+        tiers.push(Tier::new(Width::PolishDay, history_ms.max(retention_ms)));
+    }
+    tiers
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 use super::*;
 use crate::generate::{Generator, GeneratorConfig};
-use crate::order::{Catalogue, Region};
+use crate::order::{Catalogue, EventTime, Region};
 
 const T0: i64 = 1_780_000_000_000_000; // µs, 2026-05-28
 
@@ -82,7 +82,36 @@ fn windows_older_than_the_retention_are_dropped() {
         analytics.record_from(0, o);
     });
     assert!(analytics.window_count() <= 121, "{} windows", analytics.window_count());
-    assert_eq!(analytics.summary(&Filter::default(), 1).total.orders as usize, analytics.window_count());
+    // The last hour is answered from the minute windows...
+    let last = orders.last().unwrap().timestamp.utc_millis();
+    // The sixty minute windows up to the last order's, one order each.
+    let recent =
+        Filter { from_ms: Some(last.div_euclid(60_000) * 60_000 - 59 * 60_000), ..Filter::default() };
+    assert_eq!(analytics.resolution(&recent), Width::Fixed(60_000));
+    assert_eq!(analytics.summary(&recent, 1).total.orders, 60);
+    // ...and the whole week, exactly, from the hourly rollup.
+    assert_eq!(analytics.resolution(&Filter::default()), Width::Fixed(3_600_000));
+    assert_eq!(analytics.summary(&Filter::default(), 1).total, sums(orders.iter()).report());
+}
+
+/// A year of history: the daily rollup holds it, per Polish calendar day, exactly.
+#[test]
+fn a_year_is_kept_in_daily_rollups() {
+    let (orders, categories) = orders(20_000, 1_800_000_000); // one order every 30 minutes, 417 days
+    let mut analytics = Analytics::new(AnalyticsConfig::default(), Catalogue::new(categories));
+    orders.iter().for_each(|o| {
+        analytics.record_from(0, o);
+    });
+    let last = orders.last().unwrap().timestamp.utc_millis();
+    let year = Filter { from_ms: Some(last - 365 * 86_400_000), ..Filter::default() };
+    assert_eq!(analytics.resolution(&year), Width::PolishDay);
+    let series = analytics.series(&year);
+    assert!((365..=367).contains(&series.len()), "{} days", series.len());
+    // Each day's total is that of the orders of that Polish date.
+    let (day_start, day) = series[100];
+    let date = EventTime::in_poland(day_start * 1000).local_date();
+    let want = sums(orders.iter().filter(|o| o.timestamp.local_date() == date));
+    assert_eq!(day, want, "{date}");
 }
 
 /// A topic read from its start: each partition is in time order, but one partition is

@@ -183,7 +183,7 @@ async fn chart(
 ) -> Result<axum::response::Response, api::ApiError> {
     let filter = api::filter(&state, &params, &["t"])?;
     let analytics = state.analytics();
-    let window_ms = analytics.window_ms();
+    let window_ms = analytics.resolution(&filter).nominal_ms();
     let svg = match name.as_str() {
         "volume.svg" => charts::series(&analytics.series(&filter), charts::Measure::Orders, window_ms),
         "value.svg" => charts::series(&analytics.series(&filter), charts::Measure::Gross, window_ms),

@@ -10,11 +10,15 @@ use crate::order::{Category, Region};
 use crate::stats::Stats;
 
 /// Time ranges offered by the filter, relative to the latest order.
-pub(super) const RANGES: [(&str, &str); 5] = [
+pub(super) const RANGES: [(&str, &str); 9] = [
     ("15m", "last 15 minutes"),
     ("1h", "last hour"),
     ("6h", "last 6 hours"),
     ("24h", "last 24 hours"),
+    ("7d", "last 7 days"),
+    ("30d", "last 30 days"),
+    ("90d", "last 90 days"),
+    ("365d", "last 365 days"),
     ("all", "everything kept"),
 ];
 

@@ -27,6 +27,16 @@ impl EventTime {
         EventTime { utc_micros, offset_secs }
     }
 
+    /// The instant (ms since the Unix epoch) at which `date` begins in Poland: day
+    /// windows and daily totals start there, whatever the DST offset that day.
+    pub fn polish_midnight_millis(date: NaiveDate) -> i64 {
+        let midnight = date.and_hms_opt(0, 0, 0).unwrap_or_default();
+        Warsaw
+            .from_local_datetime(&midnight)
+            .earliest()
+            .map_or_else(|| midnight.and_utc().timestamp_millis(), |t| t.timestamp_millis())
+    }
+
     /// Milliseconds since the Unix epoch, UTC.
     pub fn utc_millis(&self) -> i64 {
         self.utc_micros.div_euclid(1000)
