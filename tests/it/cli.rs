@@ -3,12 +3,8 @@
 
 use std::time::Duration;
 
-use crate::common::{assert_ok, orderstream, run_within};
+use crate::common::{assert_ok, orderstream, run_within, stderr};
 use orderstream::order::decode_json;
-
-fn stderr(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 #[test]
 fn generate_prints_valid_json_lines() {

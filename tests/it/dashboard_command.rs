@@ -9,7 +9,7 @@ use std::process::Child;
 use std::time::{Duration, Instant};
 
 use crate::common::{
-    assert_ok, brokers, free_addr, orderstream, run_within, send_raw, sigterm, spawn_logged, topic,
+    assert_ok, brokers, free_addr, orderstream, rss_kb, run_within, send_raw, sigterm, spawn_logged, topic,
     topic_messages, unique, wait_ready,
 };
 
@@ -52,12 +52,6 @@ fn wait_for_orders(addr: &str, n: u64) -> serde_json::Value {
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-}
-
-fn rss_kb(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
 #[test]

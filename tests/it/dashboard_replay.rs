@@ -11,11 +11,6 @@ use crate::common::*;
 /// Orders, units and gross value in grosz.
 type Sums = (u64, u64, i64);
 
-fn grosz(text: &str) -> i64 {
-    let (zl, gr) = text.split_once('.').unwrap_or((text, "0"));
-    zl.parse::<i64>().unwrap() * 100 + format!("{gr:0<2}")[..2].parse::<i64>().unwrap()
-}
-
 /// Sums of the CSV rows per value of `column` (region 3, channel 4, category 10).
 fn csv_sums(dir: &Path, column: usize) -> BTreeMap<String, Sums> {
     let mut sums: BTreeMap<String, Sums> = BTreeMap::new();

@@ -3,16 +3,12 @@
 
 use std::time::Duration;
 
-use crate::common::{assert_ok, csv_files, csv_ids, orderstream, run_within};
+use crate::common::{assert_ok, csv_files, csv_ids, orderstream, run_within, stderr};
 
 const SCENARIOS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios");
 
 fn generate(args: &[&str]) -> std::process::Output {
     run_within(orderstream().arg("generate").args(args), Duration::from_secs(120))
-}
-
-fn stderr(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::common::{csv_files, free_addr, orderstream, sigterm, spawn_logged, wait_for_log};
+use crate::common::{csv_files, free_addr, grosz, orderstream, sigterm, spawn_logged, wait_for_log};
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 struct Sums {
@@ -16,12 +16,6 @@ struct Sums {
     units: u64,
     net: i64,
     gross: i64,
-}
-
-fn grosz(text: &str) -> i64 {
-    let (zl, gr) = text.split_once('.').unwrap_or((text, "0"));
-    let gr = format!("{gr:0<2}");
-    zl.parse::<i64>().unwrap() * 100 + gr[..2].parse::<i64>().unwrap()
 }
 
 /// Sums of the CSV rows per (region, category).

@@ -9,12 +9,6 @@ use std::time::{Duration, Instant};
 
 use crate::common::*;
 
-fn rss_kb(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse().unwrap()
-}
-
 /// Connects, giving up after a short wait: beyond the server's limit and the kernel's
 /// queue, a connection attempt may simply not be answered.
 fn connect(addr: &SocketAddr) -> Option<TcpStream> {

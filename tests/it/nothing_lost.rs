@@ -14,10 +14,6 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
 /// `consume` of `topic` into `dir`, to add flags to.
 fn consume_cmd(brokers: &str, topic: &str, group: &str, dir: &Path) -> Command {
     let mut cmd = orderstream();

@@ -137,6 +137,24 @@ pub fn wait_output(child: Child, limit: Duration) -> Output {
     }
 }
 
+/// A command's stderr as text, for assertions and failure messages.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Zloty text with up to two decimals (`1234.5`) in grosz.
+pub fn grosz(text: &str) -> i64 {
+    let (zl, gr) = text.split_once('.').unwrap_or((text, "0"));
+    zl.parse::<i64>().unwrap() * 100 + format!("{gr:0<2}")[..2].parse::<i64>().unwrap()
+}
+
+/// The resident memory of process `pid`, in kB.
+pub fn rss_kb(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
 /// Asserts success, showing stderr otherwise.
 pub fn assert_ok(out: &Output) {
     assert!(out.status.success(), "exit {:?}; stderr:\n{}", out.status, String::from_utf8_lossy(&out.stderr));
