@@ -39,11 +39,22 @@ pub(crate) struct Tier {
     pub(crate) kept_from: Option<i64>,
     /// The last day looked up, with its start: orders come in runs of the same day.
     last_day: Option<(chrono::NaiveDate, i64)>,
+    /// The cut-off (watermark less retention) from which a window may next expire:
+    /// below it, expiring would keep the same windows, so it is not worked out again
+    /// for every order.
+    next_expiry: i64,
 }
 
 impl Tier {
     pub(crate) fn new(width: Width, retention_ms: i64) -> Tier {
-        Tier { width, retention_ms, windows: BTreeMap::new(), kept_from: None, last_day: None }
+        Tier {
+            width,
+            retention_ms,
+            windows: BTreeMap::new(),
+            kept_from: None,
+            last_day: None,
+            next_expiry: i64::MIN,
+        }
     }
 
     /// The start (ms) of the window holding `order`.
@@ -74,6 +85,17 @@ impl Tier {
         }
     }
 
+    /// The start of the window after the one starting at `start`.
+    fn next_start(&self, start: i64) -> i64 {
+        match self.width {
+            Width::Fixed(w) => start.saturating_add(w),
+            Width::PolishDay => {
+                let day = EventTime::in_poland(start.saturating_mul(1000)).local_date();
+                day.succ_opt().map_or(i64::MAX, EventTime::polish_midnight_millis)
+            }
+        }
+    }
+
     pub(crate) fn add(&mut self, order: &Order, keys: &Keys, categories: &[Category]) {
         let start = self.start_of(order);
         self.windows
@@ -84,7 +106,12 @@ impl Tier {
 
     /// Drops the windows older than the retention behind `watermark` (ms).
     pub(crate) fn expire(&mut self, watermark: i64) {
-        let keep_from = self.floor(watermark.saturating_sub(self.retention_ms));
+        let cutoff = watermark.saturating_sub(self.retention_ms);
+        if cutoff < self.next_expiry {
+            return;
+        }
+        let keep_from = self.floor(cutoff);
+        self.next_expiry = self.next_start(keep_from);
         if self.windows.first_key_value().is_some_and(|(start, _)| *start < keep_from) {
             self.windows = self.windows.split_off(&keep_from);
             self.kept_from = Some(keep_from);
