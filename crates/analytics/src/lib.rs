@@ -239,11 +239,6 @@ impl Analytics {
         self.ticker.iter()
     }
 
-    /// Width of a window in ms.
-    pub fn window_ms(&self) -> i64 {
-        self.window_ms
-    }
-
     /// Windows of the finest resolution kept now.
     pub fn window_count(&self) -> usize {
         self.tiers[0].windows.len()
