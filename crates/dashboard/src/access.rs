@@ -68,7 +68,8 @@ impl Access {
 
     fn admits(&self, given: Option<&HeaderValue>) -> bool {
         let given = given.map(HeaderValue::as_bytes).unwrap_or_default();
-        // Every accepted value is compared in full, so the time taken tells nothing.
+        // Every accepted value is compared in full: the time taken tells nothing about
+        // the secret but its length.
         self.accepted.iter().fold(false, |ok, want| constant_time_eq(want.as_bytes(), given) | ok)
     }
 }
