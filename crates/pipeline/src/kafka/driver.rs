@@ -82,7 +82,13 @@ pub trait GroupSink: Send + 'static {
 
     /// Partitions arrive (called during the rebalance, before fetching starts); returns
     /// where each resumes, `None` meaning the group's commit or else the earliest offset.
-    fn assign(&mut self, partitions: &[Assigned]) -> Result<Vec<(i32, Option<i64>)>, Self::Error>;
+    /// `topic_id` is the topic's id when the cluster tracks ids: offsets recorded under
+    /// another id belong to a deleted topic of the same name.
+    fn assign(
+        &mut self,
+        topic_id: Option<&str>,
+        partitions: &[Assigned],
+    ) -> Result<Vec<(i32, Option<i64>)>, Self::Error>;
     /// Where `partition` actually starts: what [`GroupSink::assign`] asked for, unless
     /// that lay past the end of the partition (a recreated topic), or the group's commit
     /// when the sink asked for none. `None`: the earliest offset.
@@ -128,6 +134,9 @@ pub struct DriverConfig {
     pub catalogue: Catalogue,
     /// How long a rebalance may wait for the broker (committed offsets, watermarks).
     pub rebalance_timeout: Duration,
+    /// Ask for the topic's id at every assignment, for a sink that keeps offsets of its
+    /// own (see [`GroupSink::assign`]).
+    pub topic_ids: bool,
 }
 
 /// What a member's run read.
@@ -214,7 +223,15 @@ impl<S: GroupSink> DriverContext<S> {
                 }
             })
             .collect();
-        let resume = match self.with_sink(|sink| sink.assign(&assigned)) {
+        let topic_id = if self.config.topic_ids {
+            super::topic_id::topic_id(consumer.client(), &topic, self.config.rebalance_timeout).unwrap_or_else(|e| {
+                warn!(topic = %topic, error = %e, "cannot read the topic's id; a recreated topic is recognised only when its partitions are shorter than the recorded offsets");
+                None
+            })
+        } else {
+            None
+        };
+        let resume = match self.with_sink(|sink| sink.assign(topic_id.as_deref(), &assigned)) {
             Ok(resume) => resume,
             Err(err) => return self.fail(err),
         };

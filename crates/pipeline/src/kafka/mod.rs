@@ -15,6 +15,7 @@ pub mod link;
 pub mod observer;
 pub mod producer;
 pub mod reader;
+mod topic_id;
 
 use std::time::Duration;
 

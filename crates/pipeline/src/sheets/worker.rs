@@ -169,6 +169,7 @@ fn sheets_loop(
         max_future: source.max_future,
         catalogue: source.catalogue,
         rebalance_timeout: Duration::from_secs(10),
+        topic_ids: false,
     };
     let context = DriverContext::new(driver, member, link.cloned(), None);
     let (member_report, member) = run_member(&settings, context, stats, shutdown, flow)?;
@@ -191,7 +192,13 @@ struct SheetsMember {
 impl GroupSink for SheetsMember {
     type Error = SheetsError;
 
-    fn assign(&mut self, partitions: &[Assigned]) -> Result<Vec<(i32, Option<i64>)>, SheetsError> {
+    /// The Sheets sink resumes at the group's commit, which Kafka drops with a deleted
+    /// topic: the topic id adds nothing.
+    fn assign(
+        &mut self,
+        _topic_id: Option<&str>,
+        partitions: &[Assigned],
+    ) -> Result<Vec<(i32, Option<i64>)>, SheetsError> {
         if let Writer::Rows(w) = &mut self.writer {
             // Rows of a crashed or stopped owner may be in the sheet past its commit:
             // the commits' marks say where to look.

@@ -32,6 +32,12 @@ pub struct Checkpoint {
     pub files: BTreeMap<String, u64>,
     /// Next offset to consume, per source (`cluster/topic`) and partition.
     pub offsets: BTreeMap<String, BTreeMap<i32, i64>>,
+    /// The topic id each source's offsets were read under, when the cluster tracks ids:
+    /// a topic deleted and created again under the same name has a new one, and the
+    /// old offsets mean nothing there. Checkpoints written before ids were recorded
+    /// have none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub topic_ids: BTreeMap<String, String>,
 }
 
 /// The two slots `base.a` and `base.b` that checkpoints alternate between.

@@ -208,9 +208,14 @@ impl CsvSink {
         }
     }
 
-    /// Takes over `partitions` and returns the checkpointed offset of each (`None`: no
-    /// record), where they resume unless [`CsvSink::resume_at`] says otherwise.
-    pub fn assign(&mut self, partitions: &[i32]) -> Result<Vec<(i32, Option<i64>)>, SinkError> {
+    /// Takes over `partitions` of the topic with id `topic_id` (if the cluster tracks
+    /// ids) and returns the checkpointed offset of each (`None`: no record), where they
+    /// resume unless [`CsvSink::resume_at`] says otherwise.
+    pub fn assign(
+        &mut self,
+        topic_id: Option<&str>,
+        partitions: &[i32],
+    ) -> Result<Vec<(i32, Option<i64>)>, SinkError> {
         let mut resume = Vec::with_capacity(partitions.len());
         for &p in partitions {
             let owner = self.owner_of(p);
@@ -218,7 +223,11 @@ impl CsvSink {
                 let store = Store::open(&self.config.dir, owner, self.config.lock_wait)?;
                 self.stores.insert(owner, store);
             }
-            let checkpointed = self.stores[&owner].next_offset(&self.config.source, p);
+            let store = self.stores.get_mut(&owner).expect("opened above");
+            if let Some(id) = topic_id {
+                store.adopt_topic_id(&self.config.source, id);
+            }
+            let checkpointed = store.next_offset(&self.config.source, p);
             self.next.insert(p, checkpointed.unwrap_or(0));
             resume.push((p, checkpointed));
         }
@@ -383,7 +392,7 @@ mod tests {
     fn each_order_goes_to_its_own_local_day_across_midnight_and_when_late() {
         let dir = tempfile::tempdir().unwrap();
         let mut sink = sink(dir.path(), Layout::Daily);
-        sink.assign(&[0]).unwrap();
+        sink.assign(None, &[0]).unwrap();
         let times = [
             "2026-11-26T23:59:59.999+01:00",
             "2026-11-27T00:00:00.000+01:00",
@@ -410,7 +419,7 @@ mod tests {
         ) {
             let dir = tempfile::tempdir().unwrap();
             let mut sink = sink(dir.path(), Layout::Daily);
-            sink.assign(&[0]).unwrap();
+            sink.assign(None, &[0]).unwrap();
             let midnight = EventTime::parse("2026-03-29T00:00:00.000+01:00").unwrap().utc_micros;
             let mut generator = Generator::new(&GeneratorConfig { seed: Some(3), ..Default::default() });
             for (offset, delta) in offsets_from_midnight.iter().enumerate() {
@@ -436,7 +445,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let order = order_at("2026-11-26T10:00:00.000+01:00");
         let mut first = sink(dir.path(), Layout::Partitioned);
-        assert_eq!(first.assign(&[3]).unwrap(), vec![(3, None)]);
+        assert_eq!(first.assign(None, &[3]).unwrap(), vec![(3, None)]);
         first.resume_at(3, 0);
         for offset in 0..3 {
             assert!(first.write_order(3, offset, &order).unwrap());
@@ -447,7 +456,7 @@ mod tests {
         assert!(first.write_order(3, 3, &order).unwrap());
         drop(first);
         let mut second = sink(dir.path(), Layout::Partitioned);
-        assert_eq!(second.assign(&[3]).unwrap(), vec![(3, Some(3))]);
+        assert_eq!(second.assign(None, &[3]).unwrap(), vec![(3, Some(3))]);
         second.resume_at(3, 3);
         assert!(!second.write_order(3, 2, &order).unwrap());
         assert!(second.write_order(3, 3, &order).unwrap());
@@ -456,10 +465,34 @@ mod tests {
     }
 
     #[test]
+    fn offsets_recorded_under_another_topic_id_are_dropped_and_a_checkpoint_without_ids_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let order = order_at("2026-11-26T10:00:00.000+01:00");
+        let write_five = |topic_id: Option<&str>, expect_resume: Option<i64>| {
+            let mut sink = sink(dir.path(), Layout::Daily);
+            assert_eq!(sink.assign(topic_id, &[0]).unwrap(), vec![(0, expect_resume)]);
+            let start = expect_resume.unwrap_or(0);
+            sink.resume_at(0, start);
+            for offset in start..start + 5 {
+                assert!(sink.write_order(0, offset, &order).unwrap());
+            }
+            sink.sync().unwrap();
+        };
+        // A checkpoint from before ids were recorded is trusted and gains the id.
+        write_five(None, None);
+        write_five(Some("id-one"), Some(5));
+        write_five(Some("id-one"), Some(10));
+        // The topic was recreated: its offsets start again at 0.
+        write_five(Some("id-two"), None);
+        write_five(Some("id-two"), Some(5));
+        assert_eq!(rows(dir.path(), "orders_2026-11-26.csv").len(), 25);
+    }
+
+    #[test]
     fn dead_letters_keep_where_they_came_from() {
         let dir = tempfile::tempdir().unwrap();
         let mut sink = sink(dir.path(), Layout::Daily);
-        sink.assign(&[1]).unwrap();
+        sink.assign(None, &[1]).unwrap();
         let letter = DeadLetter::new("t", 1, 7, Some(b"k"), b"oops", "malformed".into());
         assert!(sink.write_dead_letter(&letter).unwrap());
         sink.sync().unwrap();

@@ -88,6 +88,18 @@ impl Store {
         Ok(Store { dir: dir.to_path_buf(), owner, checkpoint, files: HashMap::new(), _lock: lock })
     }
 
+    /// Notes that `source` is now read under topic id `topic_id`; offsets recorded under
+    /// another id are forgotten (the topic was deleted and created again), and the
+    /// change becomes durable with the next sync.
+    pub(super) fn adopt_topic_id(&mut self, source: &str, topic_id: &str) {
+        let recorded = self.checkpoint.topic_ids.insert(source.to_string(), topic_id.to_string());
+        if let Some(recorded) = recorded.filter(|r| r != topic_id) {
+            let forgotten = self.checkpoint.offsets.remove(source).unwrap_or_default();
+            warn!(source, recorded_id = %recorded, current_id = %topic_id, offsets = ?forgotten,
+                "the topic was deleted and created again since the checkpoint: its recorded offsets are dropped and the new topic is read from its start");
+        }
+    }
+
     /// The checkpointed next offset of `partition` from `source`, if any.
     pub(super) fn next_offset(&self, source: &str, partition: i32) -> Option<i64> {
         self.checkpoint.offsets.get(source)?.get(&partition).copied()
@@ -124,9 +136,9 @@ impl Store {
             by_partition.insert(partition, next);
         }
         // An embedded broker dies with its process: older ones' offsets mean nothing.
-        self.checkpoint
-            .offsets
-            .retain(|s, _| s == source || !s.starts_with(super::checkpoint::EMBEDDED_SOURCE_PREFIX));
+        let current = |s: &String| s == source || !s.starts_with(super::checkpoint::EMBEDDED_SOURCE_PREFIX);
+        self.checkpoint.offsets.retain(|s, _| current(s));
+        self.checkpoint.topic_ids.retain(|s, _| current(s));
         self.checkpoint.store(&self.owner.checkpoint_path(&self.dir))?;
         self.close_idle_files();
         Ok(())
