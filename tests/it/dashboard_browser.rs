@@ -9,16 +9,18 @@ use std::time::{Duration, Instant};
 
 use crate::common::{free_addr, orderstream, sigterm, spawn_logged, wait_for_log, wait_ready};
 
-/// The page's live DOM after it has run for `wait` in headless Chromium, driven over the
-/// DevTools protocol by `tests/it/browser/cdp.mjs`; with `screenshot`, a PNG of the page.
-fn browse(url: &str, wait: Duration, screenshot: Option<&Path>) -> String {
+/// What `tests/it/browser/cdp.mjs` prints after the page at `url` has run for `wait` in
+/// headless Chromium, driven over the DevTools protocol: the live DOM, or with
+/// `--measure` the charts' layout as JSON; `--width=PX` and `--screenshot=FILE` too.
+fn chromium(url: &str, wait: Duration, options: &[String]) -> String {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/browser/cdp.mjs");
-    let mut cmd = Command::new("node");
-    cmd.arg("--experimental-websocket").arg(script).args(["chromium", url, &wait.as_millis().to_string()]);
-    if let Some(path) = screenshot {
-        cmd.arg(path);
-    }
-    let out = cmd.output().expect("node is missing (scripts/test checks for it)");
+    let out = Command::new("node")
+        .arg("--experimental-websocket")
+        .arg(script)
+        .args(["chromium", url, &wait.as_millis().to_string()])
+        .args(options)
+        .output()
+        .expect("node is missing (scripts/test checks for it)");
     assert!(
         out.status.success(),
         "driving chromium failed (scripts/test installs the Debian package chromium): {}",
@@ -27,8 +29,15 @@ fn browse(url: &str, wait: Duration, screenshot: Option<&Path>) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// The page's live DOM after it has run for `wait`; with `screenshot`, a PNG of it.
+fn browse(url: &str, wait: Duration, screenshot: Option<&Path>) -> String {
+    let options: Vec<String> =
+        screenshot.map(|p| format!("--screenshot={}", p.display())).into_iter().collect();
+    chromium(url, wait, &options)
+}
+
 fn dom(url: &str) -> String {
-    browse(url, Duration::from_millis(2500), None)
+    browse(url, Duration::from_millis(4000), None)
 }
 
 /// The text of the element with `id`.
@@ -113,14 +122,182 @@ fn the_dashboard_shows_live_moving_exact_figures_in_chromium() {
     let chart =
         ureq::get(&format!("{base}/chart/category.svg")).call().unwrap().body_mut().read_to_string().unwrap();
     for (category, v) in api["by_category"].as_object().unwrap() {
-        let label = format!("{:.2} PLN / {} orders", v["gross_value"].as_f64().unwrap(), v["orders"]);
-        assert!(chart.contains(&label), "the {category} bar lacks {label:?}");
+        let exact = format!("{category}: {} gross", zl(v["gross_value_grosz"].as_i64().unwrap()));
+        assert!(chart.contains(&exact), "the {category} bar's tooltip lacks {exact:?}");
     }
 
     let shot = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/dashboard.png");
     let _ = std::fs::remove_file(&shot);
     browse(&format!("{base}/?range=all"), Duration::from_millis(1500), Some(&shot));
     assert!(std::fs::metadata(&shot).unwrap().len() > 20_000, "screenshot too small");
+
+    sigterm(&child);
+    assert!(child.wait().unwrap().success());
+}
+
+/// An exact amount as the dashboard writes it: `88 138 037,42 zł`.
+fn zl(grosz: i64) -> String {
+    let digits = (grosz.abs() / 100).to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push('\u{a0}');
+        }
+        grouped.push(c);
+    }
+    format!("{}{grouped},{:02} zł", if grosz < 0 { "-" } else { "" }, grosz.abs() % 100)
+}
+
+const MONTHS: [&str; 12] =
+    ["sty", "lut", "mar", "kwi", "maj", "cze", "lip", "sie", "wrz", "paź", "lis", "gru"];
+
+/// `14:00`.
+fn is_clock(label: &str) -> bool {
+    let b = label.as_bytes();
+    b.len() == 5
+        && b[2] == b':'
+        && label[..2].parse::<u32>().is_ok_and(|h| h < 24)
+        && label[3..].parse::<u32>().is_ok_and(|m| m < 60)
+}
+
+/// `30 lis`, `1 sty 2027`, `lis`, `sty 2027`.
+fn is_date(label: &str) -> bool {
+    let parts: Vec<&str> = label.split(' ').collect();
+    let year = |p: &str| p.len() == 4 && p.parse::<u32>().is_ok();
+    match parts.as_slice() {
+        [day, month] => {
+            day.parse::<u32>().is_ok_and(|d| (1..=31).contains(&d)) && MONTHS.contains(month)
+                || MONTHS.contains(&parts[0]) && year(parts[1])
+        }
+        [day, month, y] => {
+            day.parse::<u32>().is_ok_and(|d| (1..=31).contains(&d)) && MONTHS.contains(month) && year(y)
+        }
+        [month] => MONTHS.contains(month),
+        _ => false,
+    }
+}
+
+/// After a 28-day backfill the page reads as a report should, on a laptop and on a
+/// phone: every chart fills its card, nothing reaches past the screen, no two texts
+/// overlap (their boxes as Chromium lays them out), the time axes read as Polish times
+/// and days, the text stays readable, and the tooltips carry exact figures.
+#[test]
+fn after_a_28_day_backfill_the_page_reads_well_at_1400_and_390_px() {
+    use chrono::TimeZone;
+    let work = tempfile::tempdir().unwrap();
+    let log = work.path().join("run.log");
+    let addr = free_addr();
+    let today = chrono_tz::Europe::Warsaw.from_utc_datetime(&chrono::Utc::now().naive_utc()).date_naive();
+    let from = (today - chrono::Duration::days(28)).to_string();
+    let mut child = spawn_logged(
+        orderstream()
+            .args(["run", "--from", &from, "--base-rate", "2", "--then-live", "--seed", "28"])
+            .args(["--http", &addr, "--csv-dir"])
+            .arg(work.path().join("csv")),
+        &log,
+    );
+    wait_ready(&addr, &mut child);
+    wait_for_log(&log, "backfill complete", &mut child);
+    let base = format!("http://{addr}");
+    // The backfill's orders are all in once two readings a second apart agree (live
+    // orders trickle in at two a minute).
+    let mut last = 0;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let orders = summary(&base)["orders"].as_u64().unwrap();
+        if orders > 10_000 && orders.abs_diff(last) <= 3 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the backfill's orders did not settle: {orders}");
+        last = orders;
+        std::thread::sleep(Duration::from_secs(1));
+    }
+
+    // The scorecards compare with the period before, which for the last 30 days holds
+    // nothing (the history is 28 days long), and the range applies at once, even while
+    // a partition without orders still holds the watermark back.
+    let month = browse(&format!("{base}/?range=30d"), Duration::from_millis(1500), None);
+    assert!(text_of(&month, "k-orders-delta").contains("no orders in the previous period"), "{month}");
+
+    for width in [1400, 390] {
+        for range in ["30d", "24h"] {
+            let shot = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join(format!("target/dashboard-28d-{range}-{width}.png"));
+            let out = chromium(
+                &format!("{base}/?range={range}"),
+                Duration::from_millis(3000),
+                &[format!("--width={width}"), "--measure".into(), format!("--screenshot={}", shot.display())],
+            );
+            let page: serde_json::Value = serde_json::from_str(&out).unwrap();
+            let at = format!("{range} at {width} px");
+            assert_eq!(page["overflowing"], serde_json::json!([]), "{at}: past the right edge");
+            assert!(
+                page["scrollWidth"].as_u64() <= page["screenWidth"].as_u64(),
+                "{at}: scrolls sideways: {page}"
+            );
+            let charts = page["charts"].as_array().unwrap();
+            assert_eq!(charts.len(), 7, "{at}: {page}");
+            for chart in charts {
+                let name = chart["name"].as_str().unwrap();
+                let strings = |key: &str| -> Vec<String> {
+                    chart[key].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect()
+                };
+                assert_eq!(chart["overlaps"], serde_json::json!([]), "{at}, {name}: texts overlap");
+                assert_eq!(chart["outside"], serde_json::json!([]), "{at}, {name}: texts outside the chart");
+                assert!(
+                    chart["smallestPx"].as_f64().unwrap() >= 10.5,
+                    "{at}, {name}: text too small: {chart}"
+                );
+                let (svg, card) = (chart["width"].as_f64().unwrap(), chart["card"].as_f64().unwrap());
+                assert!(svg <= card && svg >= card - 30.0, "{at}, {name}: {svg} px in a {card} px card");
+                if ["volume", "value", "value-region"].contains(&name) {
+                    let ticks = strings("xTicks");
+                    assert!(ticks.len() >= 3, "{at}, {name}: too few time ticks {ticks:?}");
+                    assert!(ticks.iter().all(|t| is_clock(t) || is_date(t)), "{at}, {name}: ticks {ticks:?}");
+                    if range == "24h" {
+                        assert!(ticks.iter().any(|t| is_clock(t)), "{at}, {name}: no hour among {ticks:?}");
+                    } else {
+                        assert!(ticks.iter().all(|t| is_date(t)), "{at}, {name}: {ticks:?}");
+                    }
+                    assert!(
+                        chart["subtitle"].as_str().unwrap().contains("Polish time"),
+                        "{at}, {name}: {chart}"
+                    );
+                    let y = strings("yTicks");
+                    assert!(
+                        y.len() >= 3 && (name == "volume" || y.iter().all(|l| l.ends_with("zł"))),
+                        "{at}, {name}: {y:?}"
+                    );
+                    assert!(chart["tooltips"].as_u64().unwrap() >= 20, "{at}, {name}: {chart}");
+                } else {
+                    let labels = strings("labels");
+                    assert!(labels.len() >= 4 && labels.len() % 2 == 0, "{at}, {name}: {labels:?}");
+                    assert!(
+                        labels.iter().skip(1).step_by(2).all(|l| l.contains("zł") && l.contains("orders")),
+                        "{labels:?}"
+                    );
+                }
+            }
+            assert!(std::fs::metadata(&shot).unwrap().len() > 20_000, "{at}: screenshot too small");
+        }
+    }
+
+    // The tooltips hold exact figures.
+    let dom = browse(&format!("{base}/?range=7d"), Duration::from_millis(2000), None);
+    let delta = &dom[dom.find("id=\"k-gross-delta\"").expect("a gross value delta")..];
+    assert!(
+        delta.starts_with("id=\"k-gross-delta\"><span class=\"")
+            && delta[..200].contains("%</span> vs previous period"),
+        "{}",
+        &delta[..200]
+    );
+    let api = summary(&base);
+    let chart =
+        ureq::get(&format!("{base}/chart/region.svg")).call().unwrap().body_mut().read_to_string().unwrap();
+    for (region, v) in api["by_region"].as_object().unwrap() {
+        let exact = format!("{region}: {} gross", zl(v["gross_value_grosz"].as_i64().unwrap()));
+        assert!(chart.contains(&exact), "the {region} bar's tooltip lacks {exact:?}");
+    }
 
     sigterm(&child);
     assert!(child.wait().unwrap().success());

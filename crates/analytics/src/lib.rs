@@ -100,6 +100,15 @@ pub struct Filter {
     pub category: Option<usize>,
 }
 
+/// What a stacked series is split by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Split {
+    /// Product category.
+    Category,
+    /// Sales region.
+    Region,
+}
+
 /// The live state.
 #[derive(Debug)]
 pub struct Analytics {
@@ -224,6 +233,13 @@ impl Analytics {
         self.marks.current()
     }
 
+    /// The instant a relative range (`the last 24 hours`) counts back from: the
+    /// watermark, or while a partition with no order yet holds it back, the latest event
+    /// time read.
+    pub fn range_end_ms(&mut self) -> Option<i64> {
+        self.marks.current().or(self.marks.newest_event())
+    }
+
     /// The catalogue the breakdowns index into.
     pub fn categories(&self) -> &'static [Category] {
         self.categories
@@ -280,6 +296,38 @@ impl Analytics {
                 Some((s, totals)) if *s == start => totals.merge(&cell.totals),
                 _ => series.push((start, cell.totals)),
             }
+        }
+        series
+    }
+
+    /// The period of the same length just before `filter`'s, with the same region and
+    /// category: what the scorecards compare with (Looker Studio's "previous period").
+    /// `None` when the filter has no start. It ends where the first window of `filter`
+    /// begins, so that no window counts in both.
+    pub fn previous_period(&mut self, filter: &Filter) -> Option<Filter> {
+        let from = self.tier(filter).floor(filter.from_ms?);
+        let to = filter.to_ms.or_else(|| self.range_end_ms())?.max(from + 1);
+        Some(Filter { from_ms: Some(from.saturating_sub(to - from)), to_ms: Some(from), ..*filter })
+    }
+
+    /// Totals per window start (ms) and per category or region (indexed as
+    /// [`Analytics::categories`] or [`Region::ALL`]), oldest first: the stacked charts.
+    pub fn split_series(&self, filter: &Filter, by: Split) -> Vec<(i64, Vec<Totals>)> {
+        let keys = match by {
+            Split::Category => self.categories.len(),
+            Split::Region => Region::ALL.len(),
+        };
+        let mut series: Vec<(i64, Vec<Totals>)> = Vec::new();
+        for (start, region, category, cell) in self.cells(filter) {
+            if series.last().is_none_or(|(s, _)| *s != start) {
+                series.push((start, vec![Totals::default(); keys]));
+            }
+            let (_, split) = series.last_mut().expect("pushed above");
+            let key = match by {
+                Split::Category => category,
+                Split::Region => region,
+            };
+            split[key].merge(&cell.totals);
         }
         series
     }

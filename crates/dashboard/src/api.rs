@@ -113,7 +113,7 @@ pub(super) fn filter(
                 format!("invalid range {range:?}: expected a duration such as 15m, 1h or 24h, or all"),
             )
         })?;
-        if let Some(watermark) = state.analytics().watermark_ms() {
+        if let Some(watermark) = state.analytics().range_end_ms() {
             let from = watermark - span.as_millis().min(i64::MAX as u128) as i64;
             filter.from_ms = Some(filter.from_ms.map_or(from, |f| f.max(from)));
         }
@@ -124,6 +124,16 @@ pub(super) fn filter(
         }
     }
     Ok(filter)
+}
+
+/// The `w` parameter of a chart: its width in px, as wide as the card it fills.
+pub(super) fn chart_width(params: &HashMap<String, String>) -> Result<u32, ApiError> {
+    match params.get("w").filter(|w| !w.is_empty()) {
+        None => Ok(super::charts::DEFAULT_WIDTH),
+        Some(w) => w.parse::<u32>().ok().filter(|w| (240..=4000).contains(w)).ok_or_else(|| {
+            ApiError::bad("w", format!("invalid chart width {w:?}: expected a number of px from 240 to 4000"))
+        }),
+    }
 }
 
 /// A day (Polish time; as `to`, the day included), an RFC 3339 instant, or ms since the
@@ -152,8 +162,46 @@ pub(super) async fn summary(
             ApiError::bad("top", format!("invalid top {t:?}: expected a number from 1 to 1000"))
         })?,
     };
-    let summary = state.analytics().summary(&filter, top);
-    Ok(Json(summary).into_response())
+    let mut analytics = state.analytics();
+    let summary = analytics.summary(&filter, top);
+    let previous = previous_period(&mut analytics, &filter);
+    drop(analytics);
+    Ok(Json(Compared { summary, previous }).into_response())
+}
+
+/// A summary with the totals of the period before it.
+#[derive(Debug, Serialize)]
+struct Compared {
+    #[serde(flatten)]
+    summary: crate::analytics::Summary,
+    /// The same span just before, when the selection has a start.
+    previous: Option<Previous>,
+}
+
+/// The totals of the period just before the selection, of the same length.
+#[derive(Debug, Serialize)]
+pub(super) struct Previous {
+    /// Its start (ms since the Unix epoch).
+    pub(super) from_ms: i64,
+    /// Its end (exclusive).
+    pub(super) to_ms: i64,
+    /// Its totals.
+    #[serde(flatten)]
+    pub(super) totals: TotalsReport,
+}
+
+/// The totals of the period before `filter`'s, as Looker Studio's comparison range
+/// gives them.
+pub(super) fn previous_period(
+    analytics: &mut crate::analytics::Analytics,
+    filter: &Filter,
+) -> Option<Previous> {
+    let before = analytics.previous_period(filter)?;
+    Some(Previous {
+        from_ms: before.from_ms?,
+        to_ms: before.to_ms?,
+        totals: analytics.summary(&before, 0).total,
+    })
 }
 
 /// One point of a time series.
@@ -213,8 +261,7 @@ pub(super) async fn export(
         .csv_dir
         .clone()
         .ok_or_else(|| ApiError::not_found("this process writes no CSV files".into()))?;
-    let internal =
-        |error: String| ApiError { status: StatusCode::INTERNAL_SERVER_ERROR, error, parameter: None };
+    let internal = ApiError::internal;
     let files = tokio::task::spawn_blocking(move || crate::sink::day_files(&dir, date))
         .await
         .map_err(|e| internal(e.to_string()))?

@@ -181,26 +181,13 @@ async fn chart(
     axum::extract::Path(name): axum::extract::Path<String>,
     Query(params): api::Params,
 ) -> Result<axum::response::Response, api::ApiError> {
-    let filter = api::filter(&state, &params, &["t"])?;
-    let analytics = state.analytics();
-    let window_ms = analytics.resolution(&filter).nominal_ms();
-    let svg = match name.as_str() {
-        "volume.svg" => charts::series(&analytics.series(&filter), charts::Measure::Orders, window_ms),
-        "value.svg" => charts::series(&analytics.series(&filter), charts::Measure::Gross, window_ms),
-        "category.svg" => {
-            charts::bars("Gross value by category (PLN)", &analytics.summary(&filter, 0).by_category)
-        }
-        "region.svg" => charts::bars("Gross value by region (PLN)", &analytics.summary(&filter, 0).by_region),
-        "channel.svg" => {
-            charts::bars("Gross value by sales channel (PLN)", &analytics.summary(&filter, 0).by_channel)
-        }
-        "payment.svg" => {
-            charts::bars("Gross value by payment method (PLN)", &analytics.summary(&filter, 0).by_payment)
-        }
-        _ => return Err(api::ApiError::not_found(format!("no chart {name:?}"))),
+    let filter = api::filter(&state, &params, &["t", "w"])?;
+    let width = api::chart_width(&params)?;
+    let Some(chart) = name.strip_suffix(".svg") else {
+        return Err(api::ApiError::not_found(format!("no chart {name:?}")));
     };
-    drop(analytics);
-    let svg = svg.map_err(api::ApiError::internal)?;
+    let svg = charts::render(&mut state.analytics(), chart, &filter, width)
+        .ok_or_else(|| api::ApiError::not_found(format!("no chart {name:?}")))?;
     Ok(([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "no-store")], svg).into_response())
 }
 
@@ -209,7 +196,7 @@ async fn index() -> impl IntoResponse {
         "service": "orderstream",
         "endpoints": {
             "/": "the live dashboard page; ?range=&region=&category=",
-            "/chart/{volume,value,category,region,channel,payment}.svg": "the dashboard's charts",
+            "/chart/{volume,value,value-region,category,region,channel,payment}.svg": "the dashboard's charts; ?range=&from=&to=&region=&category=&w= (width in px)",
             "/api/summary": "totals and breakdowns; ?from=&to=&region=&category=&top=",
             "/api/series": "totals per window; ?from=&to=&region=&category=",
             "/api/ticker": "the latest orders",

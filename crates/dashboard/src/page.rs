@@ -4,6 +4,7 @@
 
 use std::fmt::Write;
 
+use super::api::Previous;
 use super::state::LiveState;
 use crate::analytics::{Filter, Ranked, Summary};
 use crate::order::{Category, Region};
@@ -27,17 +28,7 @@ pub(super) fn esc(text: &str) -> String {
 }
 
 fn pln(grosz: i64) -> String {
-    let sign = if grosz < 0 { "-" } else { "" };
-    let g = grosz.abs();
-    let zl = (g / 100).to_string();
-    let mut grouped = String::new();
-    for (i, c) in zl.chars().enumerate() {
-        if i > 0 && (zl.len() - i).is_multiple_of(3) {
-            grouped.push('\u{202f}');
-        }
-        grouped.push(c);
-    }
-    format!("{sign}{grouped}.{:02} PLN", g % 100)
+    super::charts::zl_exact(grosz)
 }
 
 fn table(id: &str, title: &str, rows: &[Ranked]) -> String {
@@ -58,9 +49,17 @@ fn table(id: &str, title: &str, rows: &[Ranked]) -> String {
 
 /// The page for `query` (the page's own query string, passed on to the charts and API).
 pub(super) fn render(state: &LiveState, filter: &Filter, query: &str, range: &str) -> String {
-    let analytics = state.analytics();
+    let mut analytics = state.analytics();
     let summary: Summary = analytics.summary(filter, 10);
+    let previous = super::api::previous_period(&mut analytics, filter);
     let categories = analytics.categories();
+    let charts: String = super::charts::CHARTS
+        .iter()
+        .filter_map(|(name, _)| {
+            let svg = super::charts::render(&mut analytics, name, filter, super::charts::DEFAULT_WIDTH)?;
+            Some(format!("<figure class=\"card chart\" data-chart=\"{name}\">{svg}</figure>\n"))
+        })
+        .collect();
     drop(analytics);
     let q = esc(query);
     format!(
@@ -76,14 +75,13 @@ pub(super) fn render(state: &LiveState, filter: &Filter, query: &str, range: &st
 <header><h1>orderstream <span class="muted">live sales</span></h1>
 {form}
 <span id="status" class="muted">server-rendered</span>
-<span class="muted">times in Polish time (Europe/Warsaw)</span>
+<span class="muted" id="zone">times in Polish time (Europe/Warsaw)</span>
 </header>
 <section class="kpis">
 {kpis}
 </section>
 <section class="grid">
-{charts}
-</section>
+{charts}</section>
 <section class="grid">
 {top_products}{top_stores}
 <section class="card"><h2>Live orders <span class="muted">(the newest ten of the selection)</span></h2><table id="ticker"><tbody></tbody></table></section>
@@ -96,8 +94,7 @@ pub(super) fn render(state: &LiveState, filter: &Filter, query: &str, range: &st
 </html>
 "#,
         form = filter_form(filter, categories, range),
-        kpis = kpis(&summary),
-        charts = charts(&q),
+        kpis = kpis(&summary, previous.as_ref()),
         top_products = table("top-products", "Top products", &summary.top_products),
         top_stores = table("top-stores", "Top stores", &summary.top_stores),
         health = health_rows(state),
@@ -135,38 +132,73 @@ fn filter_form(filter: &Filter, categories: &[Category], range: &str) -> String 
     )
 }
 
-/// The headline figures of the selection.
-fn kpis(summary: &Summary) -> String {
-    let kpi = |id: &str, label: &str, value: String| {
-        format!("<div class=\"kpi\"><div class=\"label\">{label}</div><div class=\"value\" id=\"{id}\">{value}</div></div>")
-    };
+/// The headline figures of the selection, each with its change against the period of
+/// the same length before it.
+fn kpis(summary: &Summary, previous: Option<&Previous>) -> String {
     let total = &summary.total;
+    let before = previous.map(|p| &p.totals);
+    let kpi = |id: &str, label: &str, value: String, now: f64, then: Option<f64>| {
+        format!(
+            "<div class=\"kpi\"><div class=\"label\">{label}</div><div class=\"value\" id=\"{id}\">{value}</div>\
+             <div class=\"delta\" id=\"{id}-delta\">{}</div></div>",
+            delta(now, then)
+        )
+    };
     [
-        kpi("k-orders", "orders", total.orders.to_string()),
-        kpi("k-gross", "gross value", pln(total.gross_value_grosz)),
-        kpi("k-net", "net value", pln(total.net_value_grosz)),
-        kpi("k-units", "units", total.units.to_string()),
-        kpi("k-aov", "average order", format!("{:.2} PLN", total.avg_order_value)),
-        kpi("k-repeat", "repeat customers", summary.repeat_customers.orders.to_string()),
+        kpi(
+            "k-orders",
+            "orders",
+            total.orders.to_string(),
+            total.orders as f64,
+            before.map(|b| b.orders as f64),
+        ),
+        kpi(
+            "k-gross",
+            "gross value",
+            pln(total.gross_value_grosz),
+            total.gross_value,
+            before.map(|b| b.gross_value),
+        ),
+        kpi("k-net", "net value", pln(total.net_value_grosz), total.net_value, before.map(|b| b.net_value)),
+        kpi("k-units", "units", total.units.to_string(), total.units as f64, before.map(|b| b.units as f64)),
+        kpi(
+            "k-aov",
+            "average order",
+            pln((total.avg_order_value * 100.0).round() as i64),
+            total.avg_order_value,
+            before.map(|b| b.avg_order_value),
+        ),
+        kpi(
+            "k-repeat",
+            "repeat customers",
+            summary.repeat_customers.orders.to_string(),
+            summary.repeat_customers.orders as f64,
+            None,
+        ),
     ]
     .concat()
 }
 
-/// The SVG charts of the selection (`q` is its escaped query string).
-fn charts(q: &str) -> String {
-    [
-        ("volume", "orders over time"),
-        ("value", "gross value over time"),
-        ("category", "gross value by category"),
-        ("region", "gross value by region"),
-        ("channel", "gross value by sales channel"),
-        ("payment", "gross value by payment method"),
-    ]
-    .iter()
-    .map(|(name, alt)| {
-        format!("<img class=\"chart\" data-chart=\"{name}\" src=\"/chart/{name}.svg?{q}\" alt=\"{alt}\" width=\"620\" height=\"280\">")
-    })
-    .collect()
+/// `▲ 12,3 % vs previous period`, or why there is no comparison.
+fn delta(now: f64, then: Option<f64>) -> String {
+    match then {
+        None => "&nbsp;".into(),
+        Some(then) if then <= 0.0 => "no orders in the previous period".into(),
+        Some(then) => {
+            let change = (now - then) / then * 100.0;
+            let (arrow, class) = if change >= 0.05 {
+                ("▲", "up")
+            } else if change <= -0.05 {
+                ("▼", "down")
+            } else {
+                ("=", "flat")
+            };
+            format!(
+                "<span class=\"{class}\">{arrow} {} %</span> vs previous period",
+                format!("{:.1}", change.abs()).replace('.', ",")
+            )
+        }
+    }
 }
 
 /// The pipeline's counters as table rows; the live events update them by id.
@@ -199,17 +231,50 @@ h1{font-size:1.3rem;margin:0}h2{font-size:1rem;margin:.2rem 0 .6rem}
 .kpis{display:flex;gap:1rem;padding:1rem 1.2rem;flex-wrap:wrap}
 .kpi{background:#fff;border-radius:8px;padding:.6rem 1rem;min-width:9rem;box-shadow:0 1px 2px #0001}
 .kpi .label{font-size:.8rem;color:#667}.kpi .value{font-size:1.4rem;font-weight:600}
-.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(640px,1fr));gap:1rem;padding:0 1.2rem 1rem}
-.card,.chart{background:#fff;border-radius:8px;box-shadow:0 1px 2px #0001}.card{padding:.6rem 1rem}
-.chart{max-width:100%;height:auto}
-table{width:100%;border-collapse:collapse;font-size:.85rem}td{padding:.15rem .4rem;border-bottom:1px solid #eee}
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,560px),1fr));gap:1rem;padding:0 1.2rem 1rem}
+.card{background:#fff;border-radius:8px;box-shadow:0 1px 2px #0001;padding:.6rem 1rem;min-width:0}
+figure.chart{margin:0;padding:.4rem}.chart svg{display:block;width:100%;height:auto}
+.kpi .delta{font-size:.75rem;color:#667}.up{color:#15803d}.down{color:#b91c1c}
+@media (max-width:600px){header,.kpis{padding:.6rem}.grid{padding:0 .6rem .6rem}.kpi{flex:1 1 40%;min-width:0}}
+table{width:100%;border-collapse:collapse;font-size:.85rem}td{padding:.15rem .4rem;border-bottom:1px solid #eee;overflow-wrap:anywhere}
+td.num{white-space:nowrap;overflow-wrap:normal}.card{overflow-x:auto}
 ";
 
 const SCRIPT: &str = r#"
 (() => {
   const query = document.body.dataset.query;
   const $ = (id) => document.getElementById(id);
-  const pln = (g) => (g / 100).toLocaleString('en-US', {minimumFractionDigits: 2, maximumFractionDigits: 2}).replace(/,/g, '\u202f') + ' PLN';
+  // Money and counts as the server writes them: 88 138 037,42 zł.
+  const group = (digits) => digits.replace(/\B(?=(\d{3})+(?!\d))/g, '\u00a0');
+  const pln = (g) => (g < 0 ? '-' : '') + group(String(Math.floor(Math.abs(g) / 100))) + ',' + String(Math.abs(g) % 100).padStart(2, '0') + ' zł';
+  const delta = (now, then) => {
+    if (then === undefined) return '\u00a0';
+    if (then <= 0) return 'no orders in the previous period';
+    const change = (now - then) / then * 100;
+    const [arrow, cls] = change >= 0.05 ? ['▲', 'up'] : change <= -0.05 ? ['▼', 'down'] : ['=', 'flat'];
+    return `<span class="${cls}">${arrow} ${Math.abs(change).toFixed(1).replace('.', ',')} %</span> vs previous period`;
+  };
+  // Charts are drawn by the server for the width of their card, so text stays its
+  // size on a phone; they are fetched again at most every five seconds.
+  let chartsAt = 0, chartTimer = null;
+  async function refreshCharts() {
+    chartsAt = Date.now();
+    await Promise.all([...document.querySelectorAll('figure[data-chart]')].map(async (figure) => {
+      const width = Math.max(240, Math.round(figure.clientWidth - 12));
+      const response = await fetch('/chart/' + figure.dataset.chart + '.svg?' + query + (query ? '&' : '') + 'w=' + width);
+      if (response.ok) {
+        figure.innerHTML = await response.text();
+        figure.dataset.fitted = width;
+      }
+    }));
+  }
+  const chartsSoon = () => {
+    if (chartTimer) return;
+    chartTimer = setTimeout(() => { chartTimer = null; refreshCharts(); }, Math.max(0, 5000 - (Date.now() - chartsAt)));
+  };
+  refreshCharts();
+  let resized = null;
+  window.addEventListener('resize', () => { clearTimeout(resized); resized = setTimeout(refreshCharts, 300); });
   const rows = (id, list, cells) => {
     const body = $(id).tBodies[0];
     body.replaceChildren(...list.map((item) => {
@@ -237,15 +302,18 @@ const SCRIPT: &str = r#"
       $('k-gross').textContent = pln(s.gross_value_grosz);
       $('k-net').textContent = pln(s.net_value_grosz);
       $('k-units').textContent = s.units;
-      $('k-aov').textContent = s.avg_order_value.toFixed(2) + ' PLN';
+      $('k-aov').textContent = pln(Math.round(s.avg_order_value * 100));
+      const p = s.previous || {};
+      $('k-orders-delta').innerHTML = delta(s.orders, p.orders);
+      $('k-gross-delta').innerHTML = delta(s.gross_value, p.gross_value);
+      $('k-net-delta').innerHTML = delta(s.net_value, p.net_value);
+      $('k-units-delta').innerHTML = delta(s.units, p.units);
+      $('k-aov-delta').innerHTML = delta(s.avg_order_value, p.avg_order_value);
       $('k-repeat').textContent = s.repeat_customers.orders;
       const ranked = (r) => [[r.name], [r.group, 'muted'], [r.orders, 'num'], [pln(r.gross_value_grosz), 'num']];
       rows('top-products', s.top_products, ranked);
       rows('top-stores', s.top_stores, ranked);
-      const t = Date.now();
-      for (const img of document.querySelectorAll('img[data-chart]')) {
-        img.src = '/chart/' + img.dataset.chart + '.svg?' + query + '&t=' + t;
-      }
+      chartsSoon();
     } catch (e) {
       $('status').textContent = 'refresh failed: ' + e;
     } finally {
@@ -273,7 +341,7 @@ const SCRIPT: &str = r#"
     $('h-dead').textContent = snap.dead_letters;
     $('h-late').textContent = snap.late;
     $('h-ready').textContent = snap.ready;
-    rows('ticker', snap.ticker.filter(inSelection).slice(0, 10), (o) => [[o.timestamp.slice(11, 19)], [o.store_id], [o.nazwa_produktu], [o.wartosc_brutto.toFixed(2) + ' PLN', 'num']]);
+    rows('ticker', snap.ticker.filter(inSelection).slice(0, 10), (o) => [[o.timestamp.slice(11, 19)], [o.store_id], [o.nazwa_produktu], [pln(Math.round(o.wartosc_brutto * 100)), 'num']]);
     // The first snapshot after connecting may be old news; later ones are pushed
     // because orders arrived, so they measure the order-to-screen delay.
     const fresh = connected;

@@ -259,11 +259,51 @@ pub fn assert_exactly_once(topic: &HashMap<u64, u32>, csv: &HashMap<u64, u32>) {
     assert_eq!(csv.len(), topic.len());
 }
 
-/// Runs `scripts/kafka-local` (stop/start of the broker under test).
-pub fn kafka_local(action: &str) {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/kafka-local");
-    let out = Command::new(script).arg(action).output().expect("run scripts/kafka-local");
-    assert!(out.status.success(), "kafka-local {action} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+/// A broker of one test's own, for a test that stops and restarts it: the shared broker
+/// of the suite serves the other tests running at the same time. Started by
+/// `scripts/kafka-local` in a temp dir, stopped when dropped.
+pub struct PrivateKafka {
+    state: tempfile::TempDir,
+    /// Its bootstrap address.
+    pub brokers: String,
+}
+
+impl PrivateKafka {
+    /// Starts a broker (installed by `scripts/test`, like the shared one).
+    pub fn start() -> PrivateKafka {
+        let state = tempfile::Builder::new().prefix("orderstream-private-kafka").tempdir().unwrap();
+        let out = PrivateKafka::run(state.path(), "start");
+        let brokers = out.lines().last().expect("kafka-local prints the address last").trim().to_string();
+        PrivateKafka { state, brokers }
+    }
+
+    /// Stops the broker and starts it again on the same port with the same data.
+    pub fn restart(&self) {
+        PrivateKafka::run(self.state.path(), "stop");
+        PrivateKafka::run(self.state.path(), "start");
+    }
+
+    fn run(state: &Path, action: &str) -> String {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/kafka-local");
+        let out = Command::new(script)
+            .arg(action)
+            .env("ORDERSTREAM_KAFKA_DIR", state)
+            .output()
+            .expect("run scripts/kafka-local");
+        assert!(
+            out.status.success(),
+            "kafka-local {action} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for PrivateKafka {
+    fn drop(&mut self) {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/kafka-local");
+        let _ = Command::new(script).arg("stop").env("ORDERSTREAM_KAFKA_DIR", self.state.path()).output();
+    }
 }
 
 /// Spawns with stdout and stderr piped, for [`wait_output`].
