@@ -12,7 +12,7 @@ use anyhow::bail;
 use clap::{Args, Parser, Subcommand};
 
 use crate::analytics::AnalyticsConfig;
-use crate::dashboard::{Access, Limits};
+use crate::dashboard::{Access, Limits, TlsAcceptor};
 use crate::generate::load::LoadModel;
 use crate::generate::pacing::Rate;
 use crate::generate::scenario::Scenario;
@@ -339,6 +339,13 @@ pub struct HttpArgs {
     /// (HTTP basic auth; use it behind TLS). May be given with a token file.
     #[arg(long, env = "ORDERSTREAM_HTTP_BASIC_AUTH_FILE")]
     pub http_basic_auth_file: Option<PathBuf>,
+    /// Serve HTTPS with this PEM certificate chain (the server's certificate first),
+    /// with `--http-key`.
+    #[arg(long, env = "ORDERSTREAM_HTTP_CERT", requires = "http_key")]
+    pub http_cert: Option<PathBuf>,
+    /// The PEM private key of `--http-cert`.
+    #[arg(long, env = "ORDERSTREAM_HTTP_KEY", requires = "http_cert")]
+    pub http_key: Option<PathBuf>,
     /// Width of the analytics' event-time windows.
     #[arg(long, env = "ORDERSTREAM_WINDOW", default_value = "1m", value_parser = duration_between("--window", SECOND, DAY))]
     pub window: Duration,
@@ -364,6 +371,14 @@ impl HttpArgs {
     /// Who may read the HTTP server, from the credential files.
     pub fn access(&self) -> anyhow::Result<Access> {
         Ok(Access::from_files(self.http_token_file.as_deref(), self.http_basic_auth_file.as_deref())?)
+    }
+
+    /// The TLS identity when `--http-cert` and `--http-key` are given.
+    pub fn tls(&self) -> anyhow::Result<Option<TlsAcceptor>> {
+        match (&self.http_cert, &self.http_key) {
+            (Some(cert), Some(key)) => Ok(Some(crate::dashboard::tls_acceptor(cert, key)?)),
+            _ => Ok(None),
+        }
     }
 
     /// How the HTTP server holds its clients in check.

@@ -148,6 +148,6 @@ fn start_http(
 ) -> anyhow::Result<Option<(Arc<LiveState>, DashboardServer)>> {
     let Some(addr) = &args.http else { return Ok(None) };
     let state = LiveState::new(args.analytics(), catalogue, stats.clone(), csv_dir.map(Path::to_path_buf));
-    let server = DashboardServer::start(addr, state.clone(), args.limits(), args.access()?)?;
+    let server = DashboardServer::start(addr, state.clone(), args.limits(), args.access()?, args.tls()?)?;
     Ok(Some((state, server)))
 }

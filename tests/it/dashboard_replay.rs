@@ -49,9 +49,10 @@ fn a_dashboard_replaying_four_weeks_matches_the_csv_files_and_counts_nothing_lat
         Duration::from_secs(300),
     ));
     let csv = tempfile::tempdir().unwrap();
+    let group = unique("g");
     assert_ok(&run_within(
         orderstream()
-            .args(["consume", "--brokers", &brokers, "--topic", &topic, "--group", &unique("g")])
+            .args(["consume", "--brokers", &brokers, "--topic", &topic, "--group", &group])
             .args(["--idle-exit", "3s", "--csv-dir"])
             .arg(csv.path()),
         Duration::from_secs(300),
@@ -110,4 +111,47 @@ fn a_dashboard_replaying_four_weeks_matches_the_csv_files_and_counts_nothing_lat
         })
         .collect();
     assert_eq!(per_day, files);
+
+    // A restarted `consume --http` has nothing new to read: its dashboard comes from the
+    // four weeks of files alone (minutes, hours and days rebuilt), and matches them.
+    let addr = free_addr();
+    let log = work.path().join("restarted.log");
+    let mut restarted = spawn_logged(
+        orderstream()
+            .args(["consume", "--brokers", &brokers, "--topic", &topic, "--group", &group])
+            .args(["--http", &addr, "--csv-dir"])
+            .arg(csv.path()),
+        &log,
+    );
+    wait_ready(&addr, &mut restarted);
+    let rebuilt: serde_json::Value =
+        serde_json::from_str(&get(&format!("http://{addr}/api/summary?range=all"))).unwrap();
+    let week: serde_json::Value =
+        serde_json::from_str(&get(&format!("http://{addr}/api/summary?range=7d"))).unwrap();
+    sigterm(&restarted);
+    assert!(restarted.wait().unwrap().success());
+    assert_eq!(rebuilt["late"]["too_late_orders"], 0);
+    assert_eq!(rebuilt["orders"].as_u64().unwrap(), written, "{}", std::fs::read_to_string(&log).unwrap());
+    for (column, key) in [(3, "by_region"), (10, "by_category"), (4, "by_channel")] {
+        let want = csv_sums(csv.path(), column);
+        let got: BTreeMap<String, Sums> =
+            rebuilt[key].as_object().unwrap().iter().map(|(k, v)| (k.clone(), api_sums(v))).collect();
+        assert_eq!(got, want, "{key} after the rebuild");
+    }
+    // The last 7 days count back from the newest order of the files, from the start of
+    // its hour (the hourly rollup answers a week).
+    let times: Vec<i64> = csv_files(csv.path())
+        .iter()
+        .flat_map(|f| {
+            csv::Reader::from_path(f)
+                .unwrap()
+                .records()
+                .map(|r| chrono::DateTime::parse_from_rfc3339(&r.unwrap()[1]).unwrap().timestamp_millis())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let newest = *times.iter().max().unwrap();
+    let from = (newest - 7 * 86_400_000).div_euclid(3_600_000) * 3_600_000;
+    let want = times.iter().filter(|t| **t >= from).count() as u64;
+    assert_eq!(week["orders"].as_u64().unwrap(), want, "orders in the last 7 days after the rebuild");
 }

@@ -124,6 +124,8 @@ pub struct Analytics {
     late_updates: u64,
     recorded: u64,
     ticker: VecDeque<Order>,
+    /// The newest event time (ms) of the orders read back from the files.
+    newest_final_ms: Option<i64>,
 }
 
 impl Analytics {
@@ -144,6 +146,7 @@ impl Analytics {
             late_updates: 0,
             recorded: 0,
             ticker: VecDeque::with_capacity(config.ticker),
+            newest_final_ms: None,
             config,
         }
     }
@@ -157,14 +160,16 @@ impl Analytics {
     /// Adds one order read from `partition`.
     pub fn record_from(&mut self, partition: i32, order: &Order) -> Outcome {
         self.show_in_ticker(std::slice::from_ref(order));
-        self.aggregate(order, Some(partition))
+        self.aggregate(order, Some(partition), 0)
     }
 
-    /// Adds an order read back from the CSV files: final, so never late, and it does
-    /// not move the watermark.
-    pub fn record_final(&mut self, order: &Order) -> Outcome {
+    /// Adds an order read back from the CSV files at `now_ms`: final, so never late, and
+    /// it does not move the watermark. Each resolution takes it only if it lies within
+    /// that resolution's retention back from `now_ms`, so a rebuild of a year of files
+    /// holds minutes for two days, hours for a month and days for the rest.
+    pub fn record_final(&mut self, order: &Order, now_ms: i64) -> Outcome {
         self.show_in_ticker(std::slice::from_ref(order));
-        self.aggregate(order, None)
+        self.aggregate(order, None, now_ms)
     }
 
     /// Adds orders (with their partitions) that arrived together: only the newest of
@@ -173,7 +178,7 @@ impl Analytics {
         let skip = orders.len().saturating_sub(self.config.ticker);
         let newest: Vec<Order> = orders[skip..].iter().map(|(_, o)| *o).collect();
         self.show_in_ticker(&newest);
-        orders.iter().map(|(p, o)| self.aggregate(o, Some(*p))).collect()
+        orders.iter().map(|(p, o)| self.aggregate(o, Some(*p), 0)).collect()
     }
 
     fn show_in_ticker(&mut self, orders: &[Order]) {
@@ -186,8 +191,8 @@ impl Analytics {
     }
 
     /// Sums an order into its window; `partition` is `None` for a final order (from the
-    /// files), which is never late.
-    fn aggregate(&mut self, order: &Order, partition: Option<i32>) -> Outcome {
+    /// files, read at `now_ms`), which is never late.
+    fn aggregate(&mut self, order: &Order, partition: Option<i32>, now_ms: i64) -> Outcome {
         self.recorded += 1;
         let t = order.timestamp.utc_millis();
         let repeat = self.customers.visit(order.customer_id);
@@ -209,7 +214,13 @@ impl Analytics {
             return Outcome::TooLate;
         }
         let categories = self.categories;
-        self.tiers.iter_mut().for_each(|tier| tier.add(order, &keys, categories));
+        if partition.is_none() {
+            self.newest_final_ms = self.newest_final_ms.max(Some(t));
+        }
+        match partition {
+            Some(_) => self.tiers.iter_mut().for_each(|tier| tier.add(order, &keys, categories)),
+            None => self.tiers.iter_mut().for_each(|tier| tier.add_history(order, &keys, categories, now_ms)),
+        }
         if watermark.is_some_and(|w| end <= w) {
             self.late_updates += 1;
             Outcome::LateUpdated
@@ -235,9 +246,9 @@ impl Analytics {
 
     /// The instant a relative range (`the last 24 hours`) counts back from: the
     /// watermark, or while a partition with no order yet holds it back, the latest event
-    /// time read.
+    /// time read, or after a restart with nothing read yet, the newest order of the files.
     pub fn range_end_ms(&mut self) -> Option<i64> {
-        self.marks.current().or(self.marks.newest_event())
+        self.marks.current().or(self.marks.newest_event()).or(self.newest_final_ms)
     }
 
     /// The catalogue the breakdowns index into.

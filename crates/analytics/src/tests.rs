@@ -141,7 +141,35 @@ fn orders_from_the_files_are_never_late() {
     let (orders, categories) = orders(5_000, 60_000_000);
     let mut analytics = Analytics::new(AnalyticsConfig::default(), Catalogue::new(categories));
     for o in orders.iter().rev() {
-        assert_eq!(analytics.record_final(o), Outcome::OnTime);
+        assert_eq!(analytics.record_final(o, 60_000_000_000), Outcome::OnTime);
     }
     assert_eq!(analytics.summary(&Filter::default(), 5).late.too_late_orders, 0);
+}
+
+/// A rebuild of 40 days of files after a restart keeps each resolution to its own
+/// retention (minutes for two days, not forty), and every span is still answered
+/// exactly: the last day from minutes, the last week from hours, all of it from days.
+#[test]
+fn a_rebuild_from_weeks_of_files_keeps_each_resolution_to_its_retention_and_stays_exact() {
+    let (orders, categories) = orders(40 * 24 * 6, 600_000_000); // one every 10 min, 40 days
+    let now_ms = orders.last().unwrap().timestamp.utc_millis() + 1;
+    let mut analytics = Analytics::new(AnalyticsConfig::default(), Catalogue::new(categories));
+    for o in &orders {
+        assert_eq!(analytics.record_final(o, now_ms), Outcome::OnTime);
+    }
+    assert!(analytics.window_count() <= 48 * 60 + 1, "{} minute windows", analytics.window_count());
+    for days in [1, 7, 35] {
+        let from_ms = now_ms - days * 86_400_000;
+        let filter = Filter { from_ms: Some(from_ms), ..Default::default() };
+        let width = analytics.resolution(&filter);
+        let start = match width {
+            Width::Fixed(w) => from_ms.div_euclid(w) * w,
+            Width::PolishDay => {
+                EventTime::polish_midnight_millis(EventTime::in_poland(from_ms * 1000).local_date())
+            }
+        };
+        let want = sums(orders.iter().filter(|o| o.timestamp.utc_millis() >= start));
+        assert_eq!(analytics.summary(&filter, 5).total, want.report(), "the last {days} days at {width:?}");
+    }
+    assert_eq!(analytics.summary(&Filter::default(), 5).total, sums(orders.iter()).report());
 }

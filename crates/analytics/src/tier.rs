@@ -104,6 +104,18 @@ impl Tier {
             .add(order, keys, categories);
     }
 
+    /// Adds an order read back from the files at `now_ms` if this tier keeps its time;
+    /// an older one is left to the coarser tiers, and this tier no longer claims to
+    /// hold the time before its retention.
+    pub(crate) fn add_history(&mut self, order: &Order, keys: &Keys, categories: &[Category], now_ms: i64) {
+        let keep_from = self.floor(now_ms.saturating_sub(self.retention_ms));
+        if order.timestamp.utc_millis() < keep_from {
+            self.kept_from = Some(self.kept_from.map_or(keep_from, |k| k.max(keep_from)));
+        } else {
+            self.add(order, keys, categories);
+        }
+    }
+
     /// Drops the windows older than the retention behind `watermark` (ms).
     pub(crate) fn expire(&mut self, watermark: i64) {
         let cutoff = watermark.saturating_sub(self.retention_ms);

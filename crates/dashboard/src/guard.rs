@@ -2,10 +2,12 @@
 //! once (the rest wait in the kernel's backlog, costing no file handle here), a head
 //! that must arrive within a timeout (a slow or silent client, or an idle keep-alive
 //! connection, is closed), and a write that may stall only so long (a client that stops
-//! reading a stream or an export is dropped, with what was buffered for it).
+//! reading a stream or an export is dropped, with what was buffered for it). With TLS,
+//! the handshake too must finish within the header timeout.
 
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -15,9 +17,10 @@ use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 use tokio::time::Sleep;
+use tokio_rustls::TlsAcceptor;
 use tracing::{debug, warn};
 
 /// How clients are held in check.
@@ -42,11 +45,13 @@ impl Default for Limits {
     }
 }
 
-/// Accepts and serves connections on `listener` until `stop` changes.
+/// Accepts and serves connections on `listener` until `stop` changes; with `tls`, each
+/// connection is HTTPS, its handshake bounded by the header timeout.
 pub(crate) async fn serve(
     listener: TcpListener,
     app: Router,
     limits: Limits,
+    tls: Option<TlsAcceptor>,
     mut stop: watch::Receiver<bool>,
 ) {
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
@@ -71,30 +76,48 @@ pub(crate) async fn serve(
             },
         };
         let _ = stream.set_nodelay(true);
-        let io = TokioIo::new(StallGuard::new(stream, limits.write_timeout));
-        let service = TowerToHyperService::new(app.clone());
+        let app = app.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
-            let connection = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(limits.header_timeout)
-                .serve_connection(io, service);
-            if let Err(error) = connection.await {
-                debug!(%peer, %error, "HTTP connection ended");
+            match tls {
+                None => serve_connection(stream, app, limits, peer).await,
+                Some(acceptor) => {
+                    match tokio::time::timeout(limits.header_timeout, acceptor.accept(stream)).await {
+                        Ok(Ok(stream)) => serve_connection(stream, app, limits, peer).await,
+                        Ok(Err(error)) => debug!(%peer, %error, "TLS handshake failed"),
+                        Err(_) => debug!(%peer, "TLS handshake timed out"),
+                    }
+                }
             }
             drop(permit);
         });
     }
 }
 
+/// Serves HTTP/1.1 on one connection, plain or TLS, with the limits.
+async fn serve_connection<S>(stream: S, app: Router, limits: Limits, peer: SocketAddr)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let io = TokioIo::new(StallGuard::new(stream, limits.write_timeout));
+    let connection = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .serve_connection(io, TowerToHyperService::new(app));
+    if let Err(error) = connection.await {
+        debug!(%peer, %error, "HTTP connection ended");
+    }
+}
+
 /// A connection whose writes fail once they have been blocked for the timeout.
-struct StallGuard {
-    stream: TcpStream,
+struct StallGuard<S> {
+    stream: S,
     timeout: Duration,
     stalled_since: Option<Pin<Box<Sleep>>>,
 }
 
-impl StallGuard {
-    fn new(stream: TcpStream, timeout: Duration) -> StallGuard {
+impl<S> StallGuard<S> {
+    fn new(stream: S, timeout: Duration) -> StallGuard<S> {
         StallGuard { stream, timeout, stalled_since: None }
     }
 
@@ -117,7 +140,7 @@ impl StallGuard {
     }
 }
 
-impl AsyncRead for StallGuard {
+impl<S: AsyncRead + Unpin> AsyncRead for StallGuard<S> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -127,7 +150,7 @@ impl AsyncRead for StallGuard {
     }
 }
 
-impl AsyncWrite for StallGuard {
+impl<S: AsyncWrite + Unpin> AsyncWrite for StallGuard<S> {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let polled = Pin::new(&mut self.stream).poll_write(cx, buf);
         self.watch(cx, polled)

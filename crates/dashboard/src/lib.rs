@@ -20,6 +20,7 @@ mod live;
 mod metrics;
 mod page;
 mod state;
+mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -36,6 +37,8 @@ use tracing::{info, warn};
 pub use access::{Access, AccessError};
 pub use guard::Limits;
 pub use state::LiveState;
+pub use tls::{acceptor as tls_acceptor, TlsError};
+pub use tokio_rustls::TlsAcceptor;
 
 /// Errors starting the server.
 #[derive(Debug, thiserror::Error)]
@@ -74,13 +77,14 @@ pub struct DashboardServer {
 }
 
 impl DashboardServer {
-    /// Binds `addr` (port 0 picks a free port) and serves `state` within `limits`
-    /// until dropped.
+    /// Binds `addr` (port 0 picks a free port) and serves `state` within `limits`, to
+    /// clients that `access` admits, over HTTPS when given `tls`, until dropped.
     pub fn start(
         addr: &str,
         state: Arc<LiveState>,
         limits: Limits,
         access: Access,
+        tls: Option<TlsAcceptor>,
     ) -> Result<Self, DashboardError> {
         let listener = std::net::TcpListener::bind(addr)
             .map_err(|error| DashboardError::Bind { addr: addr.to_string(), error })?;
@@ -95,6 +99,7 @@ impl DashboardServer {
         if !local.ip().is_loopback() && !access.is_required() {
             warn!(addr = %local, "the HTTP server listens beyond this machine with no credentials: anyone who can reach it reads every order (give --http-token-file or --http-basic-auth-file, or bind 127.0.0.1)");
         }
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let app = router(AppState { live: state.clone(), snapshots: snap_rx })
             .layer(axum::middleware::from_fn_with_state(Arc::new(access), access::check));
         let thread = std::thread::Builder::new()
@@ -106,12 +111,12 @@ impl DashboardServer {
                         Err(error) => return warn!(%error, "HTTP server could not start"),
                     };
                     tokio::spawn(live::publish(state, snap_tx, stop_rx.clone()));
-                    guard::serve(listener, app, limits, stop_rx).await;
+                    guard::serve(listener, app, limits, tls, stop_rx).await;
                 });
                 // Streams still open end with the runtime.
             })
             .map_err(DashboardError::Start)?;
-        info!(url = %format!("http://{local}/"), metrics = %format!("http://{local}/metrics"),
+        info!(url = %format!("{scheme}://{local}/"), metrics = %format!("{scheme}://{local}/metrics"),
             max_connections = limits.max_connections, "HTTP API and metrics listening");
         Ok(DashboardServer { addr: local, stop, thread: Some(thread) })
     }

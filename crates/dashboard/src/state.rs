@@ -25,7 +25,10 @@ pub struct LiveState {
     pub csv_dir: Option<std::path::PathBuf>,
     ready: AtomicBool,
     started: Instant,
+    /// How far back the finest and the coarsest resolutions reach: a rebuild reads the
+    /// files of the longer.
     retention: std::time::Duration,
+    history: std::time::Duration,
     /// Batches for the analytics thread, so the consumer's thread does not wait for it.
     queue: Mutex<Option<std::sync::mpsc::Sender<OrderBatch>>>,
     submitted: AtomicU64,
@@ -72,6 +75,7 @@ impl LiveState {
     ) -> Arc<Self> {
         let state = Arc::new_cyclic(|weak| LiveState {
             retention: config.retention,
+            history: config.history,
             analytics: Mutex::new(Analytics::new(config, catalogue)),
             registry: super::metrics::registry(&stats, weak.clone()),
             stats,
@@ -195,19 +199,21 @@ impl LiveState {
         self.analytics.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Feeds the daily CSV files of the retained days to the analytics (after a restart)
-    /// and logs what was read.
+    /// Feeds the daily CSV files of the days the history covers to the analytics (after
+    /// a restart) and logs what was read.
     pub fn rebuild_from(&self, dir: &std::path::Path) {
         let now_ms = crate::clock::now_millis();
-        let retention = self.retention;
+        let started = Instant::now();
+        let span = self.retention.max(self.history);
         let catalogue = self.analytics().catalogue();
-        match crate::analytics::rebuild::from_daily_files(dir, &catalogue, now_ms, retention, |order| {
-            self.analytics().record_final(order);
+        match crate::analytics::rebuild::from_daily_files(dir, &catalogue, now_ms, span, |order| {
+            self.analytics().record_final(order, now_ms);
         }) {
             Ok(rebuilt) if rebuilt.files > 0 => tracing::info!(
                 orders = rebuilt.orders,
                 unreadable_rows = rebuilt.unreadable,
                 files = rebuilt.files,
+                seconds = format!("{:.1}", started.elapsed().as_secs_f64()),
                 "live analytics rebuilt from the CSV files"
             ),
             Ok(_) => {}
