@@ -126,6 +126,8 @@ pub struct Analytics {
     ticker: VecDeque<Order>,
     /// The newest event time (ms) of the orders read back from the files.
     newest_final_ms: Option<i64>,
+    /// The newest event time (ms) read from any partition.
+    newest_ms: Option<i64>,
 }
 
 impl Analytics {
@@ -147,6 +149,7 @@ impl Analytics {
             recorded: 0,
             ticker: VecDeque::with_capacity(config.ticker),
             newest_final_ms: None,
+            newest_ms: None,
             config,
         }
     }
@@ -200,9 +203,11 @@ impl Analytics {
             Some(p) => self.marks.observe(p, t),
             None => None,
         };
-        if let Some(w) = watermark {
-            self.tiers.iter_mut().for_each(|tier| tier.expire(w));
+        if partition.is_some() {
+            self.newest_ms = self.newest_ms.max(Some(t));
         }
+        let (w, newest) = (watermark.unwrap_or(i64::MIN), self.newest_ms.unwrap_or(i64::MIN));
+        self.tiers.iter_mut().for_each(|tier| tier.expire(w, newest));
         let start = t.div_euclid(self.window_ms) * self.window_ms;
         let end = start + self.window_ms;
         let Some(keys) = Keys::of(order, self.categories, repeat) else {

@@ -173,3 +173,24 @@ fn a_rebuild_from_weeks_of_files_keeps_each_resolution_to_its_retention_and_stay
     }
     assert_eq!(analytics.summary(&Filter::default(), 5).total, sums(orders.iter()).report());
 }
+
+/// A backfill read faster than the idle timeout, from a topic with a partition that never
+/// sends: the watermark is held back all along, yet the minute windows stay bounded
+/// (twice the retention behind the newest order) and every figure stays exact.
+#[test]
+fn a_silent_partition_does_not_make_a_fast_backfill_keep_every_minute() {
+    let (orders, categories) = orders(20 * 24 * 12, 300_000_000); // every 5 min, 20 days
+    let config = AnalyticsConfig { retention: Duration::from_secs(24 * 3600), ..Default::default() };
+    let mut analytics = Analytics::new(config, Catalogue::new(categories));
+    analytics.assign(&[0, 1]);
+    for o in &orders {
+        assert_eq!(analytics.record_from(0, o), Outcome::OnTime, "partition 1 holds the watermark back");
+    }
+    assert_eq!(analytics.watermark_ms(), None);
+    assert!(analytics.window_count() <= 2 * 24 * 12 + 1, "{} minute windows kept", analytics.window_count());
+    assert_eq!(analytics.summary(&Filter::default(), 5).total, sums(orders.iter()).report());
+    let newest = orders.last().unwrap().timestamp.utc_millis();
+    let day = Filter { from_ms: Some(newest - 86_400_000), ..Default::default() };
+    let want = sums(orders.iter().filter(|o| o.timestamp.utc_millis() >= newest - 86_400_000));
+    assert_eq!(analytics.summary(&day, 5).total, want.report());
+}

@@ -117,9 +117,19 @@ impl Tier {
     }
 
     /// Drops the windows older than the retention behind `watermark` (ms).
-    pub(crate) fn expire(&mut self, watermark: i64) {
-        let cutoff = watermark.saturating_sub(self.retention_ms);
-        if cutoff < self.next_expiry {
+    ///
+    /// Windows twice the retention behind the `newest` event of any partition go as
+    /// well, whatever the watermark: a partition that never sends (no store of a
+    /// scenario keyed to it) holds the watermark back until its idle timeout passes in
+    /// processing time, and a backfill of a year read in seconds would otherwise keep a
+    /// year of minute windows. A partition lagging that far behind still counts in the
+    /// coarser tiers, which queries over its time read instead.
+    pub(crate) fn expire(&mut self, watermark: i64, newest: i64) {
+        let cutoff = watermark
+            .saturating_sub(self.retention_ms)
+            .max(newest.saturating_sub(self.retention_ms.saturating_mul(2)));
+        // Nothing read from a partition yet, or no cut-off past the last one.
+        if cutoff == i64::MIN || cutoff < self.next_expiry {
             return;
         }
         let keep_from = self.floor(cutoff);

@@ -1,5 +1,6 @@
-//! Stage 5: the HTTP server of a running pipeline: the JSON API over the live analytics,
-//! server-sent events, Prometheus metrics, and health checks.
+//! Stage 5: the HTTP server of a running pipeline: the page and its SVG charts, the JSON
+//! API over the live analytics, server-sent events, Prometheus metrics, and health
+//! checks, behind credentials and HTTPS when it leaves loopback.
 //!
 //! It runs on its own thread with a small Tokio runtime, so the pipeline's threads never
 //! wait for a client; the consumer only takes the analytics lock for one order at a time.
