@@ -18,6 +18,7 @@ use crate::generate::pacing::Rate;
 use crate::generate::scenario::Scenario;
 use crate::generate::source::{SourceConfig, Speed, Timing};
 use crate::generate::{customers, ids, GeneratorConfig};
+use crate::kafka::Cluster;
 use crate::kafka::{DEFAULT_GROUP, DEFAULT_PARTITIONS, DEFAULT_TOPIC};
 use crate::order::Catalogue;
 pub use crate::order::TimeArg;
@@ -84,6 +85,25 @@ pub enum Command {
     /// Append the orders to Google Sheets only, as a process of its own (the same sink
     /// as `consume --sheets`, without the CSV files).
     Sheets(SheetsCommandArgs),
+    /// Print a completion script for a shell, e.g.
+    /// `orderstream completions bash > ~/.local/share/bash-completion/completions/orderstream`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+impl Cli {
+    /// Parses the command line; `--version` also names the librdkafka inside.
+    pub fn parse_args() -> Cli {
+        use clap::{CommandFactory, FromArgMatches};
+        let librdkafka = crate::kafka::librdkafka_version();
+        // Made once per process, for clap's `&'static str`.
+        let version: &'static str =
+            Box::leak(format!("{} (librdkafka {librdkafka})", env!("CARGO_PKG_VERSION")).into_boxed_str());
+        let matches = Cli::command().version(version).get_matches();
+        Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+    }
 }
 
 /// What to generate and how fast.
@@ -256,7 +276,131 @@ pub struct KafkaArgs {
     #[arg(long, env = "ORDERSTREAM_BROKERS")]
     pub brokers: String,
     #[command(flatten)]
+    pub security: SecurityArgs,
+    #[command(flatten)]
     pub topic: TopicArgs,
+}
+
+impl KafkaArgs {
+    /// The cluster with its settings, checked by librdkafka.
+    pub fn cluster(&self) -> anyhow::Result<Cluster> {
+        self.security.cluster(&self.brokers)
+    }
+}
+
+/// Where the SASL password may come from besides a file (never the command line, where
+/// every user of the machine could read it in the process list).
+pub const SASL_PASSWORD_ENV: &str = "ORDERSTREAM_SASL_PASSWORD";
+
+/// How to reach a secured cluster (hosted Kafka, a company cluster): applied to every
+/// Kafka client of the command (producer, consumers, admin, dead letters).
+#[derive(Debug, Args, Clone, Default, PartialEq, Eq)]
+pub struct SecurityArgs {
+    /// How to talk to the brokers.
+    #[arg(long, env = "ORDERSTREAM_SECURITY_PROTOCOL", value_parser = ["plaintext", "ssl", "sasl_plaintext", "sasl_ssl"])]
+    pub security_protocol: Option<String>,
+    /// The SASL mechanism.
+    #[arg(long, env = "ORDERSTREAM_SASL_MECHANISM", value_parser = ["plain", "scram-sha-256", "scram-sha-512"])]
+    pub sasl_mechanism: Option<String>,
+    /// The SASL user name.
+    #[arg(long, env = "ORDERSTREAM_SASL_USERNAME")]
+    pub sasl_username: Option<String>,
+    /// A file whose first line is the SASL password (or give it in the environment
+    /// variable ORDERSTREAM_SASL_PASSWORD; it is never taken from the command line).
+    #[arg(long, env = "ORDERSTREAM_SASL_PASSWORD_FILE")]
+    pub sasl_password_file: Option<PathBuf>,
+    /// CA certificate(s) (PEM) to verify the brokers with, instead of the system's.
+    /// The brokers' host names are verified against their certificates.
+    #[arg(long, env = "ORDERSTREAM_SSL_CA_LOCATION")]
+    pub ssl_ca_location: Option<PathBuf>,
+    /// This client's certificate (PEM), for mutual TLS.
+    #[arg(long, env = "ORDERSTREAM_SSL_CERTIFICATE_LOCATION")]
+    pub ssl_certificate_location: Option<PathBuf>,
+    /// This client's private key (PEM), for mutual TLS.
+    #[arg(long, env = "ORDERSTREAM_SSL_KEY_LOCATION")]
+    pub ssl_key_location: Option<PathBuf>,
+    /// A file whose first line is the password of --ssl-key-location.
+    #[arg(long, env = "ORDERSTREAM_SSL_KEY_PASSWORD_FILE")]
+    pub ssl_key_password_file: Option<PathBuf>,
+    /// Any other librdkafka client setting, `KEY=VALUE` (repeatable), e.g.
+    /// `--kafka-option socket.keepalive.enable=true`. Checked by librdkafka at start.
+    #[arg(long = "kafka-option", value_name = "KEY=VALUE", value_parser = key_value)]
+    pub kafka_options: Vec<(String, String)>,
+}
+
+fn key_value(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.trim().is_empty() => Ok((key.trim().to_string(), value.to_string())),
+        _ => Err(format!("expected KEY=VALUE, e.g. socket.keepalive.enable=true, not {text:?}")),
+    }
+}
+
+/// The first line of a secret file, named in the error.
+fn secret_from(path: &Path, what: &str) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("reading the {what} file {}: {e}", path.display()))?;
+    let line = text.lines().next().unwrap_or("").trim_end_matches('\r').to_string();
+    if line.is_empty() {
+        bail!("the {what} file {} is empty: its first line must be the {what}", path.display());
+    }
+    Ok(line)
+}
+
+impl SecurityArgs {
+    /// The cluster at `bootstrap` with these settings, checked by librdkafka (a bad
+    /// key or value ends the command with exit code 2).
+    pub fn cluster(&self, bootstrap: &str) -> anyhow::Result<Cluster> {
+        let mut cluster = Cluster::new(bootstrap);
+        let path = |p: &Path| p.to_string_lossy().into_owned();
+        if let Some(protocol) = &self.security_protocol {
+            cluster = cluster.with("security.protocol", protocol);
+        }
+        if self.security_protocol.as_deref().is_some_and(|p| p.starts_with("sasl"))
+            && self.sasl_mechanism.is_none()
+        {
+            return Err(crate::kafka::BadSetting {
+                key: "sasl.mechanisms".into(),
+                reason: "--security-protocol sasl_* needs --sasl-mechanism (plain, scram-sha-256 or scram-sha-512)".into(),
+            }
+            .into());
+        }
+        if let Some(mechanism) = &self.sasl_mechanism {
+            cluster = cluster.with("sasl.mechanisms", &mechanism.to_uppercase());
+        }
+        if let Some(user) = &self.sasl_username {
+            cluster = cluster.with("sasl.username", user);
+        }
+        let password = match &self.sasl_password_file {
+            Some(file) => Some(secret_from(file, "SASL password")?),
+            None => std::env::var(SASL_PASSWORD_ENV).ok().filter(|p| !p.is_empty()),
+        };
+        if let Some(password) = password {
+            cluster = cluster.with_secret("sasl.password", &password);
+        }
+        for (key, value) in [
+            ("ssl.ca.location", &self.ssl_ca_location),
+            ("ssl.certificate.location", &self.ssl_certificate_location),
+            ("ssl.key.location", &self.ssl_key_location),
+        ] {
+            if let Some(file) = value {
+                cluster = cluster.with(key, &path(file));
+            }
+        }
+        if let Some(file) = &self.ssl_key_password_file {
+            cluster = cluster.with_secret("ssl.key.password", &secret_from(file, "TLS key password")?);
+        }
+        for (key, value) in &self.kafka_options {
+            let secret = ["password", "secret", "credentials"].iter().any(|w| key.contains(w));
+            if secret {
+                tracing::warn!(key = %key, "a secret given with --kafka-option can be read by anyone who lists this machine's processes; use --sasl-password-file, the environment or a file setting");
+                cluster = cluster.with_secret(key, value);
+            } else {
+                cluster = cluster.with(key, value);
+            }
+        }
+        cluster.check()?;
+        Ok(cluster)
+    }
 }
 
 /// The consumer group of the sinks.
@@ -534,6 +678,8 @@ pub struct RunArgs {
     /// Kafka bootstrap servers; without it an embedded broker is started in-process.
     #[arg(long, env = "ORDERSTREAM_BROKERS")]
     pub brokers: Option<String>,
+    #[command(flatten)]
+    pub security: SecurityArgs,
     #[command(flatten)]
     pub topic: TopicArgs,
     #[command(flatten)]

@@ -2,11 +2,10 @@
 
 use std::io::IsTerminal;
 
-use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 fn main() {
-    let cli = orderstream::cli::Cli::parse();
+    let cli = orderstream::cli::Cli::parse_args();
     let filter = EnvFilter::try_from_env("ORDERSTREAM_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)

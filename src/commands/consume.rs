@@ -21,21 +21,16 @@ pub fn execute(args: &ConsumeArgs, progress: Duration) -> anyhow::Result<()> {
     let reporter = ProgressReporter::start(stats.clone(), progress);
     let http = super::start_http(&args.http, catalogue, &stats, Some(args.sink.csv_dir.as_path()))?;
     let kafka = &args.kafka;
+    let cluster = kafka.cluster()?;
     let config = ConsumerConfig {
         idle_exit: args.idle_exit,
         join_timeout: args.join_timeout,
         live: http.as_ref().map(|(state, _)| state.clone() as Arc<dyn PipelineObserver>),
-        ..super::csv_consumer(&kafka.brokers, &kafka.topic, &args.group, &args.sink, catalogue)
+        ..super::csv_consumer(&cluster, &kafka.topic, &args.group, &args.sink, catalogue)
     };
     let sheets = super::start_sheets(
         args.sheets.config(&args.group.group),
-        super::sheets_source(
-            &kafka.brokers,
-            &kafka.topic,
-            args.idle_exit,
-            args.sink.session_timeout,
-            catalogue,
-        ),
+        super::sheets_source(&cluster, &kafka.topic, args.idle_exit, args.sink.session_timeout, catalogue),
         &stats,
         &shutdown,
         None,

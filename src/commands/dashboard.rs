@@ -24,7 +24,7 @@ pub fn execute(args: &DashboardArgs, progress: Duration) -> anyhow::Result<()> {
     let (live, server) =
         super::start_http(&http, catalogue, &stats, None)?.context("the HTTP server did not start")?;
     let config = ReaderConfig {
-        brokers: args.kafka.brokers.clone(),
+        brokers: args.kafka.cluster()?,
         topic: args.kafka.topic.topic.clone(),
         group: args.group.clone(),
         connect_timeout: args.kafka.topic.connect_timeout,

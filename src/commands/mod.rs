@@ -15,6 +15,7 @@ use crate::cli::{Cli, Command, GroupArgs, HttpArgs, SinkArgs, TopicArgs};
 use crate::dashboard::{DashboardServer, LiveState};
 use crate::kafka::consumer::ConsumerConfig;
 use crate::kafka::link::RunLink;
+use crate::kafka::Cluster;
 use crate::order::Catalogue;
 use crate::sheets::worker::SheetsSource;
 use crate::sheets::{run_sheets, SheetsConfig, SheetsReport};
@@ -36,6 +37,9 @@ pub struct DataMissing(pub String);
 pub fn exit_code(err: &anyhow::Error) -> i32 {
     if err.chain().any(|e| e.downcast_ref::<DataMissing>().is_some()) {
         EXIT_DATA_MISSING
+    } else if err.chain().any(|e| e.downcast_ref::<crate::kafka::BadSetting>().is_some()) {
+        // A setting librdkafka refuses is a usage error, like a bad flag.
+        2
     } else {
         1
     }
@@ -52,6 +56,11 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Run(args) => run::execute(&args, progress),
         Command::Dashboard(args) => dashboard::execute(&args, progress),
         Command::Sheets(args) => sheets::execute(&args, progress),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "orderstream", &mut std::io::stdout());
+            Ok(())
+        }
     }
 }
 
@@ -59,14 +68,14 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
 /// sets what differs (idle exit, join timeout, the embedded broker's source, live
 /// analytics).
 fn csv_consumer(
-    brokers: &str,
+    brokers: &Cluster,
     topic: &TopicArgs,
     group: &GroupArgs,
     sink: &SinkArgs,
     catalogue: Catalogue,
 ) -> ConsumerConfig {
     ConsumerConfig {
-        brokers: brokers.to_string(),
+        brokers: brokers.clone(),
         topic: topic.topic.clone(),
         group: group.group.clone(),
         csv_dir: sink.csv_dir.clone(),
@@ -86,14 +95,14 @@ fn csv_consumer(
 
 /// Where the Sheets sink of `consume`, `run` and `sheets` reads from.
 fn sheets_source(
-    brokers: &str,
+    brokers: &Cluster,
     topic: &TopicArgs,
     idle_exit: Option<Duration>,
     session_timeout: Duration,
     catalogue: Catalogue,
 ) -> SheetsSource {
     SheetsSource {
-        brokers: brokers.to_string(),
+        brokers: brokers.clone(),
         topic: topic.topic.clone(),
         idle_exit,
         session_timeout,

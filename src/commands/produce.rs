@@ -15,12 +15,13 @@ pub fn execute(args: &ProduceArgs, progress: Duration) -> anyhow::Result<()> {
     let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
     let source = args.generator.source()?;
     let kafka = &args.kafka;
-    ensure_topic(&kafka.brokers, &kafka.topic.topic, args.partitions, kafka.topic.connect_timeout)?;
+    let cluster = kafka.cluster()?;
+    ensure_topic(&cluster, &kafka.topic.topic, args.partitions, kafka.topic.connect_timeout)?;
     let stats = Stats::new();
     shutdown.report_on_exit(&stats);
     let reporter = ProgressReporter::start(stats.clone(), progress);
     let config = ProducerConfig {
-        brokers: kafka.brokers.clone(),
+        brokers: cluster,
         topic: kafka.topic.topic.clone(),
         source,
         connect_timeout: kafka.topic.connect_timeout,

@@ -7,13 +7,14 @@ use anyhow::{anyhow, bail, Context};
 use tracing::{info, warn};
 
 use super::DataMissing;
-use crate::cli::RunArgs;
+use crate::cli::{RunArgs, SecurityArgs};
 use crate::kafka::admin::ensure_topic;
 use crate::kafka::consumer::{consume, ConsumeReport, ConsumerConfig};
 use crate::kafka::embedded::EmbeddedKafka;
 use crate::kafka::link::RunLink;
 use crate::kafka::observer::PipelineObserver;
 use crate::kafka::producer::{produce, ProduceReport, ProducerConfig};
+use crate::kafka::Cluster;
 use crate::sheets::SheetsReport;
 use crate::shutdown::Shutdown;
 use crate::stats::{ProgressReporter, Stats};
@@ -112,16 +113,20 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
 
 /// The broker of the run: the cluster of `--brokers` (with the topic made if missing),
 /// or an embedded one with a source name of its own for the checkpoints.
-fn start_broker(args: &RunArgs) -> anyhow::Result<(Option<EmbeddedKafka>, String, Option<String>)> {
+fn start_broker(args: &RunArgs) -> anyhow::Result<(Option<EmbeddedKafka>, Cluster, Option<String>)> {
     let topic = &args.topic.topic;
     Ok(match &args.brokers {
         Some(brokers) => {
-            ensure_topic(brokers, topic, args.partitions, args.topic.connect_timeout)?;
-            (None, brokers.clone(), None)
+            let cluster = args.security.cluster(brokers)?;
+            ensure_topic(&cluster, topic, args.partitions, args.topic.connect_timeout)?;
+            (None, cluster, None)
         }
         None => {
+            if args.security != SecurityArgs::default() {
+                anyhow::bail!("the Kafka security settings and --kafka-option apply to a cluster given with --brokers, not to the embedded broker");
+            }
             let kafka = EmbeddedKafka::start(topic, args.partitions)?;
-            let (brokers, source) = (kafka.bootstrap_servers(), kafka.source().to_string());
+            let (brokers, source) = (Cluster::new(kafka.bootstrap_servers()), kafka.source().to_string());
             (Some(kafka), brokers, Some(source))
         }
     })

@@ -22,7 +22,7 @@ pub fn execute(args: &SheetsCommandArgs, progress: Duration) -> anyhow::Result<(
     shutdown.report_on_exit(&stats);
     let reporter = ProgressReporter::start(stats.clone(), progress);
     let source = super::sheets_source(
-        &args.kafka.brokers,
+        &args.kafka.cluster()?,
         &args.kafka.topic,
         args.idle_exit,
         args.session_timeout,

@@ -96,3 +96,92 @@ fn full_disk_is_a_clear_error() {
     assert!(text.contains("No space left on device"), "{text}");
     assert!(!text.contains("panicked"), "{text}");
 }
+
+/// Kafka client settings are judged by librdkafka before anything starts: a misspelt
+/// key, a bad value or SASL without a mechanism is a usage error (exit 2) naming the
+/// setting; a password never comes from the command line unwarned, nor shows in errors.
+#[test]
+fn kafka_settings_are_checked_at_start_and_secrets_stay_hidden() {
+    let work = tempfile::tempdir().unwrap();
+    let consume = |extra: &[&str]| {
+        run_within(
+            orderstream()
+                .args(["consume", "--brokers", "127.0.0.1:1", "--connect-timeout", "1s", "--csv-dir"])
+                .arg(work.path())
+                .args(extra),
+            Duration::from_secs(30),
+        )
+    };
+    let cases: [(&[&str], &str); 4] = [
+        (&["--kafka-option", "socket.keepalive.enabel=true"], "No such configuration property"),
+        (&["--kafka-option", "message.max.bytes=-5"], "message.max.bytes"),
+        (&["--security-protocol", "sasl_ssl"], "needs --sasl-mechanism"),
+        (&["--kafka-option", "group.id=theirs"], "--group"),
+    ];
+    for (flags, want) in cases {
+        let out = consume(flags);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{flags:?}: {err}");
+        assert!(err.contains(want), "{flags:?}: {err}");
+    }
+    let out = consume(&["--kafka-option", "not-a-pair"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+
+    // A secret passed through is warned about and hidden in the error it causes.
+    let out = consume(&[
+        "--security-protocol",
+        "sasl_plaintext",
+        "--sasl-mechanism",
+        "plain",
+        "--kafka-option",
+        "sasl.password=hunter2-secret",
+        "--kafka-option",
+        "sasl.mechanisms=NOPE",
+    ]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("can be read by anyone"), "no warning: {err}");
+    assert!(!err.contains("hunter2-secret"), "{err}");
+
+    // An empty password file is named; the embedded broker takes no security settings.
+    let empty = work.path().join("empty");
+    std::fs::write(&empty, "").unwrap();
+    let out = consume(&[
+        "--security-protocol",
+        "sasl_plaintext",
+        "--sasl-mechanism",
+        "plain",
+        "--sasl-password-file",
+        empty.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success() && stderr(&out).contains("is empty"), "{}", stderr(&out));
+    let out = run_within(
+        orderstream()
+            .args(["run", "--count", "1", "--security-protocol", "ssl", "--csv-dir"])
+            .arg(work.path().join("e")),
+        Duration::from_secs(30),
+    );
+    assert!(!out.status.success() && stderr(&out).contains("not to the embedded broker"), "{}", stderr(&out));
+}
+
+/// Shell completions come from the same flag definitions, and `--version` names the
+/// librdkafka inside (what a bug report needs).
+#[test]
+fn completions_for_three_shells_and_a_version_with_librdkafka() {
+    let version = run_within(orderstream().arg("--version"), Duration::from_secs(10));
+    assert_ok(&version);
+    let version = String::from_utf8(version.stdout).unwrap();
+    assert!(version.starts_with("orderstream ") && version.contains("(librdkafka 2."), "{version}");
+    for shell in ["bash", "zsh", "fish"] {
+        let out = run_within(orderstream().args(["completions", shell]), Duration::from_secs(10));
+        assert_ok(&out);
+        let script = String::from_utf8(out.stdout).unwrap();
+        assert!(script.contains("sasl-password-file") && script.contains("csv-dir"), "{shell}");
+    }
+    let bash = run_within(orderstream().args(["completions", "bash"]), Duration::from_secs(10)).stdout;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("orderstream.bash");
+    std::fs::write(&file, bash).unwrap();
+    let check = std::process::Command::new("bash").arg("-n").arg(&file).output().unwrap();
+    assert!(check.status.success(), "bash rejects the script: {}", String::from_utf8_lossy(&check.stderr));
+}

@@ -28,4 +28,5 @@ mod kafka_pipeline;
 mod nothing_lost;
 mod ops_files;
 mod rebalance;
+mod secure_kafka;
 mod sheets_sink;

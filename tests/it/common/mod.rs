@@ -271,25 +271,46 @@ pub struct PrivateKafka {
 impl PrivateKafka {
     /// Starts a broker (installed by `scripts/test`, like the shared one).
     pub fn start() -> PrivateKafka {
+        PrivateKafka::start_with(false)
+    }
+
+    /// Starts a broker that also listens with SASL_SSL and mutual TLS (see
+    /// `scripts/kafka-local`); [`PrivateKafka::secure`] tells where.
+    pub fn start_secure() -> PrivateKafka {
+        PrivateKafka::start_with(true)
+    }
+
+    fn start_with(secure: bool) -> PrivateKafka {
         let state = tempfile::Builder::new().prefix("orderstream-private-kafka").tempdir().unwrap();
-        let out = PrivateKafka::run(state.path(), "start");
+        let out = PrivateKafka::run(state.path(), "start", secure);
         let brokers = out.lines().last().expect("kafka-local prints the address last").trim().to_string();
         PrivateKafka { state, brokers }
     }
 
-    /// Stops the broker and starts it again on the same port with the same data.
-    pub fn restart(&self) {
-        PrivateKafka::run(self.state.path(), "stop");
-        PrivateKafka::run(self.state.path(), "start");
+    /// A value of a secured broker's `secure` file: `sasl_ssl`, `mtls` (addresses),
+    /// `ca`, `other_ca`, `client_certificate`, `client_key`, `user`, `password_file`.
+    pub fn secure(&self, key: &str) -> String {
+        let text = std::fs::read_to_string(self.state.path().join("secure")).expect("a secured broker");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{key}=")))
+            .unwrap_or_else(|| panic!("no {key} in {text}"))
+            .to_string()
     }
 
-    fn run(state: &Path, action: &str) -> String {
+    /// Stops the broker and starts it again on the same port with the same data.
+    pub fn restart(&self) {
+        PrivateKafka::run(self.state.path(), "stop", false);
+        PrivateKafka::run(self.state.path(), "start", false);
+    }
+
+    fn run(state: &Path, action: &str, secure: bool) -> String {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/kafka-local");
-        let out = Command::new(script)
-            .arg(action)
-            .env("ORDERSTREAM_KAFKA_DIR", state)
-            .output()
-            .expect("run scripts/kafka-local");
+        let mut command = Command::new(script);
+        command.arg(action).env("ORDERSTREAM_KAFKA_DIR", state);
+        if secure {
+            command.env("ORDERSTREAM_KAFKA_SECURE", "1");
+        }
+        let out = command.output().expect("run scripts/kafka-local");
         assert!(
             out.status.success(),
             "kafka-local {action} failed:\n{}",

@@ -7,23 +7,20 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::types::RDKafkaErrorCode;
 use tracing::info;
 
-use super::{client_config, KafkaStageError};
+use super::{client_config, reach, Cluster, KafkaStageError};
 
 /// Ensures `topic` exists, creating it with `partitions` partitions and the cluster's
 /// default replication factor. An existing topic is left as it is, without asking to
 /// create it: a client allowed to write a topic need not be allowed to create topics.
 pub fn ensure_topic(
-    brokers: &str,
+    brokers: &Cluster,
     topic: &str,
     partitions: i32,
     timeout: Duration,
 ) -> Result<(), KafkaStageError> {
+    reach(brokers, None, timeout)?;
     let admin: AdminClient<DefaultClientContext> = client_config(brokers, "admin").create()?;
-    let metadata = admin.inner().fetch_metadata(None, timeout).map_err(|e| KafkaStageError::Unreachable {
-        brokers: brokers.to_string(),
-        timeout,
-        reason: e.to_string(),
-    })?;
+    let metadata = admin.inner().fetch_metadata(None, timeout)?;
     if metadata.topics().iter().any(|t| t.name() == topic && t.error().is_none()) {
         return wait_for_leaders(&admin, topic, timeout);
     }

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::Consumer;
 use rdkafka::message::Message;
 use tracing::{info, warn};
 
@@ -17,7 +17,7 @@ use super::driver::{run_member, Assigned, Commit, DriverConfig, DriverContext, G
 use super::gaps::Gap;
 use super::link::RunLink;
 use super::observer::PipelineObserver;
-use super::{client_config, group_member_config, KafkaStageError};
+use super::{group_member_config, reach, Cluster, KafkaStageError};
 use crate::order::Catalogue;
 use crate::order::Order;
 use crate::shutdown::Shutdown;
@@ -28,7 +28,7 @@ use crate::stats::Stats;
 #[derive(Debug, Clone)]
 pub struct ConsumerConfig {
     /// Bootstrap servers.
-    pub brokers: String,
+    pub brokers: Cluster,
     /// Source topic.
     pub topic: String,
     /// Consumer group.
@@ -167,14 +167,8 @@ const MOCK_CLUSTER_PREFIX: &str = "mockCluster";
 
 /// Fails with a clear error if no broker answers; returns the cluster id.
 fn check_reachable(config: &ConsumerConfig) -> Result<String, KafkaStageError> {
-    let probe: BaseConsumer = client_config(&config.brokers, "probe").create()?;
-    let metadata = probe.fetch_metadata(Some(&config.topic), config.connect_timeout).map_err(|e| {
-        KafkaStageError::Unreachable {
-            brokers: config.brokers.clone(),
-            timeout: config.connect_timeout,
-            reason: e.to_string(),
-        }
-    })?;
+    let probe = reach(&config.brokers, Some(&config.topic), config.connect_timeout)?;
+    let metadata = probe.fetch_metadata(Some(&config.topic), config.connect_timeout)?;
     if !metadata.topics().iter().any(|t| t.name() == config.topic && t.error().is_none()) {
         warn!(topic = %config.topic, "topic does not exist yet; waiting for it");
     }

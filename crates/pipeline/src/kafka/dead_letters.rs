@@ -14,7 +14,7 @@ use rdkafka::message::{BorrowedMessage, Header, Message, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use tracing::warn;
 
-use super::{client_config, dead_letter_topic, KafkaStageError};
+use super::{client_config, dead_letter_topic, Cluster, KafkaStageError};
 
 /// Payloads larger than this are sent truncated (leaves room for key and headers under
 /// the 1,000,000-byte default `message.max.bytes`).
@@ -30,7 +30,7 @@ pub(crate) struct DeadLetterTopic {
 }
 
 impl DeadLetterTopic {
-    pub(crate) fn new(brokers: &str, topic: &str) -> Result<Self, KafkaStageError> {
+    pub(crate) fn new(brokers: &Cluster, topic: &str) -> Result<Self, KafkaStageError> {
         let producer =
             client_config(brokers, "dead-letters").set("acks", "all").set("linger.ms", "50").create()?;
         Ok(DeadLetterTopic { topic: dead_letter_topic(topic), producer, unflushed: false })

@@ -5,8 +5,10 @@
 //! against a real cluster and against the in-process [`embedded`] broker.
 
 pub mod admin;
+mod cluster;
 pub mod consumer;
 mod dead_letters;
+mod diagnosis;
 pub mod driver;
 pub mod embedded;
 pub mod flow;
@@ -28,6 +30,8 @@ pub const DEFAULT_GROUP: &str = "consumer_group";
 /// Partitions of a topic that `produce` creates.
 pub const DEFAULT_PARTITIONS: i32 = 6;
 pub use crate::sink::EMBEDDED_SOURCE_PREFIX;
+pub use cluster::{BadSetting, Cluster};
+pub use diagnosis::{reach, Diagnosis};
 
 /// Checks a topic name against Kafka's rules (1-249 characters of `a-zA-Z0-9._-`, not
 /// `.` or `..`), so that a bad `--topic` fails at once instead of being retried.
@@ -46,6 +50,11 @@ pub fn validate_topic(name: &str) -> Result<String, String> {
     Ok(name.to_string())
 }
 
+/// The version of the librdkafka built in, for `--version` and bug reports.
+pub fn librdkafka_version() -> String {
+    rdkafka::util::get_rdkafka_version().1
+}
+
 /// The dead-letter topic of `topic`.
 pub fn dead_letter_topic(topic: &str) -> String {
     format!("{topic}.dlq")
@@ -54,8 +63,9 @@ pub fn dead_letter_topic(topic: &str) -> String {
 /// Errors setting up or talking to Kafka.
 #[derive(Debug, thiserror::Error)]
 pub enum KafkaStageError {
-    /// No broker answered in time.
-    #[error("cannot reach Kafka at {brokers} within {timeout:?}: {reason}; is the broker running (scripts/kafka-local start)?")]
+    /// No broker answered in time; `reason` is the cause librdkafka reported (a refused
+    /// password, an untrusted certificate), else its last word.
+    #[error("cannot reach Kafka at {brokers}: {reason}")]
     Unreachable {
         /// The bootstrap list tried.
         brokers: String,
@@ -106,13 +116,17 @@ pub fn refusal(error: &rdkafka::error::KafkaError) -> Option<String> {
 /// group or broker trouble without rebuilding.
 pub const KAFKA_DEBUG_ENV: &str = "ORDERSTREAM_KAFKA_DEBUG";
 
-/// Settings common to every client: bootstrap servers and a client id.
-pub fn client_config(brokers: &str, role: &str) -> ClientConfig {
+/// Settings common to every client: bootstrap servers, a client id and the cluster's
+/// own settings (security, pass-through).
+pub fn client_config(brokers: &Cluster, role: &str) -> ClientConfig {
     let mut config = ClientConfig::new();
     config
-        .set("bootstrap.servers", brokers)
+        .set("bootstrap.servers", brokers.bootstrap())
         .set("client.id", format!("orderstream-{role}"))
         .set("log_level", "4");
+    // Before the role's own settings, which keep the promises (acks, commits) whatever
+    // is passed through.
+    brokers.apply(&mut config);
     if let Ok(contexts) = std::env::var(KAFKA_DEBUG_ENV) {
         if !contexts.is_empty() {
             config.set("debug", contexts).set("log_level", "7");
@@ -124,7 +138,7 @@ pub fn client_config(brokers: &str, role: &str) -> ClientConfig {
 /// Settings of a consumer-group member that commits by hand, only once its output is
 /// durable, and starts a new group at the earliest offset (as the prototype did).
 pub fn group_member_config(
-    brokers: &str,
+    brokers: &Cluster,
     role: &str,
     group: &str,
     session_timeout: Duration,

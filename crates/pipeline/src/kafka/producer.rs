@@ -17,7 +17,7 @@ use rdkafka::ClientContext;
 use tracing::{error, info};
 
 use super::flow::FlowWindow;
-use super::{client_config, KafkaStageError};
+use super::{client_config, Cluster, KafkaStageError};
 use crate::generate::source::{OrderSource, SourceConfig};
 use crate::order::write_json;
 use crate::shutdown::Shutdown;
@@ -32,7 +32,7 @@ const MESSAGE_TIMEOUT: Duration = Duration::from_secs(120);
 #[derive(Debug, Clone)]
 pub struct ProducerConfig {
     /// Bootstrap servers.
-    pub brokers: String,
+    pub brokers: Cluster,
     /// Target topic.
     pub topic: String,
     /// The orders and their timing.
@@ -115,9 +115,9 @@ pub fn produce(
         .create_with_context(context)?;
     producer.client().fetch_metadata(Some(&config.topic), config.connect_timeout).map_err(|e| {
         KafkaStageError::Unreachable {
-            brokers: config.brokers.clone(),
+            brokers: config.brokers.to_string(),
             timeout: config.connect_timeout,
-            reason: e.to_string(),
+            reason: format!("no answer within {:?} ({e}); is the broker running, and do --security-protocol and its settings fit it?", config.connect_timeout),
         }
     })?;
 

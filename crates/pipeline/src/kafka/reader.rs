@@ -11,7 +11,7 @@ use tracing::{info, warn};
 
 use super::gaps::GapDetector;
 use super::observer::PipelineObserver;
-use super::{client_config, KafkaStageError};
+use super::{client_config, reach, Cluster, KafkaStageError};
 use crate::order::{check_event_time, decode_json, Catalogue};
 use crate::shutdown::Shutdown;
 use crate::stats::Stats;
@@ -20,7 +20,7 @@ use crate::stats::Stats;
 #[derive(Debug, Clone)]
 pub struct ReaderConfig {
     /// Bootstrap servers.
-    pub brokers: String,
+    pub brokers: Cluster,
     /// Topic of the orders.
     pub topic: String,
     /// Consumer group (its own, apart from the CSV writers).
@@ -40,6 +40,8 @@ pub fn read_into(
     stats: &Stats,
     shutdown: &Shutdown,
 ) -> Result<(), KafkaStageError> {
+    // A refused password or certificate is named before the reader starts.
+    drop(reach(&config.brokers, Some(&config.topic), config.connect_timeout)?);
     let consumer: BaseConsumer = client_config(&config.brokers, "dashboard")
         .set("group.id", &config.group)
         .set("enable.auto.commit", "false")
@@ -48,9 +50,9 @@ pub fn read_into(
         .create()?;
     consumer.fetch_metadata(Some(&config.topic), config.connect_timeout).map_err(|e| {
         KafkaStageError::Unreachable {
-            brokers: config.brokers.clone(),
+            brokers: config.brokers.to_string(),
             timeout: config.connect_timeout,
-            reason: e.to_string(),
+            reason: format!("no answer within {:?} ({e}); is the broker running, and do --security-protocol and its settings fit it?", config.connect_timeout),
         }
     })?;
     refuse_a_sink_group(&consumer, config)?;

@@ -17,8 +17,8 @@ use crate::kafka::driver::{
 };
 use crate::kafka::flow::SinkSlot;
 use crate::kafka::gaps::Gap;
-use crate::kafka::group_member_config;
 use crate::kafka::link::RunLink;
+use crate::kafka::{group_member_config, Cluster};
 use crate::order::Order;
 use crate::shutdown::Shutdown;
 use crate::stats::Stats;
@@ -27,7 +27,7 @@ use crate::stats::Stats;
 #[derive(Debug, Clone)]
 pub struct SheetsSource {
     /// Bootstrap servers.
-    pub brokers: String,
+    pub brokers: Cluster,
     /// The orders topic.
     pub topic: String,
     /// Exit after this long without a message and with nothing left to send.
