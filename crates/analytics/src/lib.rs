@@ -253,7 +253,7 @@ impl Analytics {
     /// watermark, or while a partition with no order yet holds it back, the latest event
     /// time read, or after a restart with nothing read yet, the newest order of the files.
     pub fn range_end_ms(&mut self) -> Option<i64> {
-        self.marks.current().or(self.marks.newest_event()).or(self.newest_final_ms)
+        self.marks.current().or(self.newest_ms).or(self.newest_final_ms)
     }
 
     /// The catalogue the breakdowns index into.
@@ -346,6 +346,14 @@ impl Analytics {
             split[key].merge(&cell.totals);
         }
         series
+    }
+
+    /// The totals of the filter alone, without the breakdowns of [`Analytics::summary`]
+    /// (the scorecards' previous period).
+    pub fn total(&self, filter: &Filter) -> Totals {
+        let mut total = Totals::default();
+        self.cells(filter).for_each(|(_, _, _, cell)| total.merge(&cell.totals));
+        total
     }
 
     /// Totals per (region, category) cell for the filter, in one pass over the windows;

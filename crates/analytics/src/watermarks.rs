@@ -58,11 +58,6 @@ impl Watermarks {
         self.current_ms
     }
 
-    /// The latest event time of any partition (ms), whatever holds the watermark back.
-    pub fn newest_event(&self) -> Option<i64> {
-        self.marks.values().filter_map(|m| m.latest_ms).max()
-    }
-
     /// The watermark (ms): no order at or before it is expected any more.
     pub fn current(&mut self) -> Option<i64> {
         self.advance(Instant::now())

@@ -200,7 +200,7 @@ pub(super) fn previous_period(
     Some(Previous {
         from_ms: before.from_ms?,
         to_ms: before.to_ms?,
-        totals: analytics.summary(&before, 0).total,
+        totals: analytics.total(&before).report(),
     })
 }
 

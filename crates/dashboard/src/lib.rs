@@ -192,7 +192,7 @@ async fn chart(
     let Some(chart) = name.strip_suffix(".svg") else {
         return Err(api::ApiError::not_found(format!("no chart {name:?}")));
     };
-    let svg = charts::render(&mut state.analytics(), chart, &filter, width)
+    let svg = charts::render(&mut state.analytics(), chart, &filter, width, None)
         .ok_or_else(|| api::ApiError::not_found(format!("no chart {name:?}")))?;
     Ok(([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "no-store")], svg).into_response())
 }

@@ -56,7 +56,13 @@ pub(super) fn render(state: &LiveState, filter: &Filter, query: &str, range: &st
     let charts: String = super::charts::CHARTS
         .iter()
         .filter_map(|(name, _)| {
-            let svg = super::charts::render(&mut analytics, name, filter, super::charts::DEFAULT_WIDTH)?;
+            let svg = super::charts::render(
+                &mut analytics,
+                name,
+                filter,
+                super::charts::DEFAULT_WIDTH,
+                Some(&summary),
+            )?;
             Some(format!("<figure class=\"card chart\" data-chart=\"{name}\">{svg}</figure>\n"))
         })
         .collect();

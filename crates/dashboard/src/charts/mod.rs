@@ -13,7 +13,7 @@ mod stacked;
 mod svg;
 mod time_axis;
 
-use crate::analytics::{Analytics, Filter, Split, Totals};
+use crate::analytics::{Analytics, Filter, Split, Summary, Totals};
 use crate::order::Region;
 
 pub(crate) use format::zl_exact;
@@ -67,8 +67,14 @@ impl Measure {
 }
 
 /// The SVG of chart `name` over `filter`, `width` px wide; `None` if there is no such
-/// chart.
-pub(super) fn render(analytics: &mut Analytics, name: &str, filter: &Filter, width: u32) -> Option<String> {
+/// chart. The bar charts read `summary` when the caller already has the filter's.
+pub(super) fn render(
+    analytics: &mut Analytics,
+    name: &str,
+    filter: &Filter,
+    width: u32,
+    summary: Option<&Summary>,
+) -> Option<String> {
     let width = f64::from(width.clamp(240, 4000));
     let title = CHARTS.iter().find(|(n, _)| *n == name)?.1;
     let categories: Vec<&'static str> = analytics.categories().iter().map(|c| c.name).collect();
@@ -98,7 +104,14 @@ pub(super) fn render(analytics: &mut Analytics, name: &str, filter: &Filter, wid
         "value" => over_time(analytics, Split::Category, Measure::Gross, categories),
         "value-region" => over_time(analytics, Split::Region, Measure::Gross, regions),
         _ => {
-            let summary = analytics.summary(filter, 0);
+            let computed;
+            let summary = match summary {
+                Some(summary) => summary,
+                None => {
+                    computed = analytics.summary(filter, 0);
+                    &computed
+                }
+            };
             let (values, order) = match name {
                 "category" => (&summary.by_category, categories),
                 "region" => (&summary.by_region, regions),

@@ -18,9 +18,8 @@ pub fn ensure_topic(
     partitions: i32,
     timeout: Duration,
 ) -> Result<(), KafkaStageError> {
-    reach(brokers, None, timeout)?;
+    let (_, metadata) = reach(brokers, None, timeout)?;
     let admin: AdminClient<DefaultClientContext> = client_config(brokers, "admin").create()?;
-    let metadata = admin.inner().fetch_metadata(None, timeout)?;
     if metadata.topics().iter().any(|t| t.name() == topic && t.error().is_none()) {
         return wait_for_leaders(&admin, topic, timeout);
     }

@@ -167,8 +167,7 @@ const MOCK_CLUSTER_PREFIX: &str = "mockCluster";
 
 /// Fails with a clear error if no broker answers; returns the cluster id.
 fn check_reachable(config: &ConsumerConfig) -> Result<String, KafkaStageError> {
-    let probe = reach(&config.brokers, Some(&config.topic), config.connect_timeout)?;
-    let metadata = probe.fetch_metadata(Some(&config.topic), config.connect_timeout)?;
+    let (probe, metadata) = reach(&config.brokers, Some(&config.topic), config.connect_timeout)?;
     if !metadata.topics().iter().any(|t| t.name() == config.topic && t.error().is_none()) {
         warn!(topic = %config.topic, "topic does not exist yet; waiting for it");
     }

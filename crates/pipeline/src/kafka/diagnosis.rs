@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use rdkafka::client::ClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::KafkaError;
+use rdkafka::metadata::Metadata;
 use rdkafka::types::RDKafkaErrorCode;
 
 use super::{client_config, Cluster, KafkaStageError};
@@ -62,19 +63,20 @@ impl ConsumerContext for Diagnosis {}
 
 /// Waits up to `timeout` for the cluster to answer a metadata request (for `topic`, or
 /// for all topics), serving librdkafka's error reports meanwhile; the error names their
-/// cause. Returns the connected probe.
+/// cause. Returns the connected probe and the metadata it read.
 pub fn reach(
     cluster: &Cluster,
     topic: Option<&str>,
     timeout: Duration,
-) -> Result<BaseConsumer<Diagnosis>, KafkaStageError> {
+) -> Result<(BaseConsumer<Diagnosis>, Metadata), KafkaStageError> {
     let probe: BaseConsumer<Diagnosis> =
         client_config(cluster, "probe").create_with_context(Diagnosis::default())?;
     let deadline = Instant::now() + timeout;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        let Err(error) = probe.fetch_metadata(topic, left.min(Duration::from_millis(500))) else {
-            return Ok(probe);
+        let error = match probe.fetch_metadata(topic, left.min(Duration::from_millis(500))) {
+            Ok(metadata) => return Ok((probe, metadata)),
+            Err(error) => error,
         };
         // Serves the error events, which is where the cause arrives.
         let _ = probe.poll(Duration::ZERO);
