@@ -66,6 +66,11 @@ pub struct Cli {
     /// durable before it exits anyway (1); a second signal exits at once (130).
     #[arg(long, global = true, env = "ORDERSTREAM_SHUTDOWN_TIMEOUT", default_value = "30s", value_parser = duration_between("--shutdown-timeout", 100 * MILLI, HOUR))]
     pub shutdown_timeout: Duration,
+    /// A config file (TOML) holding any flag by its long name, at the top for every
+    /// command or in a `[command]` section; flags and the environment take precedence
+    /// over it (see `orderstream config show`).
+    #[arg(long, global = true, env = crate::config::CONFIG_ENV, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// The subcommands.
@@ -91,17 +96,56 @@ pub enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+    /// Print the manual page (roff), e.g. `orderstream man > ~/.local/share/man/man1/orderstream.1`.
+    Man,
+    /// Check a config file, or show the settings a command would run with.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+/// `orderstream config ...`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Check a config file without starting anything: every key a flag of the commands it
+    /// is for, every value one its flag takes, every file it names readable, every
+    /// `kafka-option` one librdkafka takes. Exit 0 when valid, 2 when not.
+    Check {
+        /// The file.
+        file: PathBuf,
+    },
+    /// Print the settings a command would run with, each with where it comes from (flag,
+    /// environment, file, default), secrets masked; e.g.
+    /// `orderstream --config orderstream.toml config show consume --group g2`.
+    Show {
+        /// The command and its flags (default: `run`).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "COMMAND [FLAGS]")]
+        command: Vec<std::ffi::OsString>,
+    },
 }
 
 impl Cli {
-    /// Parses the command line; `--version` also names the librdkafka inside.
+    /// Parses the command line over the config file's settings (`--config`); `--version`
+    /// also names the librdkafka inside. A config file that cannot be used exits 2.
     pub fn parse_args() -> Cli {
         use clap::{CommandFactory, FromArgMatches};
         let librdkafka = crate::kafka::librdkafka_version();
         // Made once per process, for clap's `&'static str`.
         let version: &'static str =
             Box::leak(format!("{} (librdkafka {librdkafka})", env!("CARGO_PKG_VERSION")).into_boxed_str());
-        let matches = Cli::command().version(version).get_matches();
+        let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+        // `config check` and `config show` read the file themselves, to report on it.
+        let file = match crate::config::subcommand(&argv).as_deref() {
+            Some("config") => None,
+            _ => crate::config::requested(&argv),
+        };
+        let command = match crate::config::command_with(Cli::command(), file.as_deref()) {
+            Ok((command, _)) => command,
+            Err(err) => {
+                eprintln!("orderstream: error: {err}");
+                std::process::exit(2);
+            }
+        };
+        let matches = command.version(version).get_matches_from(argv);
         Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
     }
 }
@@ -328,6 +372,12 @@ pub struct SecurityArgs {
     pub kafka_options: Vec<(String, String)>,
 }
 
+/// True for a librdkafka setting that holds a secret (a password, a client secret):
+/// masked wherever settings are shown, refused in a config file.
+pub fn is_secret_option(key: &str) -> bool {
+    ["password", "secret", "credentials"].iter().any(|w| key.contains(w))
+}
+
 fn key_value(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((key, value)) if !key.trim().is_empty() => Ok((key.trim().to_string(), value.to_string())),
@@ -390,8 +440,7 @@ impl SecurityArgs {
             cluster = cluster.with_secret("ssl.key.password", &secret_from(file, "TLS key password")?);
         }
         for (key, value) in &self.kafka_options {
-            let secret = ["password", "secret", "credentials"].iter().any(|w| key.contains(w));
-            if secret {
+            if is_secret_option(key) {
                 tracing::warn!(key = %key, "a secret given with --kafka-option can be read by anyone who lists this machine's processes; use --sasl-password-file, the environment or a file setting");
                 cluster = cluster.with_secret(key, value);
             } else {

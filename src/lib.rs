@@ -20,14 +20,15 @@
 //!   late-data policy, and the breakdowns the dashboard shows.
 //! - `orderstream-dashboard` ([`dashboard`]): the HTTP server: page, JSON API, live
 //!   events, Prometheus metrics, health checks.
-//! - `orderstream` (this crate): [`cli`] and [`commands`], one module per subcommand;
-//!   `main.rs` only parses and dispatches.
+//! - `orderstream` (this crate): [`cli`], [`config`] (config files under the flags) and
+//!   [`commands`], one module per subcommand; `main.rs` only parses and dispatches.
 //!
 //! The lower crates are re-exported here under their module names, so the tests and
 //! benchmarks of the binary reach the whole pipeline through one path.
 
 pub mod cli;
 pub mod commands;
+pub mod config;
 
 pub use orderstream_analytics as analytics;
 pub use orderstream_dashboard as dashboard;

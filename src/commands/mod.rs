@@ -11,7 +11,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::cli::{Cli, Command, GroupArgs, HttpArgs, SinkArgs, TopicArgs};
+use anyhow::Context as _;
+
+use crate::cli::{Cli, Command, ConfigCommand, GroupArgs, HttpArgs, SinkArgs, TopicArgs};
 use crate::dashboard::{DashboardServer, LiveState};
 use crate::kafka::consumer::ConsumerConfig;
 use crate::kafka::link::RunLink;
@@ -37,8 +39,12 @@ pub struct DataMissing(pub String);
 pub fn exit_code(err: &anyhow::Error) -> i32 {
     if err.chain().any(|e| e.downcast_ref::<DataMissing>().is_some()) {
         EXIT_DATA_MISSING
-    } else if err.chain().any(|e| e.downcast_ref::<crate::kafka::BadSetting>().is_some()) {
-        // A setting librdkafka refuses is a usage error, like a bad flag.
+    } else if err.chain().any(|e| {
+        e.downcast_ref::<crate::kafka::BadSetting>().is_some()
+            || e.downcast_ref::<crate::config::ConfigError>().is_some()
+    }) {
+        // A setting librdkafka refuses, or a config file that cannot be used, is a usage
+        // error, like a bad flag.
         2
     } else {
         1
@@ -59,6 +65,20 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(shell, &mut Cli::command(), "orderstream", &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Man => {
+            use clap::CommandFactory;
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut std::io::stdout())
+                .context("writing the manual page")
+        }
+        Command::Config(ConfigCommand::Check { file }) => {
+            println!("{}", crate::config::check(&file)?);
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Show { command }) => {
+            print!("{}", crate::config::show(cli.config.as_deref(), &command)?);
             Ok(())
         }
     }

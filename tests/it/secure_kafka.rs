@@ -1,8 +1,9 @@
 //! A cluster secured as hosted Kafka is: SASL/SCRAM-SHA-512 over TLS, and mutual TLS, on
 //! a broker of the test's own with certificates made by `scripts/kafka-local`. Orders go
-//! through each exactly once, and a refused password, an unknown user, an untrusted CA,
-//! a wrong host name or a missing client certificate each end the command within 30 s
-//! with one line naming the cause.
+//! through each exactly once (mutual TLS set by a config file), and a refused password,
+//! an unknown user, an untrusted CA, a wrong host name, a broker certificate that has
+//! expired or a missing client certificate each end the command within 30 s with one
+//! line naming the cause.
 
 use std::process::Output;
 use std::time::{Duration, Instant};
@@ -71,7 +72,14 @@ fn through_sasl_ssl_and_mutual_tls_every_order_lands_once_and_refusals_name_thei
         exactly_once(&dir, 20_000);
     };
     through(&sasl, &scram("alice", &password, &ca), "scram");
-    through(&kafka.secure("mtls"), &mtls(&kafka), "mtls");
+    // Mutual TLS from a config file, as a deployment would set it.
+    let config = work.path().join("mtls.toml");
+    let settings = mtls(&kafka)
+        .chunks(2)
+        .map(|pair| format!("{} = {:?}\n", pair[0].trim_start_matches("--"), pair[1]))
+        .collect::<String>();
+    std::fs::write(&config, settings).unwrap();
+    through(&kafka.secure("mtls"), &["--config".into(), config.to_string_lossy().into_owned()], "mtls");
 
     // Every refusal: exit 1 within 30 s, one error line that names the cause, and the
     // password in it nowhere.
@@ -79,16 +87,28 @@ fn through_sasl_ssl_and_mutual_tls_every_order_lands_once_and_refusals_name_thei
     std::fs::write(&wrong, "not-alices-password-4711\n").unwrap();
     let wrong = wrong.to_string_lossy().into_owned();
     let localhost = sasl.replace("127.0.0.1", "localhost");
-    let cases: [(&str, &str, Vec<String>, &str); 5] = [
+    let expired = kafka.secure("expired");
+    let cases: [(&str, &str, Vec<String>, &str); 6] = [
         ("a wrong password", &sasl, scram("alice", &wrong, &ca), "invalid credentials"),
         ("an unknown user", &sasl, scram("mallory", &password, &ca), "invalid credentials"),
         (
             "an untrusted CA",
             &sasl,
             scram("alice", &password, &kafka.secure("other_ca")),
-            "certificate verify failed",
+            "the broker's certificate is not signed by a CA in",
         ),
-        ("a wrong host name", &localhost, scram("alice", &password, &ca), "certificate verify failed"),
+        (
+            "a wrong host name",
+            &localhost,
+            scram("alice", &password, &ca),
+            "the broker's certificate is not for the host name localhost (it names 127.0.0.1)",
+        ),
+        (
+            "an expired certificate",
+            &expired,
+            mtls(&kafka)[..4].to_vec(),
+            "the broker's certificate has expired (valid until 2020-02-01 00:00 UTC)",
+        ),
         ("no client certificate", &kafka.secure("mtls"), mtls(&kafka)[..4].to_vec(), "bad certificate"),
     ];
     for (what, brokers, flags, cause) in &cases {

@@ -59,6 +59,11 @@ impl Cluster {
         &self.bootstrap
     }
 
+    /// The value of a setting that is not secret, the last one given.
+    pub fn setting(&self, key: &str) -> Option<&str> {
+        self.settings.iter().rev().find(|s| s.key == key && !s.secret).map(|s| s.value.as_str())
+    }
+
     /// Puts the settings on `config`.
     pub fn apply(&self, config: &mut ClientConfig) {
         for setting in &self.settings {

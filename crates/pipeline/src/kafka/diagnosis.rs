@@ -81,11 +81,26 @@ pub fn reach(
         // Serves the error events, which is where the cause arrives.
         let _ = probe.poll(Duration::ZERO);
         if Instant::now() >= deadline || probe.context().hopeless() {
-            let reason = probe
-                .context()
-                .cause()
-                .unwrap_or_else(|| format!("no answer within {timeout:?} ({error}); is the broker running (scripts/kafka-local start)?"));
+            let reason = match probe.context().cause() {
+                Some(cause) if cause.contains("certificate verify failed") => match refused_certificate(cluster) {
+                    Some(why) => format!("{why}; {cause}"),
+                    None => cause,
+                },
+                Some(cause) => cause,
+                None => format!("no answer within {timeout:?} ({error}); is the broker running (scripts/kafka-local start)?"),
+            };
             return Err(KafkaStageError::Unreachable { brokers: cluster.to_string(), timeout, reason });
         }
     }
+}
+
+/// Why the broker's certificate was refused, as far as our own handshake can tell.
+fn refused_certificate(cluster: &Cluster) -> Option<String> {
+    let check_host = cluster.setting("ssl.endpoint.identification.algorithm") != Some("none");
+    super::certificate::explain(
+        cluster.bootstrap(),
+        cluster.setting("ssl.ca.location"),
+        check_host,
+        Duration::from_secs(3),
+    )
 }
