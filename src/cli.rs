@@ -459,6 +459,11 @@ pub struct GroupArgs {
     /// group is `<group>.sheets` unless --sheets-group says otherwise.
     #[arg(long, env = "ORDERSTREAM_GROUP", default_value = DEFAULT_GROUP)]
     pub group: String,
+    /// A static member id, unique in the group and kept across restarts (e.g. the host
+    /// name): a member restarted within --session-timeout gets its partitions back
+    /// without a rebalance of the whole group.
+    #[arg(long, env = "ORDERSTREAM_INSTANCE_ID")]
+    pub instance_id: Option<String>,
 }
 
 /// The catalogue that consumed orders are checked against.
@@ -691,6 +696,15 @@ pub struct ProduceArgs {
     /// Partitions of the topic if it has to be created.
     #[arg(long, env = "ORDERSTREAM_PARTITIONS", default_value_t = DEFAULT_PARTITIONS, value_parser = clap::value_parser!(i32).range(1..=10_000))]
     pub partitions: i32,
+    /// Copies of each partition if the topic has to be created (default: 3, or the
+    /// number of brokers when fewer); with 3 or more, min.insync.replicas is 2.
+    #[arg(long, env = "ORDERSTREAM_REPLICATION_FACTOR", value_parser = clap::value_parser!(i32).range(1..=32))]
+    pub replication_factor: Option<i32>,
+    /// How long an order that the cluster does not acknowledge is retried (through
+    /// leader elections, a broker restart, a cluster below min.insync.replicas) before it
+    /// counts as failed; failed orders are counted, logged, and make the command fail.
+    #[arg(long, env = "ORDERSTREAM_DELIVERY_TIMEOUT", default_value = "2m", value_parser = duration_between("--delivery-timeout", SECOND, DAY))]
+    pub delivery_timeout: Duration,
     #[command(flatten)]
     pub generator: GeneratorArgs,
 }
@@ -736,6 +750,15 @@ pub struct RunArgs {
     /// Partitions of the topic if it has to be created.
     #[arg(long, env = "ORDERSTREAM_PARTITIONS", default_value_t = DEFAULT_PARTITIONS, value_parser = clap::value_parser!(i32).range(1..=10_000))]
     pub partitions: i32,
+    /// Copies of each partition if the topic has to be created on --brokers (default:
+    /// 3, or the number of brokers when fewer); with 3 or more, min.insync.replicas is 2.
+    #[arg(long, env = "ORDERSTREAM_REPLICATION_FACTOR", value_parser = clap::value_parser!(i32).range(1..=32))]
+    pub replication_factor: Option<i32>,
+    /// How long an order that the cluster does not acknowledge is retried (through
+    /// leader elections, a broker restart, a cluster below min.insync.replicas) before it
+    /// counts as failed; failed orders are counted, logged, and make the command fail.
+    #[arg(long, env = "ORDERSTREAM_DELIVERY_TIMEOUT", default_value = "2m", value_parser = duration_between("--delivery-timeout", SECOND, DAY))]
+    pub delivery_timeout: Duration,
     #[command(flatten)]
     pub generator: GeneratorArgs,
     #[command(flatten)]
@@ -801,6 +824,8 @@ mod tests {
         ("--base-rate", &["run"]),
         ("--speed", &["run", "--from", "2026-01-01", "--to", "2026-01-02"]),
         ("--partitions", &["run"]),
+        ("--replication-factor", &["run"]),
+        ("--delivery-timeout", &["run"]),
         ("--progress", &["run"]),
         ("--shutdown-timeout", &["run"]),
         ("--connect-timeout", &["run"]),

@@ -30,7 +30,13 @@ pub fn execute(args: &ConsumeArgs, progress: Duration) -> anyhow::Result<()> {
     };
     let sheets = super::start_sheets(
         args.sheets.config(&args.group.group),
-        super::sheets_source(&cluster, &kafka.topic, args.idle_exit, args.sink.session_timeout, catalogue),
+        super::sheets_source(
+            &cluster,
+            &kafka.topic,
+            args.idle_exit,
+            (args.sink.session_timeout, &args.group),
+            catalogue,
+        ),
         &stats,
         &shutdown,
         None,

@@ -104,6 +104,7 @@ fn csv_consumer(
         join_timeout: None,
         sync_interval: sink.sync_interval,
         session_timeout: sink.session_timeout,
+        instance_id: group.instance_id.clone(),
         connect_timeout: topic.connect_timeout,
         dead_letter_topic: !sink.no_dlq_topic,
         max_future: topic.max_future,
@@ -118,14 +119,16 @@ fn sheets_source(
     brokers: &Cluster,
     topic: &TopicArgs,
     idle_exit: Option<Duration>,
-    session_timeout: Duration,
+    membership: (Duration, &GroupArgs),
     catalogue: Catalogue,
 ) -> SheetsSource {
+    let (session_timeout, group) = membership;
     SheetsSource {
         brokers: brokers.clone(),
         topic: topic.topic.clone(),
         idle_exit,
         session_timeout,
+        instance_id: group.instance_id.clone(),
         max_future: topic.max_future,
         catalogue,
     }

@@ -16,7 +16,13 @@ pub fn execute(args: &ProduceArgs, progress: Duration) -> anyhow::Result<()> {
     let source = args.generator.source()?;
     let kafka = &args.kafka;
     let cluster = kafka.cluster()?;
-    ensure_topic(&cluster, &kafka.topic.topic, args.partitions, kafka.topic.connect_timeout)?;
+    ensure_topic(
+        &cluster,
+        &kafka.topic.topic,
+        args.partitions,
+        args.replication_factor,
+        kafka.topic.connect_timeout,
+    )?;
     let stats = Stats::new();
     shutdown.report_on_exit(&stats);
     let reporter = ProgressReporter::start(stats.clone(), progress);
@@ -26,6 +32,7 @@ pub fn execute(args: &ProduceArgs, progress: Duration) -> anyhow::Result<()> {
         source,
         connect_timeout: kafka.topic.connect_timeout,
         flow: None,
+        delivery_timeout: args.delivery_timeout,
     };
     let report = produce(&config, &stats, &shutdown);
     drop(reporter);

@@ -57,7 +57,13 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
     };
     let sheets = super::start_sheets(
         args.sheets.config(&args.group.group),
-        super::sheets_source(&brokers, &args.topic, None, args.sink.session_timeout, catalogue),
+        super::sheets_source(
+            &brokers,
+            &args.topic,
+            None,
+            (args.sink.session_timeout, &args.group),
+            catalogue,
+        ),
         &stats,
         &abort_consumer,
         Some(link.clone()),
@@ -68,6 +74,7 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
         source: orders,
         connect_timeout: args.topic.connect_timeout,
         flow: link.flow().cloned(),
+        delivery_timeout: args.delivery_timeout,
     };
     wait_for_the_group(&link, &shutdown, &consumer);
     let produced = produce(&producer_config, &stats, &shutdown);
@@ -118,7 +125,13 @@ fn start_broker(args: &RunArgs) -> anyhow::Result<(Option<EmbeddedKafka>, Cluste
     Ok(match &args.brokers {
         Some(brokers) => {
             let cluster = args.security.cluster(brokers)?;
-            ensure_topic(&cluster, topic, args.partitions, args.topic.connect_timeout)?;
+            ensure_topic(
+                &cluster,
+                topic,
+                args.partitions,
+                args.replication_factor,
+                args.topic.connect_timeout,
+            )?;
             (None, cluster, None)
         }
         None => {

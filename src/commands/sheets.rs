@@ -25,7 +25,7 @@ pub fn execute(args: &SheetsCommandArgs, progress: Duration) -> anyhow::Result<(
         &args.kafka.cluster()?,
         &args.kafka.topic,
         args.idle_exit,
-        args.session_timeout,
+        (args.session_timeout, &args.group),
         catalogue,
     );
     let result = run_sheets(&config, &source, &stats, &shutdown, None, None);

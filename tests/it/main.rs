@@ -15,6 +15,7 @@ mod common;
 
 mod calendar_generator;
 mod cli;
+mod cluster_faults;
 mod config_file;
 mod crash_and_broker_restart;
 mod dashboard_browser;

@@ -85,7 +85,7 @@ impl Case {
 
 /// The order ids in a tab (each with its count), after checking the header row and
 /// that every row is complete and numeric where it should be.
-fn sheet_ids(google: &FakeGoogle, spreadsheet: &str, tab: &str) -> HashMap<u64, u32> {
+pub(crate) fn sheet_ids(google: &FakeGoogle, spreadsheet: &str, tab: &str) -> HashMap<u64, u32> {
     let rows = google.rows(spreadsheet, tab);
     assert_eq!(
         rows.first().map(|r| r.iter().map(String::as_str).collect::<Vec<_>>()),

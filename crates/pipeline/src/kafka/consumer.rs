@@ -45,6 +45,8 @@ pub struct ConsumerConfig {
     pub sync_interval: Duration,
     /// How long the group waits for a silent member.
     pub session_timeout: Duration,
+    /// This member's static id in the group (`--instance-id`), if any.
+    pub instance_id: Option<String>,
     /// How long to wait for the cluster at start.
     pub connect_timeout: Duration,
     /// Also send dead letters to `<topic>.dlq`.
@@ -121,14 +123,20 @@ pub fn consume(
         report: ConsumeReport::default(),
         batch: Batch { event_times: Vec::with_capacity(64 * 1024), ..Default::default() },
     };
-    let settings = group_member_config(&config.brokers, "consumer", &config.group, config.session_timeout)
-        .set("fetch.wait.max.ms", "10")
-        // Prefetch refilled promptly once drained.
-        .set("queued.min.messages", "20000")
-        .set("fetch.queue.backoff.ms", "5")
-        // Per-partition lag for the metrics, when they are served.
-        .set("statistics.interval.ms", if config.live.is_some() { "1000" } else { "0" })
-        .clone();
+    let settings = group_member_config(
+        &config.brokers,
+        "consumer",
+        &config.group,
+        config.session_timeout,
+        config.instance_id.as_deref(),
+    )
+    .set("fetch.wait.max.ms", "10")
+    // Prefetch refilled promptly once drained.
+    .set("queued.min.messages", "20000")
+    .set("fetch.queue.backoff.ms", "5")
+    // Per-partition lag for the metrics, when they are served.
+    .set("statistics.interval.ms", if config.live.is_some() { "1000" } else { "0" })
+    .clone();
     let driver = DriverConfig {
         name: "csv",
         topic: config.topic.clone(),

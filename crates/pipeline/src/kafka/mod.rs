@@ -138,13 +138,23 @@ pub fn client_config(brokers: &Cluster, role: &str) -> ClientConfig {
 
 /// Settings of a consumer-group member that commits by hand, only once its output is
 /// durable, and starts a new group at the earliest offset (as the prototype did).
+///
+/// A member with an `instance_id` is static (KIP-345): restarted within the session
+/// timeout, it gets its partitions back without a rebalance of the whole group. A
+/// member that stops answering loses its partitions after `session_timeout`; one that
+/// answers heartbeats but stops polling, after librdkafka's `max.poll.interval.ms` (5
+/// minutes).
 pub fn group_member_config(
     brokers: &Cluster,
     role: &str,
     group: &str,
     session_timeout: Duration,
+    instance_id: Option<&str>,
 ) -> ClientConfig {
     let mut config = client_config(brokers, role);
+    if let Some(id) = instance_id {
+        config.set("group.instance.id", id);
+    }
     config
         .set("group.id", group)
         .set("enable.auto.commit", "false")

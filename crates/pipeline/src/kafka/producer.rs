@@ -25,8 +25,10 @@ use crate::stats::Stats;
 
 /// How many individual delivery failures are logged in full before only counting.
 const LOGGED_FAILURES: u64 = 20;
-/// How long undelivered messages are retried before they count as failed.
-const MESSAGE_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long undelivered messages are retried by default before they count as failed:
+/// long enough to ride out a leader election or a broker restart, short enough that a
+/// cluster below min.insync.replicas ends the run with its failures counted.
+pub const DEFAULT_DELIVERY_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Settings of a producer run.
 #[derive(Debug, Clone)]
@@ -41,6 +43,8 @@ pub struct ProducerConfig {
     pub connect_timeout: Duration,
     /// Holds the producer back to the sinks' pace (the embedded broker of `run`).
     pub flow: Option<Arc<FlowWindow>>,
+    /// How long an order is retried before it counts as failed (`message.timeout.ms`).
+    pub delivery_timeout: Duration,
 }
 
 /// What a producer run did.
@@ -105,13 +109,18 @@ pub fn produce(
         flow: config.flow.clone(),
     };
     let producer: ThreadedProducer<Deliveries> = client_config(&config.brokers, "producer")
+        // No order lost, none written twice, in order per partition, through leader
+        // changes: acknowledged by every in-sync replica (at least min.insync.replicas),
+        // idempotent with at most 5 requests in flight per connection (the most an
+        // idempotent producer may have and keep ordering).
         .set("enable.idempotence", "true")
         .set("acks", "all")
+        .set("max.in.flight.requests.per.connection", "5")
         .set("compression.type", "lz4")
         .set("linger.ms", "2")
         .set("batch.size", "1000000")
         .set("queue.buffering.max.messages", "100000")
-        .set("message.timeout.ms", MESSAGE_TIMEOUT.as_millis().to_string())
+        .set("message.timeout.ms", config.delivery_timeout.as_millis().to_string())
         .create_with_context(context)?;
     producer.client().fetch_metadata(Some(&config.topic), config.connect_timeout).map_err(|e| {
         KafkaStageError::Unreachable {
@@ -160,7 +169,7 @@ pub fn produce(
     }
 
     info!(produced, in_flight = producer.in_flight_count(), "flushing the producer");
-    producer.flush(MESSAGE_TIMEOUT + Duration::from_secs(10))?;
+    producer.flush(config.delivery_timeout + Duration::from_secs(10))?;
     let last_offsets =
         producer.context().last_offsets.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
     let report = ProduceReport {

@@ -34,6 +34,8 @@ pub struct SheetsSource {
     pub idle_exit: Option<Duration>,
     /// How long the group waits for a silent member.
     pub session_timeout: Duration,
+    /// This member's static id in the Sheets group (`--instance-id`), if any.
+    pub instance_id: Option<String>,
     /// Orders further ahead of the clock are skipped (the CSV sink dead-letters them).
     pub max_future: Duration,
     /// The catalogue orders are checked against.
@@ -146,11 +148,17 @@ fn sheets_loop(
         SheetsMode::Aggregates => Writer::Aggregates(AggregateWriter::open(&mut client, config)?),
     };
     let spreadsheet = writer.spreadsheet().to_string();
-    let settings = group_member_config(&source.brokers, "sheets", &config.group, source.session_timeout)
-        // Google may keep a batch waiting for minutes (quota, backoff): that is not a
-        // dead member.
-        .set("max.poll.interval.ms", "3600000")
-        .clone();
+    let settings = group_member_config(
+        &source.brokers,
+        "sheets",
+        &config.group,
+        source.session_timeout,
+        source.instance_id.as_deref(),
+    )
+    // Google may keep a batch waiting for minutes (quota, backoff): that is not a
+    // dead member.
+    .set("max.poll.interval.ms", "3600000")
+    .clone();
     info!(topic = %source.topic, group = %config.group, spreadsheet, mode = ?config.mode,
         "Sheets sink consuming; orders go to https://docs.google.com/spreadsheets/d/{spreadsheet}");
     let member = SheetsMember {
