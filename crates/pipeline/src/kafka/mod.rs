@@ -92,11 +92,23 @@ pub enum KafkaStageError {
 }
 
 /// The reason to end with when a consumer error cannot be cured by retrying: the broker
-/// refuses this member (session timeout out of its range, authorization) or the topic.
-/// Other errors (a broker away, a topic not created yet) are retried.
+/// refuses this member (session timeout out of its range, authorization) or the topic,
+/// or librdkafka calls the error fatal (the client can do nothing more, so waiting
+/// would hang). Other errors (a broker away, a topic not created yet) are retried.
 pub fn refusal(error: &rdkafka::error::KafkaError) -> Option<String> {
+    use rdkafka::error::KafkaError;
     use rdkafka::types::RDKafkaErrorCode as Code;
     let code = error.rdkafka_error_code()?;
+    if code == Code::FencedInstanceId || matches!(error, KafkaError::MessageConsumptionFatal(_)) {
+        let hint = if code == Code::FencedInstanceId {
+            "another member of the group has the same --instance-id, or the group gave this \
+             static member up while the cluster could not hear it; start it again (what it \
+             wrote is durable and it resumes there)"
+        } else {
+            "start it again (what it wrote is durable and it resumes there)"
+        };
+        return Some(format!("the consumer cannot go on after a fatal error: {error}; {hint}"));
+    }
     let hint = match code {
         Code::InvalidSessionTimeout => {
             "--session-timeout must lie within the broker's group.min/max.session.timeout.ms (6s to 30min by default)"
