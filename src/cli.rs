@@ -688,11 +688,9 @@ impl SheetsArgs {
     }
 }
 
-/// `orderstream produce`.
-#[derive(Debug, Args)]
-pub struct ProduceArgs {
-    #[command(flatten)]
-    pub kafka: KafkaArgs,
+/// The topic a producer makes when it is missing, and how long it retries an order.
+#[derive(Debug, Args, Clone)]
+pub struct ProducerArgs {
     /// Partitions of the topic if it has to be created.
     #[arg(long, env = "ORDERSTREAM_PARTITIONS", default_value_t = DEFAULT_PARTITIONS, value_parser = clap::value_parser!(i32).range(1..=10_000))]
     pub partitions: i32,
@@ -705,6 +703,15 @@ pub struct ProduceArgs {
     /// counts as failed; failed orders are counted, logged, and make the command fail.
     #[arg(long, env = "ORDERSTREAM_DELIVERY_TIMEOUT", default_value = "2m", value_parser = duration_between("--delivery-timeout", SECOND, DAY))]
     pub delivery_timeout: Duration,
+}
+
+/// `orderstream produce`.
+#[derive(Debug, Args)]
+pub struct ProduceArgs {
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+    #[command(flatten)]
+    pub producer: ProducerArgs,
     #[command(flatten)]
     pub generator: GeneratorArgs,
 }
@@ -747,18 +754,8 @@ pub struct RunArgs {
     pub topic: TopicArgs,
     #[command(flatten)]
     pub group: GroupArgs,
-    /// Partitions of the topic if it has to be created.
-    #[arg(long, env = "ORDERSTREAM_PARTITIONS", default_value_t = DEFAULT_PARTITIONS, value_parser = clap::value_parser!(i32).range(1..=10_000))]
-    pub partitions: i32,
-    /// Copies of each partition if the topic has to be created on --brokers (default:
-    /// 3, or the number of brokers when fewer); with 3 or more, min.insync.replicas is 2.
-    #[arg(long, env = "ORDERSTREAM_REPLICATION_FACTOR", value_parser = clap::value_parser!(i32).range(1..=32))]
-    pub replication_factor: Option<i32>,
-    /// How long an order that the cluster does not acknowledge is retried (through
-    /// leader elections, a broker restart, a cluster below min.insync.replicas) before it
-    /// counts as failed; failed orders are counted, logged, and make the command fail.
-    #[arg(long, env = "ORDERSTREAM_DELIVERY_TIMEOUT", default_value = "2m", value_parser = duration_between("--delivery-timeout", SECOND, DAY))]
-    pub delivery_timeout: Duration,
+    #[command(flatten)]
+    pub producer: ProducerArgs,
     #[command(flatten)]
     pub generator: GeneratorArgs,
     #[command(flatten)]

@@ -19,8 +19,8 @@ pub fn execute(args: &ProduceArgs, progress: Duration) -> anyhow::Result<()> {
     ensure_topic(
         &cluster,
         &kafka.topic.topic,
-        args.partitions,
-        args.replication_factor,
+        args.producer.partitions,
+        args.producer.replication_factor,
         kafka.topic.connect_timeout,
     )?;
     let stats = Stats::new();
@@ -32,7 +32,7 @@ pub fn execute(args: &ProduceArgs, progress: Duration) -> anyhow::Result<()> {
         source,
         connect_timeout: kafka.topic.connect_timeout,
         flow: None,
-        delivery_timeout: args.delivery_timeout,
+        delivery_timeout: args.producer.delivery_timeout,
     };
     let report = produce(&config, &stats, &shutdown);
     drop(reporter);

@@ -74,7 +74,7 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
         source: orders,
         connect_timeout: args.topic.connect_timeout,
         flow: link.flow().cloned(),
-        delivery_timeout: args.delivery_timeout,
+        delivery_timeout: args.producer.delivery_timeout,
     };
     wait_for_the_group(&link, &shutdown, &consumer);
     let produced = produce(&producer_config, &stats, &shutdown);
@@ -128,8 +128,8 @@ fn start_broker(args: &RunArgs) -> anyhow::Result<(Option<EmbeddedKafka>, Cluste
             ensure_topic(
                 &cluster,
                 topic,
-                args.partitions,
-                args.replication_factor,
+                args.producer.partitions,
+                args.producer.replication_factor,
                 args.topic.connect_timeout,
             )?;
             (None, cluster, None)
@@ -138,7 +138,7 @@ fn start_broker(args: &RunArgs) -> anyhow::Result<(Option<EmbeddedKafka>, Cluste
             if args.security != SecurityArgs::default() {
                 anyhow::bail!("the Kafka security settings and --kafka-option apply to a cluster given with --brokers, not to the embedded broker");
             }
-            let kafka = EmbeddedKafka::start(topic, args.partitions)?;
+            let kafka = EmbeddedKafka::start(topic, args.producer.partitions)?;
             let (brokers, source) = (Cluster::new(kafka.bootstrap_servers()), kafka.source().to_string());
             (Some(kafka), brokers, Some(source))
         }
