@@ -131,53 +131,123 @@ pub fn check_event_time(
     Ok(())
 }
 
+/// An order's fields as a wire format carries them, before the contract is checked: what
+/// the JSON and the Avro decoders both produce, so that one function checks them all.
+#[derive(Debug, Clone, Copy)]
+pub struct OrderFields<'a> {
+    /// The order id.
+    pub id: u64,
+    /// The event time with its offset.
+    pub timestamp: EventTime,
+    /// City of the store.
+    pub store_id: &'a str,
+    /// Region name.
+    pub region: &'a str,
+    /// `online` or `in_store`.
+    pub sales_channel: &'a str,
+    /// Device name.
+    pub device_type: &'a str,
+    /// Buyer, as text.
+    pub customer_id: &'a str,
+    /// Payment method name.
+    pub payment_method: &'a str,
+    /// Product name.
+    pub nazwa_produktu: &'a str,
+    /// Brand.
+    pub marka: &'a str,
+    /// Category name.
+    pub kategoria_produktu: &'a str,
+    /// Quantity, as wide as any format may send it (checked to be 1 to 4).
+    pub ilosc: i64,
+    /// Net unit price in grosz.
+    pub cena_netto: Grosz,
+    /// Gross value in grosz.
+    pub wartosc_brutto: Grosz,
+    /// Salesperson; empty counts as absent.
+    pub sprzedawca: Option<&'a str>,
+}
+
+/// Zloty text of an amount, for error messages.
+fn zloty(grosz: Grosz) -> String {
+    let mut out = Vec::with_capacity(16);
+    crate::push_money(&mut out, grosz);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 fn validate(wire: WireOrder<'_>, catalogue: &Catalogue) -> Result<Order, DecodeError> {
     let timestamp =
         EventTime::parse(&wire.timestamp).map_err(|reason| invalid("timestamp", &wire.timestamp, reason))?;
+    let cena_netto = to_grosz("cena_netto", wire.cena_netto)?;
+    let wartosc_brutto = to_grosz("wartosc_brutto", wire.wartosc_brutto)?;
+    let fields = OrderFields {
+        id: wire.id,
+        timestamp,
+        store_id: &wire.store_id,
+        region: &wire.region,
+        sales_channel: &wire.sales_channel,
+        device_type: &wire.device_type,
+        customer_id: &wire.customer_id,
+        payment_method: &wire.payment_method,
+        nazwa_produktu: &wire.nazwa_produktu,
+        marka: &wire.marka,
+        kategoria_produktu: &wire.kategoria_produktu,
+        ilosc: i64::from(wire.ilosc),
+        cena_netto,
+        wartosc_brutto,
+        sprzedawca: wire.sprzedawca.as_deref(),
+    };
+    check_fields(&fields, catalogue)
+}
+
+/// Checks decoded fields against the order contract and `catalogue`, naming the first
+/// field that breaks it.
+pub fn check_fields(wire: &OrderFields<'_>, catalogue: &Catalogue) -> Result<Order, DecodeError> {
     let region =
-        Region::parse(&wire.region).ok_or_else(|| invalid("region", &wire.region, "unknown region"))?;
-    let store =
-        region.stores().iter().find(|s| s.city == wire.store_id).ok_or_else(|| {
-            invalid("store_id", &wire.store_id, format!("no such store in region {region}"))
-        })?;
-    let sales_channel = Channel::parse(&wire.sales_channel)
-        .ok_or_else(|| invalid("sales_channel", &wire.sales_channel, "expected online or in_store"))?;
+        Region::parse(wire.region).ok_or_else(|| invalid("region", wire.region, "unknown region"))?;
+    let store = region
+        .stores()
+        .iter()
+        .find(|s| s.city == wire.store_id)
+        .ok_or_else(|| invalid("store_id", wire.store_id, format!("no such store in region {region}")))?;
+    let sales_channel = Channel::parse(wire.sales_channel)
+        .ok_or_else(|| invalid("sales_channel", wire.sales_channel, "expected online or in_store"))?;
     let in_store = sales_channel == Channel::InStore;
     let device_type =
-        Device::parse(&wire.device_type).filter(|d| sales_channel.devices().contains(d)).ok_or_else(
-            || invalid("device_type", &wire.device_type, format!("not a device of a {sales_channel} sale")),
-        )?;
-    let customer_id = Uuid::parse_str(&wire.customer_id)
-        .map_err(|_| invalid("customer_id", &wire.customer_id, "not a UUID"))?;
-    let payment_method = Payment::parse(&wire.payment_method)
-        .ok_or_else(|| invalid("payment_method", &wire.payment_method, "unknown payment method"))?;
+        Device::parse(wire.device_type).filter(|d| sales_channel.devices().contains(d)).ok_or_else(|| {
+            invalid("device_type", wire.device_type, format!("not a device of a {sales_channel} sale"))
+        })?;
+    let customer_id = Uuid::parse_str(wire.customer_id)
+        .map_err(|_| invalid("customer_id", wire.customer_id, "not a UUID"))?;
+    let payment_method = Payment::parse(wire.payment_method)
+        .ok_or_else(|| invalid("payment_method", wire.payment_method, "unknown payment method"))?;
     let category = catalogue
-        .category(&wire.kategoria_produktu)
-        .ok_or_else(|| invalid("kategoria_produktu", &wire.kategoria_produktu, "unknown category"))?;
-    let nazwa_produktu = intern(category.products, &wire.nazwa_produktu).ok_or_else(|| {
-        invalid("nazwa_produktu", &wire.nazwa_produktu, format!("not a product of {}", category.name))
+        .category(wire.kategoria_produktu)
+        .ok_or_else(|| invalid("kategoria_produktu", wire.kategoria_produktu, "unknown category"))?;
+    let nazwa_produktu = intern(category.products, wire.nazwa_produktu).ok_or_else(|| {
+        invalid("nazwa_produktu", wire.nazwa_produktu, format!("not a product of {}", category.name))
     })?;
-    let marka = intern(category.brands, &wire.marka)
-        .ok_or_else(|| invalid("marka", &wire.marka, format!("not a brand of {}", category.name)))?;
-    if !(1..=4).contains(&wire.ilosc) {
-        return Err(invalid("ilosc", wire.ilosc, "quantity must be 1 to 4"));
-    }
-    let cena_netto = to_grosz("cena_netto", wire.cena_netto)?;
+    let marka = intern(category.brands, wire.marka)
+        .ok_or_else(|| invalid("marka", wire.marka, format!("not a brand of {}", category.name)))?;
+    let ilosc = match u8::try_from(wire.ilosc) {
+        Ok(n @ 1..=4) => n,
+        _ => return Err(invalid("ilosc", wire.ilosc, "quantity must be 1 to 4")),
+    };
+    let cena_netto = wire.cena_netto;
     if !(category.lowest_price_grosz..=category.max_price_grosz).contains(&cena_netto) {
         return Err(invalid(
             "cena_netto",
-            wire.cena_netto,
+            zloty(cena_netto),
             format!("outside the {} price range", category.name),
         ));
     }
-    let wartosc_brutto = to_grosz("wartosc_brutto", wire.wartosc_brutto)?;
-    let exact = cena_netto * i64::from(wire.ilosc) * 123;
+    let wartosc_brutto = wire.wartosc_brutto;
+    let exact = cena_netto * i64::from(ilosc) * 123;
     // A value exactly half a grosz apart may be rounded either way by a float producer.
     let half_way = exact % 100 == 50 && wartosc_brutto == exact / 100;
-    if wartosc_brutto != gross_value(cena_netto, wire.ilosc) && !half_way {
-        return Err(invalid("wartosc_brutto", wire.wartosc_brutto, "is not cena_netto x ilosc x 1.23"));
+    if wartosc_brutto != gross_value(cena_netto, ilosc) && !half_way {
+        return Err(invalid("wartosc_brutto", zloty(wartosc_brutto), "is not cena_netto x ilosc x 1.23"));
     }
-    let seller = wire.sprzedawca.as_deref().filter(|s| !s.is_empty());
+    let seller = wire.sprzedawca.filter(|s| !s.is_empty());
     let sprzedawca = match (in_store, seller) {
         (true, Some(name)) => Some(
             intern(store.salespeople, name)
@@ -190,7 +260,7 @@ fn validate(wire: WireOrder<'_>, catalogue: &Catalogue) -> Result<Order, DecodeE
 
     Ok(Order {
         id: wire.id,
-        timestamp,
+        timestamp: wire.timestamp,
         store_id: store.city,
         region,
         sales_channel,
@@ -200,7 +270,7 @@ fn validate(wire: WireOrder<'_>, catalogue: &Catalogue) -> Result<Order, DecodeE
         nazwa_produktu,
         marka,
         kategoria_produktu: category,
-        ilosc: wire.ilosc,
+        ilosc,
         cena_netto,
         wartosc_brutto,
         sprzedawca,

@@ -18,7 +18,10 @@ pub mod schema;
 mod time;
 
 pub use catalogue::{Catalogue, Category, Channel, Device, Payment, Region, Store};
-pub use decode::{check_event_time, decode_csv_record, decode_json, DecodeError, EARLIEST_EVENT_TIME};
+pub use decode::{
+    check_event_time, check_fields, decode_csv_record, decode_json, DecodeError, OrderFields,
+    EARLIEST_EVENT_TIME,
+};
 pub use encode::{push_cell_text, push_money, write_csv_row, write_json};
 pub use files::{day_file_name, is_day_file};
 pub use schema::{Cell, CSV_HEADER};

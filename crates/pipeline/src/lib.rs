@@ -1,5 +1,6 @@
 //! The pipeline: Apache Kafka transport and the sinks it feeds.
 //!
+//! - [`format`]: JSON or Avro on the topic (Confluent wire format, Schema Registry).
 //! - [`kafka`]: the producer, the one consumer-group driver every sink plugs into
 //!   ([`kafka::driver`]), gap detection, the flow window of the embedded broker, topic
 //!   admin, the dashboard's reader.
@@ -8,6 +9,7 @@
 //! - [`sheets`]: the Google Sheets sink (service-account sign-in, quota-aware batches, no
 //!   lost or repeated rows, rollover, per-minute aggregates).
 
+pub mod format;
 pub mod kafka;
 pub mod sheets;
 pub mod sink;
