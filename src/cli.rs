@@ -13,6 +13,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::analytics::AnalyticsConfig;
 use crate::dashboard::{Access, Limits, TlsAcceptor};
+use crate::format::{AvroFormat, Format, FormatKind, OrderSchema, Registry, RegistryConfig, SubjectStrategy};
 use crate::generate::load::LoadModel;
 use crate::generate::pacing::Rate;
 use crate::generate::scenario::Scenario;
@@ -311,6 +312,76 @@ pub struct TopicArgs {
     /// before 2000-01-01) to the dead letters.
     #[arg(long, env = "ORDERSTREAM_MAX_FUTURE", default_value = "1h", value_parser = duration_between("--max-future", Duration::ZERO, 366 * DAY))]
     pub max_future: Duration,
+    #[command(flatten)]
+    pub format: FormatArgs,
+}
+
+/// Where the registry password may come from besides a file.
+pub const SCHEMA_REGISTRY_PASSWORD_ENV: &str = "ORDERSTREAM_SCHEMA_REGISTRY_PASSWORD";
+
+/// The format of the topic's messages: every producer and reader of a topic must agree.
+#[derive(Debug, Args, Clone)]
+pub struct FormatArgs {
+    /// `json`: one JSON object per message. `avro`: Avro in the Confluent wire format,
+    /// its schema in the Schema Registry at --schema-registry.
+    #[arg(long, env = "ORDERSTREAM_FORMAT", value_enum, default_value = "json")]
+    pub format: FormatKind,
+    /// Base URL of a Confluent-compatible Schema Registry (Confluent's, or e.g. Apicurio's
+    /// `http://host:8080/apis/ccompat/v6`); needed with --format avro.
+    #[arg(long, env = "ORDERSTREAM_SCHEMA_REGISTRY")]
+    pub schema_registry: Option<String>,
+    /// Basic-auth user of the registry (an API key on hosted registries).
+    #[arg(long, env = "ORDERSTREAM_SCHEMA_REGISTRY_USER")]
+    pub schema_registry_user: Option<String>,
+    /// File whose first line is the registry password (or set
+    /// ORDERSTREAM_SCHEMA_REGISTRY_PASSWORD).
+    #[arg(long, env = "ORDERSTREAM_SCHEMA_REGISTRY_PASSWORD_FILE")]
+    pub schema_registry_password_file: Option<PathBuf>,
+    /// How long an unreachable or failing registry is retried before the command stops
+    /// (a reader stops without skipping anything; a restart reads on).
+    #[arg(long, env = "ORDERSTREAM_SCHEMA_REGISTRY_TIMEOUT", default_value = "30s", value_parser = duration_between("--schema-registry-timeout", MILLI, DAY))]
+    pub schema_registry_timeout: Duration,
+    /// The subject the producer registers the order schema under: `topic`
+    /// (`<topic>-value`) or `record` (`pl.orderstream.Order`).
+    #[arg(long, env = "ORDERSTREAM_SUBJECT_STRATEGY", value_enum, default_value = "topic")]
+    pub subject_strategy: SubjectStrategy,
+    /// The order schema version the producer writes (readers read both): 2 adds
+    /// `discount` and `currency`; 1 for readers that predate them.
+    #[arg(long, env = "ORDERSTREAM_SCHEMA_VERSION", value_enum, default_value = "2")]
+    pub schema_version: OrderSchema,
+}
+
+impl FormatArgs {
+    /// The format, with its registry client (one per command, shared by its clients).
+    pub fn format(&self) -> anyhow::Result<Format> {
+        match self.format {
+            FormatKind::Json => Ok(Format::Json),
+            FormatKind::Avro => {
+                let Some(url) = self.schema_registry.clone() else {
+                    bail!("--format avro needs --schema-registry URL (or ORDERSTREAM_SCHEMA_REGISTRY)");
+                };
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    bail!("--schema-registry {url:?}: expected an http:// or https:// URL");
+                }
+                let password = match &self.schema_registry_password_file {
+                    Some(file) => Some(secret_from(file, "schema registry password")?),
+                    None => std::env::var(SCHEMA_REGISTRY_PASSWORD_ENV).ok().filter(|p| !p.is_empty()),
+                };
+                let registry = Registry::new(RegistryConfig {
+                    url,
+                    user: self.schema_registry_user.clone(),
+                    password,
+                    retry_for: self.schema_registry_timeout,
+                    request_timeout: self.schema_registry_timeout.min(Duration::from_secs(10)),
+                });
+                Ok(Format::Avro(Arc::new(AvroFormat {
+                    registry,
+                    subject_strategy: self.subject_strategy,
+                    schema: self.schema_version,
+                })))
+            }
+        }
+    }
 }
 
 /// The cluster and topic of a command that needs a cluster.
@@ -827,6 +898,7 @@ mod tests {
         ("--shutdown-timeout", &["run"]),
         ("--connect-timeout", &["run"]),
         ("--max-future", &["run"]),
+        ("--schema-registry-timeout", &["run"]),
         ("--sync-interval", &["run"]),
         ("--session-timeout", &["run"]),
         ("--window", &["run"]),

@@ -14,8 +14,9 @@
 //! - `orderstream-runtime` ([`stats`], [`shutdown`]): counters, progress lines, signals.
 //! - `orderstream-generate` ([`generate`]): catalogue scenarios, the Polish retail
 //!   calendar, the load curve, Poisson arrivals, live and backfill timing.
-//! - `orderstream-pipeline` ([`kafka`], [`sink`], [`sheets`]): the producer, the one
-//!   consumer-group driver and the sinks behind its trait (CSV files, Google Sheets).
+//! - `orderstream-pipeline` ([`format`], [`kafka`], [`sink`], [`sheets`]): JSON or Avro
+//!   with a Schema Registry, the producer, the one consumer-group driver and the sinks
+//!   behind its trait (CSV files, Google Sheets).
 //! - `orderstream-analytics` ([`analytics`]): event-time windows with a watermark and a
 //!   late-data policy, and the breakdowns the dashboard shows.
 //! - `orderstream-dashboard` ([`dashboard`]): the HTTP server: page, JSON API, live
@@ -34,5 +35,5 @@ pub use orderstream_analytics as analytics;
 pub use orderstream_dashboard as dashboard;
 pub use orderstream_generate as generate;
 pub use orderstream_model::{self as order, clock};
-pub use orderstream_pipeline::{kafka, sheets, sink};
+pub use orderstream_pipeline::{format, kafka, sheets, sink};
 pub use orderstream_runtime::{shutdown, stats};

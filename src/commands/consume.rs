@@ -22,11 +22,12 @@ pub fn execute(args: &ConsumeArgs, progress: Duration) -> anyhow::Result<()> {
     let http = super::start_http(&args.http, catalogue, &stats, Some(args.sink.csv_dir.as_path()))?;
     let kafka = &args.kafka;
     let cluster = kafka.cluster()?;
+    let format = kafka.topic.format.format()?;
     let config = ConsumerConfig {
         idle_exit: args.idle_exit,
         join_timeout: args.join_timeout,
         live: http.as_ref().map(|(state, _)| state.clone() as Arc<dyn PipelineObserver>),
-        ..super::csv_consumer(&cluster, &kafka.topic, &args.group, &args.sink, catalogue)
+        ..super::csv_consumer(&cluster, &kafka.topic, &args.group, &args.sink, catalogue, &format)
     };
     let sheets = super::start_sheets(
         args.sheets.config(&args.group.group),
@@ -36,6 +37,7 @@ pub fn execute(args: &ConsumeArgs, progress: Duration) -> anyhow::Result<()> {
             args.idle_exit,
             (args.sink.session_timeout, &args.group),
             catalogue,
+            &format,
         ),
         &stats,
         &shutdown,

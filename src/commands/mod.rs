@@ -15,6 +15,7 @@ use anyhow::Context as _;
 
 use crate::cli::{Cli, Command, ConfigCommand, GroupArgs, HttpArgs, SinkArgs, TopicArgs};
 use crate::dashboard::{DashboardServer, LiveState};
+use crate::format::Format;
 use crate::kafka::consumer::ConsumerConfig;
 use crate::kafka::link::RunLink;
 use crate::kafka::Cluster;
@@ -93,6 +94,7 @@ fn csv_consumer(
     group: &GroupArgs,
     sink: &SinkArgs,
     catalogue: Catalogue,
+    format: &Format,
 ) -> ConsumerConfig {
     ConsumerConfig {
         brokers: brokers.clone(),
@@ -109,6 +111,7 @@ fn csv_consumer(
         dead_letter_topic: !sink.no_dlq_topic,
         max_future: topic.max_future,
         catalogue,
+        format: format.clone(),
         source: None,
         live: None,
     }
@@ -121,6 +124,7 @@ fn sheets_source(
     idle_exit: Option<Duration>,
     membership: (Duration, &GroupArgs),
     catalogue: Catalogue,
+    format: &Format,
 ) -> SheetsSource {
     let (session_timeout, group) = membership;
     SheetsSource {
@@ -131,6 +135,7 @@ fn sheets_source(
         instance_id: group.instance_id.clone(),
         max_future: topic.max_future,
         catalogue,
+        format: format.clone(),
     }
 }
 

@@ -16,6 +16,7 @@ pub fn execute(args: &ProduceArgs, progress: Duration) -> anyhow::Result<()> {
     let source = args.generator.source()?;
     let kafka = &args.kafka;
     let cluster = kafka.cluster()?;
+    let format = kafka.topic.format.format()?;
     ensure_topic(
         &cluster,
         &kafka.topic.topic,
@@ -33,6 +34,7 @@ pub fn execute(args: &ProduceArgs, progress: Duration) -> anyhow::Result<()> {
         connect_timeout: kafka.topic.connect_timeout,
         flow: None,
         delivery_timeout: args.producer.delivery_timeout,
+        format,
     };
     let report = produce(&config, &stats, &shutdown);
     drop(reporter);

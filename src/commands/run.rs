@@ -26,6 +26,7 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
     let topic = args.topic.topic.clone();
     let orders = args.generator.source()?;
     let catalogue = orders.generator.model.catalogue();
+    let format = args.topic.format.format()?;
     // An embedded broker lives until the end of this function.
     let (embedded, brokers, source) = start_broker(args)?;
 
@@ -37,7 +38,7 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
     let consumer_config = ConsumerConfig {
         source,
         live: http.as_ref().map(|(state, _)| state.clone() as Arc<dyn PipelineObserver>),
-        ..super::csv_consumer(&brokers, &args.topic, &args.group, &args.sink, catalogue)
+        ..super::csv_consumer(&brokers, &args.topic, &args.group, &args.sink, catalogue, &format)
     };
     // The embedded broker drops what it cannot keep: hold the producer to the sinks.
     let link = if embedded.is_some() { RunLink::with_flow_window() } else { RunLink::default() };
@@ -63,6 +64,7 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
             None,
             (args.sink.session_timeout, &args.group),
             catalogue,
+            &format,
         ),
         &stats,
         &abort_consumer,
@@ -75,6 +77,7 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
         connect_timeout: args.topic.connect_timeout,
         flow: link.flow().cloned(),
         delivery_timeout: args.producer.delivery_timeout,
+        format,
     };
     wait_for_the_group(&link, &shutdown, &consumer);
     let produced = produce(&producer_config, &stats, &shutdown);

@@ -13,6 +13,7 @@
 
 mod common;
 
+mod avro;
 mod calendar_generator;
 mod cli;
 mod cluster_faults;

@@ -18,6 +18,10 @@ pub enum DecodeError {
     /// Not JSON, a missing field or a field of the wrong type.
     #[error("malformed order JSON: {0}")]
     Malformed(String),
+    /// Not readable in the topic's binary format (Avro): the frame, the writer schema or
+    /// the body.
+    #[error("unreadable Avro message: {0}")]
+    Unreadable(String),
     /// Well-formed, but a field breaks the order contract.
     #[error("invalid field `{field}` = {value:?}: {reason}")]
     Invalid {
@@ -228,9 +232,8 @@ pub fn check_fields(wire: &OrderFields<'_>, catalogue: &Catalogue) -> Result<Ord
     })?;
     let marka = intern(category.brands, wire.marka)
         .ok_or_else(|| invalid("marka", wire.marka, format!("not a brand of {}", category.name)))?;
-    let ilosc = match u8::try_from(wire.ilosc) {
-        Ok(n @ 1..=4) => n,
-        _ => return Err(invalid("ilosc", wire.ilosc, "quantity must be 1 to 4")),
+    let Ok(ilosc @ 1..=4) = u8::try_from(wire.ilosc) else {
+        return Err(invalid("ilosc", wire.ilosc, "quantity must be 1 to 4"));
     };
     let cena_netto = wire.cena_netto;
     if !(category.lowest_price_grosz..=category.max_price_grosz).contains(&cena_netto) {

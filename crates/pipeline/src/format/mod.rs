@@ -170,7 +170,7 @@ impl Decoder {
                     None => {
                         let plan = avro.registry.plan(id).map_err(|e| {
                             if e.blames_the_message() {
-                                Undecodable::Invalid(DecodeError::Malformed(e.to_string()))
+                                Undecodable::Invalid(DecodeError::Unreadable(e.to_string()))
                             } else {
                                 Undecodable::Registry(e)
                             }

@@ -17,17 +17,17 @@ pub(super) fn frame(schema_id: u32, out: &mut Vec<u8>) {
 pub(super) fn unframe(payload: &[u8]) -> Result<(u32, &[u8]), DecodeError> {
     match payload {
         [MAGIC, a, b, c, d, body @ ..] => Ok((u32::from_be_bytes([*a, *b, *c, *d]), body)),
-        [b'{', ..] => Err(DecodeError::Malformed(
+        [b'{', ..] => Err(DecodeError::Unreadable(
             "a JSON message on a topic read as Avro (--format avro expects the Confluent wire format: byte 0, a 4-byte schema id, the Avro body)".into(),
         )),
-        [MAGIC, ..] => Err(DecodeError::Malformed(format!(
+        [MAGIC, ..] => Err(DecodeError::Unreadable(format!(
             "only {} bytes: too short for the Confluent wire format (byte 0 and a 4-byte schema id)",
             payload.len()
         ))),
-        [first, ..] => Err(DecodeError::Malformed(format!(
+        [first, ..] => Err(DecodeError::Unreadable(format!(
             "not in the Confluent wire format: first byte is 0x{first:02x}, expected 0x00"
         ))),
-        [] => Err(DecodeError::Malformed("empty message".into())),
+        [] => Err(DecodeError::Unreadable("empty message".into())),
     }
 }
 

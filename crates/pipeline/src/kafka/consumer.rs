@@ -55,6 +55,8 @@ pub struct ConsumerConfig {
     pub max_future: Duration,
     /// The catalogue orders are checked against; others are dead letters.
     pub catalogue: Catalogue,
+    /// The format of the topic's messages.
+    pub format: crate::format::Format,
     /// Names the cluster in checkpoints; `None` asks the cluster for its id.
     pub source: Option<String>,
     /// Live analytics to feed with every written order (`--http`).
@@ -144,6 +146,7 @@ pub fn consume(
         join_timeout: config.join_timeout,
         max_future: config.max_future,
         catalogue: config.catalogue,
+        format: config.format.clone(),
         rebalance_timeout: config.connect_timeout.min(Duration::from_secs(5)),
         // librdkafka's mock cluster (the embedded broker, the fast tests) names no
         // controller, so it cannot describe topics; it keeps no topic after its process.

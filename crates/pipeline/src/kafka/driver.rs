@@ -24,7 +24,8 @@ use super::gaps::{self, Gap, GapDetector};
 use super::link::RunLink;
 use super::observer::PipelineObserver;
 use super::refusal;
-use crate::order::{check_event_time, decode_json, Catalogue, Order};
+use crate::format::{Decoder, Format, Undecodable};
+use crate::order::{check_event_time, Catalogue, Order};
 use crate::shutdown::Shutdown;
 use crate::stats::Stats;
 
@@ -132,6 +133,8 @@ pub struct DriverConfig {
     pub max_future: Duration,
     /// The catalogue orders are checked against.
     pub catalogue: Catalogue,
+    /// The format of the topic's messages.
+    pub format: Format,
     /// How long a rebalance may wait for the broker (committed offsets, watermarks).
     pub rebalance_timeout: Duration,
     /// Ask for the topic's id at every assignment, for a sink that keeps offsets of its
@@ -369,6 +372,7 @@ pub fn run_member<S: GroupSink>(
     consumer.subscribe(&[&topic])?;
     let result = {
         let mut member = Member {
+            decoder: Decoder::new(&consumer.context().config.format),
             consumer: &consumer,
             stats,
             report: MemberReport::default(),
@@ -397,6 +401,8 @@ pub fn run_member<S: GroupSink>(
 /// The poll loop's state: what is durable, committed, and how long it has been idle.
 struct Member<'a, S: GroupSink> {
     consumer: &'a BaseConsumer<DriverContext<S>>,
+    /// Payloads to orders, with the writer schemas met so far.
+    decoder: Decoder,
     stats: &'a Stats,
     report: MemberReport,
     /// Next offset per partition that is durable in the sink.
@@ -533,11 +539,19 @@ impl<S: GroupSink> Member<'_, S> {
             }
         }
         let record = match message.payload() {
-            Some(payload) => match decode_json(payload, &config.catalogue).and_then(|order| {
-                check_event_time(&order, crate::clock::now_micros(), config.max_future).map(|()| order)
+            Some(payload) => match self.decoder.decode(payload, &config.catalogue).and_then(|order| {
+                check_event_time(&order, crate::clock::now_micros(), config.max_future)
+                    .map(|()| order)
+                    .map_err(Undecodable::from)
             }) {
                 Ok(order) => Record::Order(order),
-                Err(e) => Record::Invalid { reason: e.to_string(), message },
+                Err(Undecodable::Invalid(e)) => Record::Invalid { reason: e.to_string(), message },
+                // Not the message's fault: stop before its offset, so that a restart reads it again.
+                Err(Undecodable::Registry(e)) => {
+                    return Err(anyhow::Error::new(e).context(format!(
+                    "cannot read partition {partition} offset {offset}; nothing from there on is committed"
+                )))
+                }
             },
             None => Record::Invalid { reason: "empty message (no payload)".to_string(), message },
         };

@@ -86,6 +86,9 @@ pub enum KafkaStageError {
     /// The broker refused this client, or its group is not ours to join.
     #[error("{0}")]
     Refused(String),
+    /// The schema registry could not be asked (Avro).
+    #[error(transparent)]
+    Registry(#[from] crate::format::RegistryError),
     /// Any other client error.
     #[error("kafka: {0}")]
     Client(#[from] rdkafka::error::KafkaError),

@@ -18,8 +18,8 @@ use tracing::{error, info};
 
 use super::flow::FlowWindow;
 use super::{client_config, Cluster, KafkaStageError};
+use crate::format::{Encoder, Format};
 use crate::generate::source::{OrderSource, SourceConfig};
-use crate::order::write_json;
 use crate::shutdown::Shutdown;
 use crate::stats::Stats;
 
@@ -45,6 +45,8 @@ pub struct ProducerConfig {
     pub flow: Option<Arc<FlowWindow>>,
     /// How long an order is retried before it counts as failed (`message.timeout.ms`).
     pub delivery_timeout: Duration,
+    /// The format of the messages.
+    pub format: Format,
 }
 
 /// What a producer run did.
@@ -108,6 +110,8 @@ pub fn produce(
         last_offsets: Mutex::new(BTreeMap::new()),
         flow: config.flow.clone(),
     };
+    // An incompatible schema ends the run before an order is made or sent.
+    let encoder = Encoder::prepare(&config.format, &config.topic)?;
     let producer: ThreadedProducer<Deliveries> = client_config(&config.brokers, "producer")
         // No order lost, none written twice, in order per partition, through leader
         // changes: acknowledged by every in-sync replica (at least min.insync.replicas),
@@ -132,14 +136,14 @@ pub fn produce(
 
     let mut source = OrderSource::new(&config.source);
     let instance = source.generator().instance();
-    info!(topic = %config.topic, brokers = %config.brokers, timing = %config.source.timing, count = ?config.source.count, instance, "producing orders");
+    info!(topic = %config.topic, brokers = %config.brokers, format = config.format.name(), timing = %config.source.timing, count = ?config.source.count, instance, "producing orders");
     let mut payload = Vec::with_capacity(512);
     let mut produced = 0u64;
     // Orders the flow window admits before it must be asked again.
     let mut room = 0usize;
     'orders: while let Some(order) = source.next(shutdown, stats) {
         payload.clear();
-        write_json(&order, &mut payload);
+        encoder.encode(&order, &mut payload);
         if let Some(flow) = &config.flow {
             flow.payload(payload.len());
             if room == 0 {

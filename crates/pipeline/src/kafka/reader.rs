@@ -12,7 +12,8 @@ use tracing::{info, warn};
 use super::gaps::GapDetector;
 use super::observer::PipelineObserver;
 use super::{client_config, reach, Cluster, KafkaStageError};
-use crate::order::{check_event_time, decode_json, Catalogue};
+use crate::format::{Decoder, Undecodable};
+use crate::order::{check_event_time, Catalogue};
 use crate::shutdown::Shutdown;
 use crate::stats::Stats;
 
@@ -31,6 +32,8 @@ pub struct ReaderConfig {
     pub max_future: Duration,
     /// The catalogue orders are checked against.
     pub catalogue: Catalogue,
+    /// The format of the topic's messages.
+    pub format: crate::format::Format,
 }
 
 /// Feeds every order of the topic into `live` until shutdown, counting in `stats`.
@@ -59,6 +62,7 @@ pub fn read_into(
     consumer.subscribe(&[&config.topic])?;
     info!(topic = %config.topic, group = %config.group, "reading the topic from the earliest offset into the live analytics");
     let mut gaps = GapDetector::default();
+    let mut decoder = Decoder::new(&config.format);
     let mut polls = 0u64;
     // The partitions last reported to the analytics: a message from another one means
     // the assignment changed, and the watermark must learn that before the message.
@@ -89,11 +93,14 @@ pub fn read_into(
                 }
                 let now = crate::clock::now_micros();
                 match message.payload().map(|p| {
-                    decode_json(p, &config.catalogue)
-                        .and_then(|o| check_event_time(&o, now, config.max_future).map(|()| o))
+                    decoder.decode(p, &config.catalogue).and_then(|o| {
+                        check_event_time(&o, now, config.max_future).map(|()| o).map_err(Undecodable::from)
+                    })
                 }) {
                     Some(Ok(order)) => live.read(message.partition(), &order),
-                    Some(Err(error)) => {
+                    // The analytics must not skip an order that is only unreadable for now.
+                    Some(Err(Undecodable::Registry(error))) => return Err(error.into()),
+                    Some(Err(Undecodable::Invalid(error))) => {
                         Stats::add(&stats.dead_lettered, 1);
                         warn!(partition = message.partition(), offset = message.offset(), %error, "skipping an invalid message (the CSV consumer dead-letters it)");
                     }

@@ -40,6 +40,8 @@ pub struct SheetsSource {
     pub max_future: Duration,
     /// The catalogue orders are checked against.
     pub catalogue: Catalogue,
+    /// The format of the topic's messages.
+    pub format: crate::format::Format,
 }
 
 /// What a Sheets run did.
@@ -176,6 +178,7 @@ fn sheets_loop(
         join_timeout: None,
         max_future: source.max_future,
         catalogue: source.catalogue,
+        format: source.format.clone(),
         rebalance_timeout: Duration::from_secs(10),
         topic_ids: false,
     };

@@ -174,13 +174,13 @@ impl Plan {
         let mut cursor = Cursor::new(body);
         let mut fields = Partial::default();
         for (target, node) in &self.fields {
-            let value = read(node, &mut cursor, 0).map_err(malformed)?;
+            let value = read(node, &mut cursor).map_err(malformed)?;
             if let Some(target) = target {
                 fields.set(*target, value)?;
             }
         }
         if cursor.remaining() > 0 {
-            return Err(DecodeError::Malformed(format!(
+            return Err(DecodeError::Unreadable(format!(
                 "Avro body: {} bytes left after the order ({} read); written with another schema than its id says?",
                 cursor.remaining(),
                 cursor.position()
@@ -191,7 +191,7 @@ impl Plan {
 }
 
 fn malformed(e: BinaryError) -> DecodeError {
-    DecodeError::Malformed(format!("Avro body: {e}"))
+    DecodeError::Unreadable(format!("Avro body: {e}"))
 }
 
 /// Named types of a schema, so that references to them can be followed.
@@ -259,7 +259,7 @@ fn node(schema: &Schema, names: &HashMap<Name, &Schema>, depth: usize) -> Result
     })
 }
 
-fn read<'a>(node: &Node, cursor: &mut Cursor<'a>, depth: usize) -> Result<Val<'a>, BinaryError> {
+fn read<'a>(node: &Node, cursor: &mut Cursor<'a>) -> Result<Val<'a>, BinaryError> {
     Ok(match node {
         Node::Null => Val::Null,
         Node::Boolean => {
@@ -308,22 +308,22 @@ fn read<'a>(node: &Node, cursor: &mut Cursor<'a>, depth: usize) -> Result<Val<'a
             let index = cursor.long()?;
             let branch = usize::try_from(index).ok().and_then(|i| branches.get(i));
             let Some(branch) = branch else { return Err(BinaryError::BadLength { at, length: index }) };
-            read(branch, cursor, depth)?
+            read(branch, cursor)?
         }
         Node::Record(fields) => {
             for field in fields {
-                read(field, cursor, depth + 1)?;
+                read(field, cursor)?;
             }
             Val::Other
         }
         Node::Array(items) => {
-            skip_blocks(cursor, |c| read(items, c, depth + 1).map(drop))?;
+            skip_blocks(cursor, |c| read(items, c).map(drop))?;
             Val::Other
         }
         Node::Map(values) => {
             skip_blocks(cursor, |c| {
                 c.string()?;
-                read(values, c, depth + 1).map(drop)
+                read(values, c).map(drop)
             })?;
             Val::Other
         }
@@ -411,13 +411,13 @@ impl<'a> Partial<'a> {
             }
             (T::Quantity, Val::Int(n)) => self.quantity = Some(n),
             (T::NetPrice, Val::Decimal { unscaled, scale }) => {
-                self.net = Some(grosz(target, unscaled, scale)?)
+                self.net = Some(grosz(target, unscaled, scale)?);
             }
             (T::GrossValue, Val::Decimal { unscaled, scale }) => {
-                self.gross = Some(grosz(target, unscaled, scale)?)
+                self.gross = Some(grosz(target, unscaled, scale)?);
             }
             (T::Discount, Val::Decimal { unscaled, scale }) => {
-                self.discount = grosz(target, unscaled, scale)?
+                self.discount = grosz(target, unscaled, scale)?;
             }
             (T::Currency, Val::Str(s)) => self.currency = Some(s),
             (text, Val::Str(s))
@@ -431,7 +431,7 @@ impl<'a> Partial<'a> {
     }
 
     fn finish(self) -> Result<OrderFields<'a>, DecodeError> {
-        let missing = |t: Target| DecodeError::Malformed(format!("no value for `{}`", t.name()));
+        let missing = |t: Target| DecodeError::Unreadable(format!("no value for `{}`", t.name()));
         if let Some(currency) = self.currency.filter(|c| *c != "PLN") {
             return Err(invalid(Target::Currency, currency, "orderstream keeps amounts in PLN only"));
         }

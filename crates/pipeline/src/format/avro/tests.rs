@@ -80,7 +80,7 @@ fn from_avro_datum(schema: &Schema, body: &[u8]) -> Result<Value, apache_avro::E
 }
 
 fn read(text: &str, body: &[u8]) -> Result<Order, DecodeError> {
-    let plan = Plan::compile(text).map_err(DecodeError::Malformed)?;
+    let plan = Plan::compile(text).map_err(DecodeError::Unreadable)?;
     check_fields(&plan.read(body)?, &crate::generate::builtin_catalogue())
 }
 
