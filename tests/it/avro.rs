@@ -577,3 +577,25 @@ fn avro_without_a_registry_or_with_a_bad_one_is_a_usage_error() {
     );
     assert!(stderr(&out).contains("expected an http:// or https:// URL"), "{}", stderr(&out));
 }
+
+#[test]
+#[ignore = "needs Apache Kafka, the schema registry and Confluent's Python client, which scripts/test starts"]
+fn the_sheets_sink_appends_every_avro_order_once() {
+    use crate::common::fake_google::{account_key, FakeGoogle, Options};
+    let (brokers, topic) = (real_brokers(), topic("avro-sheets"));
+    assert_ok(&run_within(avro("produce", &brokers, &topic).args(["--count", "4000"]), Duration::from_secs(120)));
+    let google = FakeGoogle::start(Options::default());
+    let spreadsheet = google.create_spreadsheet("source_looker", true);
+    let keys = tempfile::tempdir().unwrap();
+    let creds = google.key_file(keys.path(), account_key());
+    let out = run_within(
+        avro("sheets", &brokers, &topic)
+            .args(["--idle-exit", "3s", "--spreadsheet-id", &spreadsheet])
+            .args(["--sheets-api-url", &google.url(), "--drive-api-url", &google.url(), "--sheets-creds"])
+            .arg(&creds),
+        Duration::from_secs(120),
+    );
+    assert_ok(&out);
+    let in_sheet = crate::sheets_sink::sheet_ids(&google, &spreadsheet, "Data");
+    assert_exactly_once(&avro_topic_ids(&brokers, &topic), &in_sheet);
+}

@@ -174,6 +174,14 @@ impl Registry {
         }
     }
 
+    /// Knows writer schema `id` without asking the registry: for a schema kept from an
+    /// earlier fetch, or read from a file (benchmarks, replaying a topic dump offline).
+    pub fn preload(&self, id: u32, schema: &str) -> Result<(), RegistryError> {
+        let plan = Plan::compile(schema).map(Arc::new).map_err(|reason| RegistryError::NotAnOrder { id, reason })?;
+        self.plans.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert(id, Ok(plan));
+        Ok(())
+    }
+
     /// How to read messages written with schema `id`: fetched once, then cached (as is
     /// an id the registry does not know or that is not an order).
     pub(crate) fn plan(&self, id: u32) -> Result<Arc<Plan>, RegistryError> {
