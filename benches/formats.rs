@@ -21,6 +21,7 @@ fn formats(c: &mut Criterion) {
         password: None,
         retry_for: Duration::ZERO,
         request_timeout: Duration::from_secs(1),
+        abort: orderstream::shutdown::Shutdown::new(),
     });
     registry.preload(1, OrderSchema::V2.text()).expect("the order schema compiles");
     let avro = Format::Avro(Arc::new(AvroFormat {
@@ -32,7 +33,8 @@ fn formats(c: &mut Criterion) {
         ("json", Format::Json, Encoder::Json),
         ("avro", avro, Encoder::Avro { schema_id: 1, schema: OrderSchema::V2 }),
     ];
-    let mut generator = Generator::new(&GeneratorConfig { seed: Some(7), instance: Some(1), ..Default::default() });
+    let mut generator =
+        Generator::new(&GeneratorConfig { seed: Some(7), instance: Some(1), ..Default::default() });
     let catalogue = generator.model().catalogue();
     let orders: Vec<_> = (0..1024).map(|_| generator.next_order()).collect();
 

@@ -24,6 +24,7 @@ use crate::kafka::{DEFAULT_GROUP, DEFAULT_PARTITIONS, DEFAULT_TOPIC};
 use crate::order::Catalogue;
 pub use crate::order::TimeArg;
 use crate::sheets::{SheetsConfig, SheetsMode, Target, DEFAULT_DRIVE_API, DEFAULT_SHEETS_API};
+use crate::shutdown::Shutdown;
 use crate::sink::Layout;
 
 const MILLI: Duration = Duration::from_millis(1);
@@ -352,8 +353,9 @@ pub struct FormatArgs {
 }
 
 impl FormatArgs {
-    /// The format, with its registry client (one per command, shared by its clients).
-    pub fn format(&self) -> anyhow::Result<Format> {
+    /// The format, with its registry client (one per command, shared by its clients);
+    /// `abort` ends the registry's retries.
+    pub fn format(&self, abort: &Shutdown) -> anyhow::Result<Format> {
         match self.format {
             FormatKind::Json => Ok(Format::Json),
             FormatKind::Avro => {
@@ -373,6 +375,7 @@ impl FormatArgs {
                     password,
                     retry_for: self.schema_registry_timeout,
                     request_timeout: self.schema_registry_timeout.min(Duration::from_secs(10)),
+                    abort: abort.clone(),
                 });
                 Ok(Format::Avro(Arc::new(AvroFormat {
                     registry,

@@ -22,7 +22,7 @@ pub fn execute(args: &ConsumeArgs, progress: Duration) -> anyhow::Result<()> {
     let http = super::start_http(&args.http, catalogue, &stats, Some(args.sink.csv_dir.as_path()))?;
     let kafka = &args.kafka;
     let cluster = kafka.cluster()?;
-    let format = kafka.topic.format.format()?;
+    let format = kafka.topic.format.format(&shutdown)?;
     let config = ConsumerConfig {
         idle_exit: args.idle_exit,
         join_timeout: args.join_timeout,

@@ -30,7 +30,7 @@ pub fn execute(args: &DashboardArgs, progress: Duration) -> anyhow::Result<()> {
         connect_timeout: args.kafka.topic.connect_timeout,
         max_future: args.kafka.topic.max_future,
         catalogue,
-        format: args.kafka.topic.format.format()?,
+        format: args.kafka.topic.format.format(&shutdown)?,
     };
     let result = read_into(&config, live.as_ref(), &stats, &shutdown);
     drop(server);

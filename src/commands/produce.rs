@@ -16,7 +16,7 @@ pub fn execute(args: &ProduceArgs, progress: Duration) -> anyhow::Result<()> {
     let source = args.generator.source()?;
     let kafka = &args.kafka;
     let cluster = kafka.cluster()?;
-    let format = kafka.topic.format.format()?;
+    let format = kafka.topic.format.format(&shutdown)?;
     ensure_topic(
         &cluster,
         &kafka.topic.topic,

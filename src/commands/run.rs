@@ -26,7 +26,7 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
     let topic = args.topic.topic.clone();
     let orders = args.generator.source()?;
     let catalogue = orders.generator.model.catalogue();
-    let format = args.topic.format.format()?;
+    let format = args.topic.format.format(&shutdown)?;
     // An embedded broker lives until the end of this function.
     let (embedded, brokers, source) = start_broker(args)?;
 

@@ -27,7 +27,7 @@ pub fn execute(args: &SheetsCommandArgs, progress: Duration) -> anyhow::Result<(
         args.idle_exit,
         (args.session_timeout, &args.group),
         catalogue,
-        &args.kafka.topic.format.format()?,
+        &args.kafka.topic.format.format(&shutdown)?,
     );
     let result = run_sheets(&config, &source, &stats, &shutdown, None, None);
     drop(reporter);

@@ -583,7 +583,10 @@ fn avro_without_a_registry_or_with_a_bad_one_is_a_usage_error() {
 fn the_sheets_sink_appends_every_avro_order_once() {
     use crate::common::fake_google::{account_key, FakeGoogle, Options};
     let (brokers, topic) = (real_brokers(), topic("avro-sheets"));
-    assert_ok(&run_within(avro("produce", &brokers, &topic).args(["--count", "4000"]), Duration::from_secs(120)));
+    assert_ok(&run_within(
+        avro("produce", &brokers, &topic).args(["--count", "4000"]),
+        Duration::from_secs(120),
+    ));
     let google = FakeGoogle::start(Options::default());
     let spreadsheet = google.create_spreadsheet("source_looker", true);
     let keys = tempfile::tempdir().unwrap();

@@ -16,6 +16,7 @@ use serde::Deserialize;
 use tracing::{info, warn};
 
 use super::avro::Plan;
+use crate::shutdown::Shutdown;
 
 /// Where the registry is and how to sign in.
 #[derive(Clone)]
@@ -31,6 +32,8 @@ pub struct RegistryConfig {
     pub retry_for: Duration,
     /// Time limit of one request.
     pub request_timeout: Duration,
+    /// A stop ends the retries at once.
+    pub abort: Shutdown,
 }
 
 impl std::fmt::Debug for RegistryConfig {
@@ -177,7 +180,8 @@ impl Registry {
     /// Knows writer schema `id` without asking the registry: for a schema kept from an
     /// earlier fetch, or read from a file (benchmarks, replaying a topic dump offline).
     pub fn preload(&self, id: u32, schema: &str) -> Result<(), RegistryError> {
-        let plan = Plan::compile(schema).map(Arc::new).map_err(|reason| RegistryError::NotAnOrder { id, reason })?;
+        let plan =
+            Plan::compile(schema).map(Arc::new).map_err(|reason| RegistryError::NotAnOrder { id, reason })?;
         self.plans.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert(id, Ok(plan));
         Ok(())
     }
@@ -248,7 +252,14 @@ impl Registry {
                 });
             }
             warn!(registry = %self.config.url, attempt, %reason, retry_in = ?pause, "schema registry not answering; {what}");
-            std::thread::sleep(pause);
+            if !self.config.abort.sleep_until(Instant::now() + pause) {
+                return Err(RegistryError::Unreachable {
+                    url: self.config.url.clone(),
+                    what: what.to_string(),
+                    waited: started.elapsed(),
+                    reason: format!("{reason}; stopped while retrying"),
+                });
+            }
             pause = (pause * 2).min(Duration::from_secs(5));
         }
         unreachable!("the retry loop returns")
