@@ -91,8 +91,13 @@ impl ProducerContext for Deliveries {
             Err((err, message)) => {
                 let failed = self.stats.delivery_failed.inc() + 1;
                 if failed <= LOGGED_FAILURES || failed.is_power_of_two() {
-                    let payload = message.payload().map(String::from_utf8_lossy).unwrap_or_default();
-                    error!(error = %err, failed_so_far = failed, order = %payload, "order not delivered");
+                    let payload = message.payload().unwrap_or_default();
+                    // JSON as it is; Avro's binary as hex.
+                    let order = std::str::from_utf8(payload).map_or_else(
+                        |_| payload.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+                        str::to_string,
+                    );
+                    error!(error = %err, failed_so_far = failed, %order, "order not delivered");
                 }
             }
         }

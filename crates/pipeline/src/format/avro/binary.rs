@@ -49,6 +49,8 @@ pub(super) enum BinaryError {
     NotUtf8 { at: usize },
     /// A decimal wider than 128 bits.
     WideDecimal { at: usize, bytes: usize },
+    /// A union branch the schema does not have.
+    NoSuchBranch { at: usize, index: i64 },
 }
 
 impl std::fmt::Display for BinaryError {
@@ -62,6 +64,9 @@ impl std::fmt::Display for BinaryError {
             BinaryError::NotUtf8 { at } => write!(f, "a string at byte {at} is not UTF-8"),
             BinaryError::WideDecimal { at, bytes } => {
                 write!(f, "a {bytes}-byte decimal at byte {at} (at most 16)")
+            }
+            BinaryError::NoSuchBranch { at, index } => {
+                write!(f, "union branch {index} at byte {at} is not in the schema")
             }
         }
     }

@@ -307,7 +307,7 @@ fn read<'a>(node: &Node, cursor: &mut Cursor<'a>) -> Result<Val<'a>, BinaryError
             let at = cursor.position();
             let index = cursor.long()?;
             let branch = usize::try_from(index).ok().and_then(|i| branches.get(i));
-            let Some(branch) = branch else { return Err(BinaryError::BadLength { at, length: index }) };
+            let Some(branch) = branch else { return Err(BinaryError::NoSuchBranch { at, index }) };
             read(branch, cursor)?
         }
         Node::Record(fields) => {
