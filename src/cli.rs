@@ -23,6 +23,7 @@ use crate::kafka::Cluster;
 use crate::kafka::{DEFAULT_GROUP, DEFAULT_PARTITIONS, DEFAULT_TOPIC};
 use crate::order::Catalogue;
 pub use crate::order::TimeArg;
+use crate::postgres::PostgresConfig;
 use crate::sheets::{SheetsConfig, SheetsMode, Target, DEFAULT_DRIVE_API, DEFAULT_SHEETS_API};
 use crate::shutdown::Shutdown;
 use crate::sink::Layout;
@@ -92,6 +93,9 @@ pub enum Command {
     /// Append the orders to Google Sheets only, as a process of its own (the same sink
     /// as `consume --sheets`, without the CSV files).
     Sheets(SheetsCommandArgs),
+    /// Write the orders into a PostgreSQL table, exactly once, as a process of its own
+    /// in its own consumer group.
+    Postgres(PostgresArgs),
     /// Print a completion script for a shell, e.g.
     /// `orderstream completions bash > ~/.local/share/bash-completion/completions/orderstream`.
     Completions {
@@ -859,6 +863,77 @@ pub struct SheetsCommandArgs {
     pub catalogue: CatalogueArgs,
     #[command(flatten)]
     pub sheets: SheetsArgs,
+}
+
+/// Where the PostgreSQL password may come from besides a file.
+pub const POSTGRES_PASSWORD_ENV: &str = "ORDERSTREAM_POSTGRES_PASSWORD";
+
+/// `orderstream postgres`.
+#[derive(Debug, Args)]
+pub struct PostgresArgs {
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+    #[command(flatten)]
+    pub group: GroupArgs,
+    /// The database, e.g. `postgres://orders@db.example.com:5432/sales` (libpq's URL or
+    /// `host=... user=...` form; the password goes in --postgres-password-file).
+    #[arg(long, env = "ORDERSTREAM_POSTGRES_URL")]
+    pub postgres_url: String,
+    /// File whose first line is the database password (or set
+    /// ORDERSTREAM_POSTGRES_PASSWORD).
+    #[arg(long, env = "ORDERSTREAM_POSTGRES_PASSWORD_FILE")]
+    pub postgres_password_file: Option<PathBuf>,
+    /// The orders table, created when missing (a plain lower-case name, or schema.table).
+    #[arg(long, env = "ORDERSTREAM_POSTGRES_TABLE", default_value = "orders")]
+    pub postgres_table: String,
+    /// The sink's consumer group (default: `<group>.postgres`).
+    #[arg(long, env = "ORDERSTREAM_POSTGRES_GROUP")]
+    pub postgres_group: Option<String>,
+    /// A batch is committed when it has this many rows.
+    #[arg(long, env = "ORDERSTREAM_POSTGRES_BATCH_ROWS", default_value_t = 50_000, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    pub postgres_batch_rows: u32,
+    /// ... or this long after its first row.
+    #[arg(long, env = "ORDERSTREAM_POSTGRES_FLUSH_INTERVAL", default_value = "500ms", value_parser = duration_between("--postgres-flush-interval", MILLI, HOUR))]
+    pub postgres_flush_interval: Duration,
+    /// How long a database that is down or restarting is retried before the sink stops
+    /// (nothing is lost: the batch is not committed, and a restart reads it again).
+    #[arg(long, env = "ORDERSTREAM_POSTGRES_RETRY_FOR", default_value = "2m", value_parser = duration_between("--postgres-retry-for", MILLI, DAY))]
+    pub postgres_retry_for: Duration,
+    /// Exit after this long holding partitions read to their end with no new message,
+    /// e.g. `5s`: 0, or 3 if records were gone before they could be read.
+    #[arg(long, env = "ORDERSTREAM_IDLE_EXIT", value_parser = duration_between("--idle-exit", MILLI, 366 * DAY))]
+    pub idle_exit: Option<Duration>,
+    /// How long the group waits for a silent member before it gives its partitions to
+    /// the others.
+    #[arg(long, env = "ORDERSTREAM_SESSION_TIMEOUT", default_value = "10s", value_parser = duration_between("--session-timeout", MILLI, HOUR))]
+    pub session_timeout: Duration,
+    #[command(flatten)]
+    pub catalogue: CatalogueArgs,
+}
+
+impl PostgresArgs {
+    /// The sink's settings.
+    pub fn config(&self) -> anyhow::Result<PostgresConfig> {
+        let password = match &self.postgres_password_file {
+            Some(file) => Some(secret_from(file, "PostgreSQL password")?),
+            None => std::env::var(POSTGRES_PASSWORD_ENV).ok().filter(|p| !p.is_empty()),
+        };
+        if !crate::postgres::valid_table_name(&self.postgres_table) {
+            bail!(
+                "--postgres-table {:?}: expected a plain lower-case name, optionally schema.table",
+                self.postgres_table
+            );
+        }
+        Ok(PostgresConfig {
+            url: self.postgres_url.clone(),
+            password,
+            group: self.postgres_group.clone().unwrap_or_else(|| format!("{}.postgres", self.group.group)),
+            table: self.postgres_table.clone(),
+            flush_interval: self.postgres_flush_interval,
+            batch_rows: self.postgres_batch_rows as usize,
+            retry_for: self.postgres_retry_for,
+        })
+    }
 }
 
 /// `orderstream dashboard`.

@@ -31,7 +31,7 @@ pub fn execute(args: &ConsumeArgs, progress: Duration) -> anyhow::Result<()> {
     };
     let sheets = super::start_sheets(
         args.sheets.config(&args.group.group),
-        super::sheets_source(
+        super::group_source(
             &cluster,
             &kafka.topic,
             args.idle_exit,

@@ -3,6 +3,7 @@
 pub mod consume;
 pub mod dashboard;
 pub mod generate;
+pub mod postgres;
 pub mod produce;
 pub mod run;
 pub mod sheets;
@@ -18,9 +19,9 @@ use crate::dashboard::{DashboardServer, LiveState};
 use crate::format::Format;
 use crate::kafka::consumer::ConsumerConfig;
 use crate::kafka::link::RunLink;
+use crate::kafka::source::GroupSource;
 use crate::kafka::Cluster;
 use crate::order::Catalogue;
-use crate::sheets::worker::SheetsSource;
 use crate::sheets::{run_sheets, SheetsConfig, SheetsReport};
 use crate::shutdown::Shutdown;
 use crate::stats::Stats;
@@ -63,6 +64,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Run(args) => run::execute(&args, progress),
         Command::Dashboard(args) => dashboard::execute(&args, progress),
         Command::Sheets(args) => sheets::execute(&args, progress),
+        Command::Postgres(args) => postgres::execute(&args, progress),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(shell, &mut Cli::command(), "orderstream", &mut std::io::stdout());
@@ -117,17 +119,17 @@ fn csv_consumer(
     }
 }
 
-/// Where the Sheets sink of `consume`, `run` and `sheets` reads from.
-fn sheets_source(
+/// Where the sinks with a group of their own (Sheets, PostgreSQL) read from.
+fn group_source(
     brokers: &Cluster,
     topic: &TopicArgs,
     idle_exit: Option<Duration>,
     membership: (Duration, &GroupArgs),
     catalogue: Catalogue,
     format: &Format,
-) -> SheetsSource {
+) -> GroupSource {
     let (session_timeout, group) = membership;
-    SheetsSource {
+    GroupSource {
         brokers: brokers.clone(),
         topic: topic.topic.clone(),
         idle_exit,
@@ -143,7 +145,7 @@ fn sheets_source(
 /// is logged at once and returned at the end; the CSV path carries on meanwhile.
 fn start_sheets(
     config: Option<SheetsConfig>,
-    source: SheetsSource,
+    source: GroupSource,
     stats: &Arc<Stats>,
     shutdown: &Shutdown,
     link: Option<RunLink>,

@@ -58,7 +58,7 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
     };
     let sheets = super::start_sheets(
         args.sheets.config(&args.group.group),
-        super::sheets_source(
+        super::group_source(
             &brokers,
             &args.topic,
             None,

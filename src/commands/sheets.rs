@@ -21,7 +21,7 @@ pub fn execute(args: &SheetsCommandArgs, progress: Duration) -> anyhow::Result<(
     let stats = Stats::new();
     shutdown.report_on_exit(&stats);
     let reporter = ProgressReporter::start(stats.clone(), progress);
-    let source = super::sheets_source(
+    let source = super::group_source(
         &args.kafka.cluster()?,
         &args.kafka.topic,
         args.idle_exit,

@@ -30,6 +30,7 @@ mod http_limits;
 mod kafka_pipeline;
 mod nothing_lost;
 mod ops_files;
+mod postgres;
 mod rebalance;
 mod secure_kafka;
 mod sheets_sink;

@@ -4,6 +4,7 @@
 //! - [`kafka`]: the producer, the one consumer-group driver every sink plugs into
 //!   ([`kafka::driver`]), gap detection, the flow window of the embedded broker, topic
 //!   admin, the dashboard's reader.
+//! - [`postgres`]: the PostgreSQL sink (COPY batches, offsets in the same transaction).
 //! - [`sink`]: the exactly-once daily CSV files (checkpoints, crash recovery, dead
 //!   letters).
 //! - [`sheets`]: the Google Sheets sink (service-account sign-in, quota-aware batches, no
@@ -11,6 +12,7 @@
 
 pub mod format;
 pub mod kafka;
+pub mod postgres;
 pub mod sheets;
 pub mod sink;
 

@@ -2,7 +2,6 @@
 //! batches to the sheet and commits offsets only once the sheet has them (with, in rows
 //! mode, where they went as the commit's metadata).
 
-use crate::order::Catalogue;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,32 +16,12 @@ use crate::kafka::driver::{
 };
 use crate::kafka::flow::SinkSlot;
 use crate::kafka::gaps::Gap;
+use crate::kafka::group_member_config;
 use crate::kafka::link::RunLink;
-use crate::kafka::{group_member_config, Cluster};
+use crate::kafka::source::GroupSource;
 use crate::order::Order;
 use crate::shutdown::Shutdown;
 use crate::stats::Stats;
-
-/// Where the Sheets sink reads from.
-#[derive(Debug, Clone)]
-pub struct SheetsSource {
-    /// Bootstrap servers.
-    pub brokers: Cluster,
-    /// The orders topic.
-    pub topic: String,
-    /// Exit after this long without a message and with nothing left to send.
-    pub idle_exit: Option<Duration>,
-    /// How long the group waits for a silent member.
-    pub session_timeout: Duration,
-    /// This member's static id in the Sheets group (`--instance-id`), if any.
-    pub instance_id: Option<String>,
-    /// Orders further ahead of the clock are skipped (the CSV sink dead-letters them).
-    pub max_future: Duration,
-    /// The catalogue orders are checked against.
-    pub catalogue: Catalogue,
-    /// The format of the topic's messages.
-    pub format: crate::format::Format,
-}
 
 /// What a Sheets run did.
 #[derive(Debug, Clone, Default)]
@@ -109,7 +88,7 @@ impl Writer {
 /// (registered by the caller before the producer starts).
 pub fn run_sheets(
     config: &SheetsConfig,
-    source: &SheetsSource,
+    source: &GroupSource,
     stats: &Arc<Stats>,
     shutdown: &Shutdown,
     link: Option<&RunLink>,
@@ -137,7 +116,7 @@ pub fn run_sheets(
 
 fn sheets_loop(
     config: &SheetsConfig,
-    source: &SheetsSource,
+    source: &GroupSource,
     stats: &Arc<Stats>,
     shutdown: &Shutdown,
     link: Option<&RunLink>,

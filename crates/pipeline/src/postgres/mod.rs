@@ -1,0 +1,131 @@
+//! The PostgreSQL sink: every order exactly once in a table, for Looker Studio's
+//! PostgreSQL connector and any SQL tool.
+//!
+//! A member of its own consumer group (`<group>.postgres`), run by the one group driver.
+//! Each batch is one transaction: the rows go in with `COPY` (text, the CSV rows the
+//! codecs already write) through a staging table, and the next offset of every partition
+//! in the batch is written to `orderstream_offsets` in the same transaction. A partition
+//! resumes where that table says, so a crash, a kill or a rebalance neither loses nor
+//! repeats a row. The offset update is conditional on the value the member read at
+//! assignment: a member that lost its partition while it stalled (a "zombie") cannot
+//! commit over its successor. Kafka's own group commit follows, for lag tools only.
+
+mod member;
+mod schema;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tracing::info;
+
+pub use schema::valid_table_name;
+
+use crate::kafka::driver::{run_member, DriverConfig, DriverContext};
+use crate::kafka::group_member_config;
+use crate::kafka::source::GroupSource;
+use crate::shutdown::Shutdown;
+use crate::stats::Stats;
+
+/// Settings of the PostgreSQL sink.
+#[derive(Clone)]
+pub struct PostgresConfig {
+    /// Connection URL, e.g. `postgres://orders@db.example.com:5432/sales`.
+    pub url: String,
+    /// The password, when not in the URL (read from a file or the environment).
+    pub password: Option<String>,
+    /// The sink's consumer group.
+    pub group: String,
+    /// The orders table (created when missing).
+    pub table: String,
+    /// A batch is written at most this long after its first row.
+    pub flush_interval: Duration,
+    /// A batch is written when it has this many rows.
+    pub batch_rows: usize,
+    /// How long a lost connection is retried before the sink stops.
+    pub retry_for: Duration,
+}
+
+impl std::fmt::Debug for PostgresConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresConfig")
+            .field("url", &self.url)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .field("group", &self.group)
+            .field("table", &self.table)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why the PostgreSQL sink stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum PostgresError {
+    /// The URL is not one.
+    #[error("--postgres-url: {0}")]
+    Url(String),
+    /// The server could not be reached, or refused us, for the whole retry time.
+    #[error("PostgreSQL at {url}: {reason}")]
+    Unavailable {
+        /// The server (without password).
+        url: String,
+        /// The last error.
+        reason: String,
+    },
+    /// Another member wrote this partition after this one was given it.
+    #[error("partition {partition} was written by another member since this one was given it (this member was out of the group, e.g. stalled past its session timeout); stopping without writing its batch: the other member has those orders")]
+    Fenced {
+        /// The partition.
+        partition: i32,
+    },
+}
+
+/// What a PostgreSQL sink run did.
+#[derive(Debug, Clone, Default)]
+pub struct PostgresReport {
+    /// Rows inserted.
+    pub rows: u64,
+    /// Orders whose id was in the table already (the same order twice in the topic).
+    pub duplicate_ids: u64,
+    /// Messages written to `orderstream_dead_letters`.
+    pub dead_letters: u64,
+    /// Records gone from the topic before they were read.
+    pub lost: u64,
+}
+
+/// Runs the sink until idle exit, a stop or an error.
+pub fn run_postgres(
+    config: &PostgresConfig,
+    source: &GroupSource,
+    stats: &Arc<Stats>,
+    shutdown: &Shutdown,
+) -> anyhow::Result<PostgresReport> {
+    let member = member::PostgresMember::connect(config, &source.topic, stats.clone(), shutdown.clone())?;
+    let settings = group_member_config(
+        &source.brokers,
+        "postgres",
+        &config.group,
+        source.session_timeout,
+        source.instance_id.as_deref(),
+    )
+    // A database restart may hold a batch for as long as --postgres-retry-for.
+    .set("max.poll.interval.ms", "3600000")
+    .clone();
+    info!(topic = %source.topic, group = %config.group, table = %config.table, server = %member.server(),
+        "PostgreSQL sink consuming; orders go to the table, rejects to orderstream_dead_letters");
+    let driver = DriverConfig {
+        name: "postgres",
+        topic: source.topic.clone(),
+        idle_exit: source.idle_exit,
+        join_timeout: None,
+        max_future: source.max_future,
+        catalogue: source.catalogue,
+        format: source.format.clone(),
+        rebalance_timeout: Duration::from_secs(10),
+        topic_ids: true,
+    };
+    let context = DriverContext::new(driver, member, None, None);
+    let (member_report, member) = run_member(&settings, context, stats, shutdown, None)?;
+    let report = PostgresReport { lost: member_report.lost, ..member.report() };
+    info!(rows = report.rows, duplicate_ids = report.duplicate_ids, dead_letters = report.dead_letters,
+        table = %config.table, "PostgreSQL sink finished");
+    Ok(report)
+}

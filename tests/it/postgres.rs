@@ -1,0 +1,326 @@
+//! `orderstream postgres` against a real PostgreSQL 15 (which `scripts/test` starts):
+//! every order once, checked with the database's own queries against the CSV files;
+//! kill -9 five times mid-batch; the database restarted mid-run; two sink processes in
+//! one group handing over; bad messages in the dead-letter table.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use postgres::{Client, NoTls};
+
+use crate::common::*;
+
+/// The restart test restarts the one server: the others share it meanwhile.
+static SERVER: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+fn shared() -> std::sync::RwLockReadGuard<'static, ()> {
+    SERVER.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The environment variable naming the test server's URL.
+const POSTGRES_ENV: &str = "ORDERSTREAM_TEST_POSTGRES";
+
+fn url() -> String {
+    std::env::var(POSTGRES_ENV).unwrap_or_else(|_| {
+        panic!("{POSTGRES_ENV} is not set: run this test with scripts/test, which starts PostgreSQL")
+    })
+}
+
+/// A client, retried while the server restarts (another test may restart it).
+fn client() -> Client {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        match Client::connect(&url(), NoTls) {
+            Ok(client) => return client,
+            Err(e) if Instant::now() < deadline => {
+                eprintln!("connecting to the test database: {e}");
+                std::thread::sleep(Duration::from_millis(300));
+            }
+            Err(e) => panic!("the test database: {e}"),
+        }
+    }
+}
+
+/// A table of its own for each test (they share the server).
+fn table() -> String {
+    unique("t").replace('-', "_")
+}
+
+fn sink(brokers: &str, topic: &str, table: &str, group: &str) -> Command {
+    let mut cmd = orderstream();
+    cmd.args(["postgres", "--brokers", brokers, "--topic", topic, "--group", group]).args([
+        "--postgres-url",
+        &url(),
+        "--postgres-table",
+        table,
+    ]);
+    cmd
+}
+
+fn produce(brokers: &str, topic: &str, args: &[&str]) {
+    let mut cmd = orderstream();
+    cmd.args(["produce", "--brokers", brokers, "--topic", topic]).args(args);
+    assert_ok(&run_within(&mut cmd, Duration::from_secs(300)));
+}
+
+/// (rows, distinct ids) in `table`.
+fn counts(table: &str) -> (i64, i64) {
+    let row = client().query_one(&format!("SELECT COUNT(*), COUNT(DISTINCT id) FROM {table}"), &[]).unwrap();
+    (row.get(0), row.get(1))
+}
+
+fn rows_now(table: &str) -> i64 {
+    Client::connect(&url(), NoTls)
+        .ok()
+        .and_then(|mut c| c.query_one(&format!("SELECT COUNT(*) FROM {table}"), &[]).ok())
+        .map_or(0, |row| row.get(0))
+}
+
+/// Every id of `table`, each with its count.
+fn table_ids(table: &str) -> HashMap<u64, u32> {
+    let mut ids = HashMap::new();
+    for row in client().query(&format!("SELECT id FROM {table}"), &[]).unwrap() {
+        *ids.entry(row.get::<_, i64>(0) as u64).or_insert(0) += 1;
+    }
+    ids
+}
+
+#[test]
+#[ignore = "needs Apache Kafka and PostgreSQL, which scripts/test starts"]
+fn every_order_once_with_the_same_sums_by_day_and_region_as_the_csv_files() {
+    let _server = shared();
+    let (brokers, topic, table) = (real_brokers(), topic("pg-sums"), table());
+    produce(
+        &brokers,
+        &topic,
+        &["--seed", "5", "--from", "2026-10-24", "--to", "2026-10-27", "--base-rate", "20"],
+    );
+    let csv = tempfile::tempdir().unwrap();
+    let mut consume = orderstream();
+    consume
+        .args([
+            "consume",
+            "--brokers",
+            &brokers,
+            "--topic",
+            &topic,
+            "--group",
+            &unique("csv"),
+            "--idle-exit",
+            "3s",
+        ])
+        .arg("--csv-dir")
+        .arg(csv.path());
+    assert_ok(&run_within(&mut consume, Duration::from_secs(300)));
+    let group = unique("g");
+    let out = run_within(
+        sink(&brokers, &topic, &table, &group).args(["--idle-exit", "3s"]),
+        Duration::from_secs(300),
+    );
+    assert_ok(&out);
+
+    let in_csv = csv_ids(csv.path());
+    assert!(in_csv.len() > 50_000, "{} orders", in_csv.len());
+    assert_exactly_once(&in_csv, &table_ids(&table));
+    // Sums by Polish day and region, by the database's own arithmetic.
+    let mut from_db = BTreeMap::new();
+    for row in client()
+        .query(
+            &format!(
+                "SELECT to_char(\"timestamp\" AT TIME ZONE 'Europe/Warsaw', 'YYYY-MM-DD'), region, COUNT(*), SUM(wartosc_brutto)::text
+                 FROM {table} GROUP BY 1, 2"
+            ),
+            &[],
+        )
+        .unwrap()
+    {
+        let sum: String = row.get(3);
+        from_db.insert((row.get::<_, String>(0), row.get::<_, String>(1)), (row.get::<_, i64>(2), grosz(&sum)));
+    }
+    let mut from_csv = BTreeMap::new();
+    for file in csv_files(csv.path()) {
+        let mut reader = ::csv::Reader::from_path(&file).unwrap();
+        for record in reader.records() {
+            let record = record.unwrap();
+            let date = record[1][..10].to_string();
+            let entry = from_csv.entry((date, record[3].to_string())).or_insert((0i64, 0i64));
+            entry.0 += 1;
+            entry.1 += grosz(&record[13]);
+        }
+    }
+    assert_eq!(from_db, from_csv, "count and gross value by day and region");
+    assert!(from_db.keys().map(|(day, _)| day).collect::<std::collections::BTreeSet<_>>().len() >= 4);
+
+    // Again: nothing new, nothing twice.
+    assert_ok(&run_within(
+        sink(&brokers, &topic, &table, &group).args(["--idle-exit", "3s"]),
+        Duration::from_secs(120),
+    ));
+    assert_eq!(counts(&table), (in_csv.len() as i64, in_csv.len() as i64));
+}
+
+#[test]
+#[ignore = "needs Apache Kafka and PostgreSQL, which scripts/test starts"]
+fn kill_9_five_times_mid_batch_then_a_restart_lose_and_repeat_nothing() {
+    let _server = shared();
+    let (brokers, topic, table, group) = (real_brokers(), topic("pg-kill"), table(), unique("g"));
+    produce(&brokers, &topic, &["--count", "600000"]);
+    let work = tempfile::tempdir().unwrap();
+    let mut seen = Vec::new();
+    for round in 0..5u64 {
+        let log = work.path().join(format!("kill-{round}.log"));
+        // Small batches, so that kills land between and inside transactions.
+        let mut child = spawn_logged(
+            sink(&brokers, &topic, &table, &group).args(["--postgres-batch-rows", "7000"]),
+            &log,
+        );
+        wait_for_log(&log, "PostgreSQL partitions assigned", &mut child);
+        std::thread::sleep(Duration::from_millis(300 + (rand::random::<u64>() % 1200)));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        seen.push(rows_now(&table));
+    }
+    println!("FIGURE rows in the table after each kill -9: {seen:?}");
+    assert!(seen.windows(2).all(|w| w[0] <= w[1]) && seen[4] > 0, "{seen:?}");
+    assert!(seen[4] < 600_000, "the kills came after the end: {seen:?}");
+    assert_ok(&run_within(
+        sink(&brokers, &topic, &table, &group).args(["--idle-exit", "3s"]),
+        Duration::from_secs(300),
+    ));
+    assert_exactly_once(&topic_ids(&brokers, &topic), &table_ids(&table));
+}
+
+fn spawn_sink(brokers: &str, topic: &str, table: &str, group: &str, log: &Path) -> Child {
+    spawn_logged(
+        sink(brokers, topic, table, group).args(["--idle-exit", "5s", "--postgres-batch-rows", "10000"]),
+        log,
+    )
+}
+
+/// Waits for a logged child; fails the test after `limit` or on a failed exit.
+fn finish_logged(mut child: Child, log: &Path, limit: Duration) -> String {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let text = std::fs::read_to_string(log).unwrap_or_default();
+            assert!(status.success(), "exit {status:?}:\n{text}");
+            return text;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("no exit within {limit:?}:\n{}", std::fs::read_to_string(log).unwrap_or_default());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+#[ignore = "needs Apache Kafka and PostgreSQL, which scripts/test starts"]
+fn a_database_restart_mid_run_is_ridden_out() {
+    let _server = SERVER.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let (brokers, topic, table, group) = (real_brokers(), topic("pg-restart"), table(), unique("g"));
+    produce(&brokers, &topic, &["--count", "600000"]);
+    let work = tempfile::tempdir().unwrap();
+    let log = work.path().join("sink.log");
+    let mut child = spawn_sink(&brokers, &topic, &table, &group, &log);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while rows_now(&table) == 0 {
+        assert!(Instant::now() < deadline && child.try_wait().unwrap().is_none(), "no rows written");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/postgres-local");
+    let restarted = Command::new(script).arg("restart").output().unwrap();
+    assert!(restarted.status.success(), "{}", String::from_utf8_lossy(&restarted.stderr));
+    let text = finish_logged(child, &log, Duration::from_secs(300));
+    assert!(
+        text.contains("reconnecting") || text.contains("PostgreSQL not reachable"),
+        "the restart was not seen: {text}"
+    );
+    assert_exactly_once(&topic_ids(&brokers, &topic), &table_ids(&table));
+}
+
+#[test]
+#[ignore = "needs Apache Kafka and PostgreSQL, which scripts/test starts"]
+fn two_sinks_in_one_group_share_the_topic_and_a_stopped_one_hands_over() {
+    let _server = shared();
+    let (brokers, topic, table, group) = (real_brokers(), topic("pg-pair"), table(), unique("g"));
+    produce(&brokers, &topic, &["--count", "600000"]);
+    let work = tempfile::tempdir().unwrap();
+    let (log_a, log_b) = (work.path().join("a.log"), work.path().join("b.log"));
+    let mut a = spawn_sink(&brokers, &topic, &table, &group, &log_a);
+    wait_for_log(&log_a, "PostgreSQL partitions assigned", &mut a);
+    let b = spawn_sink(&brokers, &topic, &table, &group, &log_b);
+    // b joins: a rebalance; then a stops (SIGTERM) while both write.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !std::fs::read_to_string(&log_b).unwrap_or_default().contains("PostgreSQL partitions assigned") {
+        assert!(Instant::now() < deadline, "b never got partitions");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    sigterm(&a);
+    finish_logged(a, &log_a, Duration::from_secs(60));
+    finish_logged(b, &log_b, Duration::from_secs(300));
+    assert_exactly_once(&topic_ids(&brokers, &topic), &table_ids(&table));
+}
+
+#[test]
+#[ignore = "needs Apache Kafka and PostgreSQL, which scripts/test starts"]
+fn bad_messages_go_to_the_dead_letter_table_with_the_reason() {
+    let _server = shared();
+    let (brokers, topic, table) = (real_brokers(), topic("pg-dlq"), table());
+    produce(&brokers, &topic, &["--count", "1000"]);
+    send_raw(&brokers, &topic, &[b"not json", br#"{"id":1}"#, &[0xff, 0xfe]]);
+    assert_ok(&run_within(
+        sink(&brokers, &topic, &table, &unique("g")).args(["--idle-exit", "3s"]),
+        Duration::from_secs(120),
+    ));
+    assert_eq!(counts(&table), (1000, 1000));
+    let letters = client()
+        .query(
+            "SELECT reason, payload FROM orderstream_dead_letters WHERE target = $1 AND topic = $2",
+            &[&table, &topic],
+        )
+        .unwrap();
+    assert_eq!(letters.len(), 3);
+    let reasons: Vec<String> = letters.iter().map(|r| r.get(0)).collect();
+    assert!(reasons.iter().any(|r| r.contains("missing field")), "{reasons:?}");
+    assert!(letters.iter().any(|r| r.get::<_, Option<Vec<u8>>>(1) == Some(vec![0xff, 0xfe])));
+}
+
+#[test]
+#[ignore = "needs Apache Kafka and PostgreSQL, which scripts/test starts"]
+fn a_missing_database_or_a_bad_table_name_is_named() {
+    let _server = shared();
+    let (brokers, topic) = (real_brokers(), topic("pg-bad"));
+    let missing = format!("{}_nope", url());
+    let out = run_within(
+        orderstream().args([
+            "postgres",
+            "--brokers",
+            &brokers,
+            "--topic",
+            &topic,
+            "--postgres-url",
+            &missing,
+        ]),
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("does not exist"), "{}", stderr(&out));
+    let out = run_within(
+        orderstream().args([
+            "postgres",
+            "--brokers",
+            &brokers,
+            "--postgres-url",
+            &url(),
+            "--postgres-table",
+            "x; drop",
+        ]),
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("--postgres-table"), "{}", stderr(&out));
+}
