@@ -818,6 +818,8 @@ pub struct ConsumeArgs {
     pub http: HttpArgs,
     #[command(flatten)]
     pub sheets: SheetsArgs,
+    #[command(flatten)]
+    pub postgres: PostgresSinkArgs,
 }
 
 /// `orderstream run`.
@@ -868,17 +870,14 @@ pub struct SheetsCommandArgs {
 /// Where the PostgreSQL password may come from besides a file.
 pub const POSTGRES_PASSWORD_ENV: &str = "ORDERSTREAM_POSTGRES_PASSWORD";
 
-/// `orderstream postgres`.
-#[derive(Debug, Args)]
-pub struct PostgresArgs {
-    #[command(flatten)]
-    pub kafka: KafkaArgs,
-    #[command(flatten)]
-    pub group: GroupArgs,
+/// The PostgreSQL sink's settings, on `postgres` and on `consume` (next to the CSV files).
+#[derive(Debug, Args, Clone)]
+pub struct PostgresSinkArgs {
     /// The database, e.g. `postgres://orders@db.example.com:5432/sales` (libpq's URL or
-    /// `host=... user=...` form; the password goes in --postgres-password-file).
+    /// `host=... user=...` form; the password goes in --postgres-password-file). On
+    /// `consume`, writes the orders there too.
     #[arg(long, env = "ORDERSTREAM_POSTGRES_URL")]
-    pub postgres_url: String,
+    pub postgres_url: Option<String>,
     /// File whose first line is the database password (or set
     /// ORDERSTREAM_POSTGRES_PASSWORD).
     #[arg(long, env = "ORDERSTREAM_POSTGRES_PASSWORD_FILE")]
@@ -899,6 +898,17 @@ pub struct PostgresArgs {
     /// (nothing is lost: the batch is not committed, and a restart reads it again).
     #[arg(long, env = "ORDERSTREAM_POSTGRES_RETRY_FOR", default_value = "2m", value_parser = duration_between("--postgres-retry-for", MILLI, DAY))]
     pub postgres_retry_for: Duration,
+}
+
+/// `orderstream postgres`.
+#[derive(Debug, Args)]
+pub struct PostgresArgs {
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+    #[command(flatten)]
+    pub group: GroupArgs,
+    #[command(flatten)]
+    pub postgres: PostgresSinkArgs,
     /// Exit after this long holding partitions read to their end with no new message,
     /// e.g. `5s`: 0, or 3 if records were gone before they could be read.
     #[arg(long, env = "ORDERSTREAM_IDLE_EXIT", value_parser = duration_between("--idle-exit", MILLI, 366 * DAY))]
@@ -911,9 +921,10 @@ pub struct PostgresArgs {
     pub catalogue: CatalogueArgs,
 }
 
-impl PostgresArgs {
-    /// The sink's settings.
-    pub fn config(&self) -> anyhow::Result<PostgresConfig> {
+impl PostgresSinkArgs {
+    /// The sink's settings when --postgres-url is given; `group` is the CSV writers'.
+    pub fn config(&self, group: &str) -> anyhow::Result<Option<PostgresConfig>> {
+        let Some(url) = self.postgres_url.clone() else { return Ok(None) };
         let password = match &self.postgres_password_file {
             Some(file) => Some(secret_from(file, "PostgreSQL password")?),
             None => std::env::var(POSTGRES_PASSWORD_ENV).ok().filter(|p| !p.is_empty()),
@@ -924,15 +935,15 @@ impl PostgresArgs {
                 self.postgres_table
             );
         }
-        Ok(PostgresConfig {
-            url: self.postgres_url.clone(),
+        Ok(Some(PostgresConfig {
+            url,
             password,
-            group: self.postgres_group.clone().unwrap_or_else(|| format!("{}.postgres", self.group.group)),
+            group: self.postgres_group.clone().unwrap_or_else(|| format!("{group}.postgres")),
             table: self.postgres_table.clone(),
             flush_interval: self.postgres_flush_interval,
             batch_rows: self.postgres_batch_rows as usize,
             retry_for: self.postgres_retry_for,
-        })
+        }))
     }
 }
 

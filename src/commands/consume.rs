@@ -43,15 +43,30 @@ pub fn execute(args: &ConsumeArgs, progress: Duration) -> anyhow::Result<()> {
         &shutdown,
         None,
     )?;
+    let postgres = super::start_postgres(
+        args.postgres.config(&args.group.group)?,
+        super::group_source(
+            &cluster,
+            &kafka.topic,
+            args.idle_exit,
+            (args.sink.session_timeout, &args.group),
+            catalogue,
+            &format,
+        ),
+        &stats,
+        &shutdown,
+    )?;
     let result = consume(&config, &stats, &shutdown, None);
     if result.is_err() {
         shutdown.request();
     }
     let sheets = super::join_sheets(sheets);
+    let in_table = super::join_side_sink(postgres, "PostgreSQL sink");
     drop(reporter);
     let report = result?;
     let in_sheet = sheets?;
-    let lost = report.lost + in_sheet.map_or(0, |r| r.lost);
+    let in_table = in_table?;
+    let lost = report.lost + in_sheet.map_or(0, |r| r.lost) + in_table.map_or(0, |r| r.lost);
     if lost > 0 {
         return Err(DataMissing(format!(
             "{lost} records were gone from the topic before they could be read (see the gap records in {}); the output misses them",

@@ -22,6 +22,7 @@ use crate::kafka::link::RunLink;
 use crate::kafka::source::GroupSource;
 use crate::kafka::Cluster;
 use crate::order::Catalogue;
+use crate::postgres::{run_postgres, PostgresConfig, PostgresReport};
 use crate::sheets::{run_sheets, SheetsConfig, SheetsReport};
 use crate::shutdown::Shutdown;
 use crate::stats::Stats;
@@ -141,8 +142,50 @@ fn group_source(
     }
 }
 
-/// Starts the Google Sheets sink on its own thread when it is configured. Its failure
-/// is logged at once and returned at the end; the CSV path carries on meanwhile.
+/// A sink that runs on a thread of its own next to the CSV writers.
+type SideSink<R> = Option<std::thread::JoinHandle<anyhow::Result<R>>>;
+
+/// Runs `sink` on a thread named `name`. Its failure is logged at once (as `what`) and
+/// returned at the end; the CSV path carries on meanwhile.
+fn spawn_side_sink<R: Send + 'static>(
+    name: &str,
+    what: &'static str,
+    sink: impl FnOnce() -> anyhow::Result<R> + Send + 'static,
+) -> anyhow::Result<SideSink<R>> {
+    let thread = std::thread::Builder::new().name(name.into()).spawn(move || {
+        let result = sink();
+        if let Err(e) = &result {
+            tracing::error!("the {what} stopped: {e:#}. The CSV files are still written.");
+        }
+        result
+    })?;
+    Ok(Some(thread))
+}
+
+/// Waits for a side sink, if any.
+fn join_side_sink<R>(thread: SideSink<R>, what: &'static str) -> anyhow::Result<Option<R>> {
+    match thread {
+        None => Ok(None),
+        Some(thread) => match thread.join() {
+            Ok(result) => result.map(Some).map_err(|e| e.context(what)),
+            Err(_) => anyhow::bail!("the {what} thread panicked"),
+        },
+    }
+}
+
+/// Starts the PostgreSQL sink next to the CSV writers when --postgres-url is given.
+fn start_postgres(
+    config: Option<PostgresConfig>,
+    source: GroupSource,
+    stats: &Arc<Stats>,
+    shutdown: &Shutdown,
+) -> anyhow::Result<SideSink<PostgresReport>> {
+    let Some(config) = config else { return Ok(None) };
+    let (stats, shutdown) = (stats.clone(), shutdown.clone());
+    spawn_side_sink("postgres", "PostgreSQL sink", move || run_postgres(&config, &source, &stats, &shutdown))
+}
+
+/// Starts the Google Sheets sink on its own thread when it is configured.
 fn start_sheets(
     config: Option<SheetsConfig>,
     source: GroupSource,
@@ -155,27 +198,14 @@ fn start_sheets(
     // Registered now, before the producer can start, so that it never outruns the sheet.
     let flow =
         link.as_ref().and_then(RunLink::flow).map(orderstream_pipeline::kafka::flow::FlowWindow::register);
-    let thread = std::thread::Builder::new().name("sheets".into()).spawn(move || {
-        let result = run_sheets(&config, &source, &stats, &shutdown, link.as_ref(), flow);
-        if let Err(e) = &result {
-            tracing::error!("the Google Sheets sink stopped: {e:#}. The CSV files are still written.");
-        }
-        result
-    })?;
-    Ok(Some(thread))
+    spawn_side_sink("sheets", "Google Sheets sink", move || {
+        run_sheets(&config, &source, &stats, &shutdown, link.as_ref(), flow)
+    })
 }
 
 /// Waits for the Sheets sink, if any.
-fn join_sheets(
-    thread: Option<std::thread::JoinHandle<anyhow::Result<SheetsReport>>>,
-) -> anyhow::Result<Option<SheetsReport>> {
-    match thread {
-        None => Ok(None),
-        Some(thread) => match thread.join() {
-            Ok(result) => result.map(Some).map_err(|e| e.context("Google Sheets sink")),
-            Err(_) => anyhow::bail!("the Google Sheets thread panicked"),
-        },
-    }
+fn join_sheets(thread: SideSink<SheetsReport>) -> anyhow::Result<Option<SheetsReport>> {
+    join_side_sink(thread, "Google Sheets sink")
 }
 
 /// Starts the HTTP server when `--http` is given: live analytics fed by the consumer.

@@ -14,7 +14,10 @@ use crate::stats::{ProgressReporter, Stats};
 pub fn execute(args: &PostgresArgs, progress: Duration) -> anyhow::Result<()> {
     let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
     let catalogue = args.catalogue.catalogue()?;
-    let config = args.config()?;
+    let config = args
+        .postgres
+        .config(&args.group.group)?
+        .context("orderstream postgres needs --postgres-url (or ORDERSTREAM_POSTGRES_URL)")?;
     let stats = Stats::new();
     shutdown.report_on_exit(&stats);
     let reporter = ProgressReporter::start(stats.clone(), progress);

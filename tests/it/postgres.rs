@@ -324,3 +324,34 @@ fn a_missing_database_or_a_bad_table_name_is_named() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("--postgres-table"), "{}", stderr(&out));
 }
+
+#[test]
+#[ignore = "needs Apache Kafka and PostgreSQL, which scripts/test starts"]
+fn consume_writes_the_csv_files_and_the_table_side_by_side() {
+    let _server = shared();
+    let (brokers, topic, table) = (real_brokers(), topic("pg-consume"), table());
+    produce(&brokers, &topic, &["--count", "50000"]);
+    let csv = tempfile::tempdir().unwrap();
+    let out = run_within(
+        orderstream()
+            .args([
+                "consume",
+                "--brokers",
+                &brokers,
+                "--topic",
+                &topic,
+                "--group",
+                &unique("g"),
+                "--idle-exit",
+                "3s",
+            ])
+            .args(["--postgres-url", &url(), "--postgres-table", &table, "--csv-dir"])
+            .arg(csv.path()),
+        Duration::from_secs(300),
+    );
+    assert_ok(&out);
+    assert!(stderr(&out).contains("PostgreSQL sink finished rows=50000"), "{}", stderr(&out));
+    let in_topic = topic_ids(&brokers, &topic);
+    assert_exactly_once(&in_topic, &csv_ids(csv.path()));
+    assert_exactly_once(&in_topic, &table_ids(&table));
+}
