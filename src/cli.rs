@@ -898,6 +898,10 @@ pub struct PostgresSinkArgs {
     /// (nothing is lost: the batch is not committed, and a restart reads it again).
     #[arg(long, env = "ORDERSTREAM_POSTGRES_RETRY_FOR", default_value = "2m", value_parser = duration_between("--postgres-retry-for", MILLI, DAY))]
     pub postgres_retry_for: Duration,
+    /// CA certificates (PEM) of the server's certificate, with `sslmode=require` in the
+    /// URL (default: the system's CAs). The certificate and host name are always checked.
+    #[arg(long, env = "ORDERSTREAM_POSTGRES_CA")]
+    pub postgres_ca: Option<PathBuf>,
 }
 
 /// `orderstream postgres`.
@@ -943,6 +947,7 @@ impl PostgresSinkArgs {
             flush_interval: self.postgres_flush_interval,
             batch_rows: self.postgres_batch_rows as usize,
             retry_for: self.postgres_retry_for,
+            ca_file: self.postgres_ca.clone(),
         }))
     }
 }

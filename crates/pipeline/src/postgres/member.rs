@@ -7,8 +7,10 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use postgres::config::SslMode;
 use postgres::{Client, NoTls};
 use rdkafka::message::Message;
+use tokio_postgres_rustls::MakeRustlsConnect;
 use tracing::{debug, info, warn};
 
 use super::{schema, PostgresConfig, PostgresError, PostgresReport};
@@ -28,6 +30,8 @@ struct DeadLetter {
 
 pub(super) struct PostgresMember {
     settings: postgres::Config,
+    /// TLS, when the URL asks for it (`sslmode=require`).
+    tls: Option<MakeRustlsConnect>,
     server: String,
     client: Client,
     table: String,
@@ -63,14 +67,14 @@ impl PostgresMember {
         if let Some(password) = &config.password {
             settings.password(password);
         }
-        if !matches!(
-            settings.get_ssl_mode(),
-            postgres::config::SslMode::Disable | postgres::config::SslMode::Prefer
-        ) {
-            return Err(PostgresError::Url(
-                "sslmode=require is not supported yet: TLS to PostgreSQL is not built in; use sslmode=disable on a trusted network or a TLS tunnel".into(),
-            ));
-        }
+        let tls = match settings.get_ssl_mode() {
+            SslMode::Require => Some(tls_connector(config.ca_file.as_deref())?),
+            // `prefer` (the default) without verification would be TLS in name only.
+            _ => {
+                settings.ssl_mode(SslMode::Disable);
+                None
+            }
+        };
         if !schema::valid_table_name(&config.table) {
             return Err(PostgresError::Url(format!(
                 "--postgres-table {:?}: expected a plain lower-case name, optionally schema.table",
@@ -78,9 +82,10 @@ impl PostgresMember {
             )));
         }
         let server = describe(&settings);
-        let client = open(&settings, &server, &config.table, config.retry_for, &shutdown)?;
+        let client = open(&settings, tls.as_ref(), &server, &config.table, config.retry_for, &shutdown)?;
         Ok(PostgresMember {
             settings,
+            tls,
             server,
             client,
             table: config.table.clone(),
@@ -120,7 +125,14 @@ impl PostgresMember {
                     warn!(server = %self.server, %error, "writing the batch failed; reconnecting and trying again");
                     std::thread::sleep(Duration::from_millis(500));
                     let left = self.retry_for.saturating_sub(started.elapsed());
-                    self.client = open(&self.settings, &self.server, &self.table, left, &self.shutdown)?;
+                    self.client = open(
+                        &self.settings,
+                        self.tls.as_ref(),
+                        &self.server,
+                        &self.table,
+                        left,
+                        &self.shutdown,
+                    )?;
                 }
                 Err(error) => {
                     return Err(PostgresError::Unavailable { url: self.server.clone(), reason: error })
@@ -257,9 +269,33 @@ fn describe(settings: &postgres::Config) -> String {
     )
 }
 
+/// TLS that verifies the server's certificate and host name against `ca_file` (PEM) or
+/// the system's CA bundle: stricter than libpq's `require`, as its `verify-full`.
+fn tls_connector(ca_file: Option<&std::path::Path>) -> Result<MakeRustlsConnect, PostgresError> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::CertificateDer;
+    let ca = ca_file.unwrap_or(std::path::Path::new("/etc/ssl/certs/ca-certificates.crt"));
+    let bad = |e: &dyn std::fmt::Display| PostgresError::Url(format!("the CA file {}: {e}", ca.display()));
+    let mut roots = rustls::RootCertStore::empty();
+    for certificate in CertificateDer::pem_file_iter(ca).map_err(|e| bad(&e))? {
+        roots.add(certificate.map_err(|e| bad(&e))?).map_err(|e| bad(&e))?;
+    }
+    if roots.is_empty() {
+        return Err(bad(&"holds no certificate"));
+    }
+    let config =
+        rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| PostgresError::Url(e.to_string()))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+    Ok(MakeRustlsConnect::new(config))
+}
+
 /// Connects and makes the tables, retrying a server that is down for `retry_for`.
 fn open(
     settings: &postgres::Config,
+    tls: Option<&MakeRustlsConnect>,
     server: &str,
     table: &str,
     retry_for: Duration,
@@ -268,9 +304,11 @@ fn open(
     let started = Instant::now();
     let mut pause = Duration::from_millis(200);
     loop {
-        let attempt = settings
-            .connect(NoTls)
-            .and_then(|mut client| schema::create(&mut client, table).map(|()| client));
+        let connected = match tls {
+            Some(tls) => settings.connect(tls.clone()),
+            None => settings.connect(NoTls),
+        };
+        let attempt = connected.and_then(|mut client| schema::create(&mut client, table).map(|()| client));
         match attempt {
             Ok(client) => return Ok(client),
             Err(error) => {

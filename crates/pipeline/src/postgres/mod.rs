@@ -43,6 +43,9 @@ pub struct PostgresConfig {
     pub batch_rows: usize,
     /// How long a lost connection is retried before the sink stops.
     pub retry_for: Duration,
+    /// CA certificates (PEM) that sign the server's certificate when the URL asks for
+    /// TLS (`sslmode=require`); the system's CAs when `None`.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for PostgresConfig {

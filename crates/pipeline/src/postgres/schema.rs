@@ -1,6 +1,7 @@
 //! The sink's tables: the orders (the CSV's fifteen columns with warehouse types), the
 //! offsets that say how far each partition is written (in the same transaction as its
-//! rows), and the dead letters.
+//! rows), and the dead letters; and two views for reports: per Polish minute (the Sheets
+//! sink's aggregates mode) and per Polish day, by region and category.
 
 use postgres::Client;
 
@@ -46,6 +47,18 @@ pub(super) fn create(client: &mut Client, table: &str) -> Result<(), postgres::E
             at        timestamptz NOT NULL DEFAULT now(),
             PRIMARY KEY (target, topic, partition, "offset")
         );
+        CREATE OR REPLACE VIEW {table}_by_minute AS
+            SELECT date_trunc('minute', "timestamp" AT TIME ZONE 'Europe/Warsaw') AS minute,
+                   region, kategoria_produktu,
+                   count(*) AS orders, sum(ilosc) AS units,
+                   sum(cena_netto * ilosc) AS net_value, sum(wartosc_brutto) AS gross_value
+            FROM {table} GROUP BY 1, 2, 3;
+        CREATE OR REPLACE VIEW {table}_by_day AS
+            SELECT ("timestamp" AT TIME ZONE 'Europe/Warsaw')::date AS day,
+                   region, kategoria_produktu,
+                   count(*) AS orders, sum(ilosc) AS units,
+                   sum(cena_netto * ilosc) AS net_value, sum(wartosc_brutto) AS gross_value
+            FROM {table} GROUP BY 1, 2, 3;
         CREATE TEMP TABLE IF NOT EXISTS orderstream_staging (LIKE {table}) ON COMMIT DELETE ROWS;
         "#,
     ))
