@@ -42,8 +42,11 @@ pub(super) fn explain(
         .with_webpki_verifier(verifier)
         .with_no_client_auth();
     let name = ServerName::try_from(host.to_string()).ok()?;
-    let socket = address.to_socket_addrs().ok()?.next()?;
-    let mut stream = TcpStream::connect_timeout(&socket, timeout).ok()?;
+    // `localhost` names ::1 and 127.0.0.1: the first that answers.
+    let mut stream = address
+        .to_socket_addrs()
+        .ok()?
+        .find_map(|socket| TcpStream::connect_timeout(&socket, timeout).ok())?;
     stream.set_read_timeout(Some(timeout)).ok()?;
     stream.set_write_timeout(Some(timeout)).ok()?;
     let mut tls = ClientConnection::new(Arc::new(config), name).ok()?;

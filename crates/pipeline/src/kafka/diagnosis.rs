@@ -87,11 +87,26 @@ pub fn reach(
                     None => cause,
                 },
                 Some(cause) => cause,
-                None => format!("no answer within {timeout:?} ({error}); is the broker running (scripts/kafka-local start)?"),
+                // librdkafka told nothing in time (it may still be trying another
+                // address of the host): a certificate our own handshake refuses is the
+                // likely cause.
+                None => match tls(cluster).then(|| refused_certificate(cluster)).flatten() {
+                    Some(why) => format!("{why} (no answer within {timeout:?})"),
+                    None => format!(
+                        "no answer within {timeout:?} ({error}); is the broker running (scripts/kafka-local start)?"
+                    ),
+                },
             };
             return Err(KafkaStageError::Unreachable { brokers: cluster.to_string(), timeout, reason });
         }
     }
+}
+
+/// Whether the cluster is reached over TLS.
+fn tls(cluster: &Cluster) -> bool {
+    cluster
+        .setting("security.protocol")
+        .is_some_and(|p| p.eq_ignore_ascii_case("ssl") || p.eq_ignore_ascii_case("sasl_ssl"))
 }
 
 /// Why the broker's certificate was refused, as far as our own handshake can tell.

@@ -52,6 +52,8 @@ pub(super) struct PostgresMember {
     stats: Arc<Stats>,
     shutdown: Shutdown,
     report: PostgresReport,
+    /// When the first row of the run was taken.
+    started: Option<Instant>,
 }
 
 impl PostgresMember {
@@ -103,6 +105,7 @@ impl PostgresMember {
             stats,
             shutdown,
             report: PostgresReport::default(),
+            started: None,
         })
     }
 
@@ -231,6 +234,9 @@ impl PostgresMember {
             self.stored.insert(partition, Some(next));
         }
         debug!(rows = inserted, dead, "batch committed");
+        if let Some(started) = self.started {
+            self.report.busy = started.elapsed();
+        }
         self.rows.clear();
         self.row_count = 0;
         self.first_row_at = None;
@@ -389,7 +395,8 @@ impl GroupSink for PostgresMember {
             Record::Order(order) => {
                 write_csv_row(&order, &mut self.rows);
                 self.row_count += 1;
-                self.first_row_at.get_or_insert_with(Instant::now);
+                let now = *self.first_row_at.get_or_insert_with(Instant::now);
+                self.started.get_or_insert(now);
             }
             Record::Invalid { reason, message } => {
                 self.dead.push(DeadLetter {

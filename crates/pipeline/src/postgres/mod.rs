@@ -92,6 +92,8 @@ pub struct PostgresReport {
     pub dead_letters: u64,
     /// Records gone from the topic before they were read.
     pub lost: u64,
+    /// From the first row taken to the last batch committed.
+    pub busy: Duration,
 }
 
 /// Runs the sink until idle exit, a stop or an error.
@@ -128,7 +130,8 @@ pub fn run_postgres(
     let context = DriverContext::new(driver, member, None, None);
     let (member_report, member) = run_member(&settings, context, stats, shutdown, None)?;
     let report = PostgresReport { lost: member_report.lost, ..member.report() };
+    let rate = report.rows as f64 / report.busy.as_secs_f64().max(1e-3);
     info!(rows = report.rows, duplicate_ids = report.duplicate_ids, dead_letters = report.dead_letters,
-        table = %config.table, "PostgreSQL sink finished");
+        table = %config.table, rows_per_second = format!("{rate:.0}"), "PostgreSQL sink finished");
     Ok(report)
 }
