@@ -898,6 +898,10 @@ pub struct PostgresSinkArgs {
     /// (nothing is lost: the batch is not committed, and a restart reads it again).
     #[arg(long, env = "ORDERSTREAM_POSTGRES_RETRY_FOR", default_value = "2m", value_parser = duration_between("--postgres-retry-for", MILLI, DAY))]
     pub postgres_retry_for: Duration,
+    /// Connections that write at once, each a share of the partitions (PostgreSQL runs a
+    /// process per connection: more use more of the server's cores).
+    #[arg(long, env = "ORDERSTREAM_POSTGRES_CONNECTIONS", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub postgres_connections: u16,
     /// CA certificates (PEM) of the server's certificate, with `sslmode=require` in the
     /// URL (default: the system's CAs). The certificate and host name are always checked.
     #[arg(long, env = "ORDERSTREAM_POSTGRES_CA")]
@@ -948,6 +952,7 @@ impl PostgresSinkArgs {
             batch_rows: self.postgres_batch_rows as usize,
             retry_for: self.postgres_retry_for,
             ca_file: self.postgres_ca.clone(),
+            connections: usize::from(self.postgres_connections),
         }))
     }
 }

@@ -1,8 +1,8 @@
-//! The PostgreSQL sink as the group driver runs it: batches of CSV rows, each written in
-//! one transaction with its partitions' next offsets.
+//! The PostgreSQL sink as the group driver runs it: batches of orders, each written in
+//! one transaction per connection with its partitions' next offsets, one batch written
+//! while the next is read.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,33 +13,33 @@ use rdkafka::message::Message;
 use tokio_postgres_rustls::MakeRustlsConnect;
 use tracing::{debug, info, warn};
 
+use super::write::{write_with_retry, Link, Part, Target, Written};
 use super::{schema, PostgresConfig, PostgresError, PostgresReport};
 use crate::kafka::driver::{Assigned, Commit, GroupSink, Moment, Record};
 use crate::kafka::gaps::Gap;
-use crate::order::write_csv_row;
+use crate::order::Order;
 use crate::shutdown::Shutdown;
 use crate::stats::Stats;
 
 /// A rejected message waiting for the next transaction.
-struct DeadLetter {
-    partition: i32,
-    offset: i64,
-    reason: String,
-    payload: Option<Vec<u8>>,
+pub(super) struct DeadLetter {
+    pub(super) partition: i32,
+    pub(super) offset: i64,
+    pub(super) reason: String,
+    pub(super) payload: Option<Vec<u8>>,
 }
 
 pub(super) struct PostgresMember {
-    settings: postgres::Config,
-    /// TLS, when the URL asks for it (`sslmode=require`).
-    tls: Option<MakeRustlsConnect>,
     server: String,
-    client: Client,
+    /// The connections; away while they write a batch.
+    writer: Option<Writer>,
+    /// The batch being written while the next one is read, and its next offsets.
+    in_flight: Option<InFlight>,
     table: String,
     topic: String,
     topic_id: Option<String>,
-    /// The batch, as CSV rows.
-    rows: Vec<u8>,
-    row_count: usize,
+    /// The batch, with each order's partition.
+    rows: Vec<(i32, Order)>,
     first_row_at: Option<Instant>,
     dead: Vec<DeadLetter>,
     /// Next offset per partition once the batch is written.
@@ -48,9 +48,7 @@ pub(super) struct PostgresMember {
     stored: BTreeMap<i32, Option<i64>>,
     flush_interval: Duration,
     batch_rows: usize,
-    retry_for: Duration,
     stats: Arc<Stats>,
-    shutdown: Shutdown,
     report: PostgresReport,
     /// When the first row of the run was taken.
     started: Option<Instant>,
@@ -84,26 +82,34 @@ impl PostgresMember {
             )));
         }
         let server = describe(&settings);
-        let client = open(&settings, tls.as_ref(), &server, &config.table, config.retry_for, &shutdown)?;
-        Ok(PostgresMember {
+        let clients = (0..config.connections.max(1))
+            .map(|_| open(&settings, tls.as_ref(), &server, &config.table, config.retry_for, &shutdown))
+            .collect::<Result<Vec<_>, _>>()?;
+        let writer = Writer {
+            clients,
             settings,
             tls,
+            server: server.clone(),
+            table: config.table.clone(),
+            topic: topic.to_string(),
+            retry_for: config.retry_for,
+            shutdown,
+        };
+        Ok(PostgresMember {
             server,
-            client,
+            writer: Some(writer),
+            in_flight: None,
             table: config.table.clone(),
             topic: topic.to_string(),
             topic_id: None,
-            rows: Vec::with_capacity(1 << 20),
-            row_count: 0,
+            rows: Vec::with_capacity(config.batch_rows.min(1 << 20)),
             first_row_at: None,
             dead: Vec::new(),
             next: BTreeMap::new(),
             stored: BTreeMap::new(),
             flush_interval: config.flush_interval,
             batch_rows: config.batch_rows,
-            retry_for: config.retry_for,
             stats,
-            shutdown,
             report: PostgresReport::default(),
             started: None,
         })
@@ -117,137 +123,163 @@ impl PostgresMember {
         self.report.clone()
     }
 
-    /// Writes the batch in one transaction; on a lost connection, reconnects and tries
-    /// again (the conditional offset update tells a retry whether the first try landed).
-    fn write_batch(&mut self) -> Result<(), PostgresError> {
-        let started = Instant::now();
-        loop {
-            match self.try_write_batch() {
-                Ok(outcome) => return outcome,
-                Err(error) if started.elapsed() < self.retry_for && !self.shutdown.requested() => {
-                    warn!(server = %self.server, %error, "writing the batch failed; reconnecting and trying again");
-                    std::thread::sleep(Duration::from_millis(500));
-                    let left = self.retry_for.saturating_sub(started.elapsed());
-                    self.client = open(
-                        &self.settings,
-                        self.tls.as_ref(),
-                        &self.server,
-                        &self.table,
-                        left,
-                        &self.shutdown,
-                    )?;
-                }
-                Err(error) => {
-                    return Err(PostgresError::Unavailable { url: self.server.clone(), reason: error })
-                }
-            }
-        }
-    }
-
-    /// One attempt. The outer error is the database's (retried); the inner one ends the
-    /// sink.
-    fn try_write_batch(&mut self) -> Result<Result<(), PostgresError>, String> {
-        self.attempt().map_err(|e| match e.downcast_ref::<postgres::Error>() {
-            Some(db) => reason(db),
-            None => e.to_string(),
-        })
-    }
-
-    fn attempt(&mut self) -> Result<Result<(), PostgresError>, Box<dyn std::error::Error + Send + Sync>> {
-        let mut tx = self.client.transaction()?;
-        // Offsets first: a fenced partition stops the batch before any row is copied.
-        for (&partition, &next) in &self.next {
-            let expected = self.stored.get(&partition).copied().flatten();
-            let updated = match expected {
-                Some(expected) => tx.execute(
-                    "UPDATE orderstream_offsets SET next_offset = $4, topic_id = $5, updated_at = now()
-                     WHERE target = $1 AND topic = $2 AND partition = $3 AND next_offset = $6",
-                    &[&self.table, &self.topic, &partition, &next, &self.topic_id, &expected],
-                )?,
-                None => tx.execute(
-                    "INSERT INTO orderstream_offsets (target, topic, partition, next_offset, topic_id)
-                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-                    &[&self.table, &self.topic, &partition, &next, &self.topic_id],
-                )?,
-            };
-            if updated == 1 {
-                continue;
-            }
-            // Ours already (an earlier try committed before the connection dropped), or
-            // another member's.
-            let now: Option<i64> = tx
-                .query_opt(
-                    "SELECT next_offset FROM orderstream_offsets WHERE target = $1 AND topic = $2 AND partition = $3",
-                    &[&self.table, &self.topic, &partition],
-                )?
-                .map(|row| row.get(0));
-            drop(tx);
-            // The batch's partitions commit together: one at its target means all are.
-            if now == Some(next) {
-                info!(partition, next, "the batch had landed before the connection dropped");
-                return Ok(self.batch_written(0, 0));
-            }
-            return Ok(Err(PostgresError::Fenced { partition }));
-        }
-        let mut inserted = 0;
-        if self.row_count > 0 {
-            let mut copy = tx.copy_in("COPY orderstream_staging FROM STDIN (FORMAT csv)")?;
-            copy.write_all(&self.rows)?;
-            copy.finish()?;
-            inserted = tx.execute(
-                &format!(
-                    "INSERT INTO {} SELECT * FROM orderstream_staging ON CONFLICT (id) DO NOTHING",
-                    self.table
-                ),
-                &[],
-            )?;
-        }
-        for letter in &self.dead {
-            tx.execute(
-                "INSERT INTO orderstream_dead_letters (target, topic, partition, \"offset\", reason, payload)
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-                &[
-                    &self.table,
-                    &self.topic,
-                    &letter.partition,
-                    &letter.offset,
-                    &letter.reason,
-                    &letter.payload,
-                ],
-            )?;
-        }
-        tx.commit()?;
-        Ok(self.batch_written(inserted, self.dead.len() as u64))
-    }
-
-    fn batch_written(&mut self, inserted: u64, dead: u64) -> Result<(), PostgresError> {
-        let duplicates = (self.row_count as u64).saturating_sub(inserted);
-        if duplicates > 0 && inserted > 0 {
-            warn!(duplicates, "orders whose id the table had already (the same order twice in the topic) were not inserted again");
-        }
-        self.report.rows += inserted;
-        self.report.duplicate_ids += if inserted > 0 { duplicates } else { 0 };
-        self.report.dead_letters += dead;
-        Stats::add(&self.stats.written, inserted);
-        Stats::add(&self.stats.dead_lettered, dead);
+    /// Hands the batch to the writer and goes on reading: one batch is written while the
+    /// next is read. The partitions' offsets in the table are taken to be what this
+    /// batch writes (if it fails, the sink stops).
+    fn send(&mut self) -> Result<(), PostgresError> {
+        let mut writer = self.writer.take().expect("the writer is home when nothing is in flight");
+        let batch = Batch {
+            offsets: self
+                .next
+                .iter()
+                .map(|(&p, &next)| (p, next, self.stored.get(&p).copied().flatten()))
+                .collect(),
+            rows: std::mem::take(&mut self.rows),
+            dead: std::mem::take(&mut self.dead),
+            topic_id: self.topic_id.clone(),
+        };
         for (&partition, &next) in &self.next {
             self.stored.insert(partition, Some(next));
         }
-        debug!(rows = inserted, dead, "batch committed");
+        let next = std::mem::take(&mut self.next);
+        self.first_row_at = None;
+        let handle = std::thread::Builder::new()
+            .name("postgres-writer".into())
+            .spawn(move || {
+                let result = writer.write(&batch);
+                (writer, result)
+            })
+            .map_err(|e| PostgresError::Unavailable {
+                url: self.server.clone(),
+                reason: format!("starting a writer thread: {e}"),
+            })?;
+        self.in_flight = Some(InFlight { writing: handle, next });
+        Ok(())
+    }
+
+    /// Waits for the batch in flight, if any; returns what may be committed to Kafka.
+    fn settle(&mut self) -> Result<Vec<Commit>, PostgresError> {
+        let Some(InFlight { writing, next }) = self.in_flight.take() else { return Ok(Vec::new()) };
+        let (writer, result) = writing.join().map_err(|_| PostgresError::Unavailable {
+            url: self.server.clone(),
+            reason: "the writer thread panicked".into(),
+        })?;
+        self.writer = Some(writer);
+        let totals = result?;
+        if totals.duplicates > 0 {
+            warn!(duplicates = totals.duplicates, "orders whose id the table had already (the same order twice in the topic) were not inserted again");
+        }
+        self.report.rows += totals.rows;
+        self.report.duplicate_ids += totals.duplicates;
+        self.report.dead_letters += totals.dead;
+        Stats::add(&self.stats.written, totals.rows);
+        Stats::add(&self.stats.dead_lettered, totals.dead);
+        debug!(rows = totals.rows, dead = totals.dead, "batch committed");
         if let Some(started) = self.started {
             self.report.busy = started.elapsed();
         }
-        self.rows.clear();
-        self.row_count = 0;
-        self.first_row_at = None;
-        self.dead.clear();
-        self.next.clear();
-        Ok(())
+        Ok(next
+            .into_iter()
+            .map(|(partition, next)| Commit { partition, next, metadata: format!("postgres:{}", self.table) })
+            .collect())
+    }
+}
+
+/// A batch being written, and the next offsets it makes durable.
+struct InFlight {
+    writing: std::thread::JoinHandle<(Writer, Result<Totals, PostgresError>)>,
+    next: BTreeMap<i32, i64>,
+}
+
+/// A batch as the writer takes it.
+struct Batch {
+    /// (partition, next offset, the offset the table had).
+    offsets: Vec<(i32, i64, Option<i64>)>,
+    rows: Vec<(i32, Order)>,
+    dead: Vec<DeadLetter>,
+    topic_id: Option<String>,
+}
+
+/// What a batch added.
+#[derive(Default)]
+struct Totals {
+    rows: u64,
+    duplicates: u64,
+    dead: u64,
+}
+
+/// The connections and what they need to connect again.
+struct Writer {
+    clients: Vec<Client>,
+    settings: postgres::Config,
+    tls: Option<MakeRustlsConnect>,
+    server: String,
+    table: String,
+    topic: String,
+    retry_for: Duration,
+    shutdown: Shutdown,
+}
+
+impl Writer {
+    /// Writes `batch`: each connection commits its share of the partitions, rows and
+    /// offsets in one transaction, all at once (one server process per connection, so
+    /// the server's cores share the work). A lost connection is opened again and its
+    /// share retried; the conditional offset update tells a retry whether the first try
+    /// landed.
+    fn write(&mut self, batch: &Batch) -> Result<Totals, PostgresError> {
+        let workers = self.clients.len();
+        let share = |w: usize| -> Part<'_> {
+            let mine = |p: i32| p.rem_euclid(workers as i32) as usize == w;
+            Part {
+                offsets: batch.offsets.iter().filter(|(p, _, _)| mine(*p)).copied().collect(),
+                rows: batch.rows.iter().filter(|(p, _)| mine(*p)).map(|(_, order)| order).collect(),
+                dead: batch.dead.iter().filter(|d| mine(d.partition)).collect(),
+            }
+        };
+        let parts: Vec<Part<'_>> = (0..workers).map(share).collect();
+        let target = Target { table: &self.table, topic: &self.topic, topic_id: batch.topic_id.as_deref() };
+        let link = Link {
+            settings: &self.settings,
+            tls: self.tls.as_ref(),
+            server: &self.server,
+            retry_for: self.retry_for,
+            shutdown: &self.shutdown,
+        };
+        let server = &self.server;
+        let results: Vec<Result<Written, PostgresError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = self
+                .clients
+                .iter_mut()
+                .zip(&parts)
+                .filter(|(_, part)| !part.offsets.is_empty())
+                .map(|(client, part)| scope.spawn(|| write_with_retry(client, &link, &target, part)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(PostgresError::Unavailable {
+                            url: server.clone(),
+                            reason: "a writer thread panicked".into(),
+                        })
+                    })
+                })
+                .collect()
+        });
+        let mut totals = Totals::default();
+        for result in results {
+            if let Written::Done { rows, duplicate_ids, dead_letters } = result? {
+                totals.rows += rows;
+                totals.duplicates += duplicate_ids;
+                totals.dead += dead_letters;
+            }
+        }
+        Ok(totals)
     }
 }
 
 /// The database's own words (postgres::Error's Display is only "db error").
-fn reason(error: &postgres::Error) -> String {
+pub(super) fn reason(error: &postgres::Error) -> String {
     match error.as_db_error() {
         Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
         None => {
@@ -299,7 +331,7 @@ fn tls_connector(ca_file: Option<&std::path::Path>) -> Result<MakeRustlsConnect,
 }
 
 /// Connects and makes the tables, retrying a server that is down for `retry_for`.
-fn open(
+pub(super) fn open(
     settings: &postgres::Config,
     tls: Option<&MakeRustlsConnect>,
     server: &str,
@@ -352,12 +384,14 @@ impl GroupSink for PostgresMember {
         topic_id: Option<&str>,
         partitions: &[Assigned],
     ) -> Result<Vec<(i32, Option<i64>)>, PostgresError> {
+        // The connections are needed here; a batch in flight is finished first.
+        self.settle()?;
         self.topic_id = topic_id.map(str::to_string);
         let mut starts = Vec::with_capacity(partitions.len());
         for assigned in partitions {
             let partition = assigned.partition;
-            let row = self
-                .client
+            let client = &mut self.writer.as_mut().expect("settled above").clients[0];
+            let row = client
                 .query_opt(
                     "SELECT next_offset, topic_id FROM orderstream_offsets WHERE target = $1 AND topic = $2 AND partition = $3",
                     &[&self.table, &self.topic, &partition],
@@ -382,7 +416,9 @@ impl GroupSink for PostgresMember {
     }
 
     fn revoke(&mut self, partitions: &[i32]) -> Result<Vec<Commit>, PostgresError> {
-        let commits = if self.pending() { self.flush()? } else { Vec::new() };
+        // Everything durable before the partitions go: what was read and what is in flight.
+        let mut commits = self.flush()?;
+        commits.extend(self.settle()?);
         for partition in partitions {
             self.stored.remove(partition);
         }
@@ -393,8 +429,7 @@ impl GroupSink for PostgresMember {
     fn take(&mut self, partition: i32, offset: i64, record: Record<'_>) -> Result<bool, PostgresError> {
         match record {
             Record::Order(order) => {
-                write_csv_row(&order, &mut self.rows);
-                self.row_count += 1;
+                self.rows.push((partition, order));
                 let now = *self.first_row_at.get_or_insert_with(Instant::now);
                 self.started.get_or_insert(now);
             }
@@ -427,26 +462,26 @@ impl GroupSink for PostgresMember {
     }
 
     fn pending(&self) -> bool {
-        !self.next.is_empty()
+        !self.next.is_empty() || self.in_flight.is_some()
     }
 
     fn due(&mut self, moment: Moment) -> bool {
-        self.row_count >= self.batch_rows
+        self.rows.len() >= self.batch_rows
             || moment.stopping
+            // A finished batch in flight: settle it (and send what was read meanwhile).
+            || self.in_flight.as_ref().is_some_and(|f| f.writing.is_finished())
             || (moment.queue_empty && moment.producer_waits)
             || self.first_row_at.is_some_and(|t| t.elapsed() >= self.flush_interval)
     }
 
+    /// Finishes the batch in flight (its commits are returned) and sends the one read
+    /// since, which the next flush (or the revoke at the end) finishes.
     fn flush(&mut self) -> Result<Vec<Commit>, PostgresError> {
-        let next = self.next.clone();
-        if next.is_empty() {
-            return Ok(Vec::new());
+        let done = self.settle()?;
+        if !self.next.is_empty() {
+            self.send()?;
         }
-        self.write_batch()?;
-        Ok(next
-            .into_iter()
-            .map(|(partition, next)| Commit { partition, next, metadata: format!("postgres:{}", self.table) })
-            .collect())
+        Ok(done)
     }
 
     fn poll_wait(&self) -> Duration {

@@ -12,6 +12,7 @@
 
 mod member;
 mod schema;
+mod write;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,6 +44,9 @@ pub struct PostgresConfig {
     pub batch_rows: usize,
     /// How long a lost connection is retried before the sink stops.
     pub retry_for: Duration,
+    /// Connections writing at once, each its share of the partitions (the server runs
+    /// one process per connection).
+    pub connections: usize,
     /// CA certificates (PEM) that sign the server's certificate when the URL asks for
     /// TLS (`sslmode=require`); the system's CAs when `None`.
     pub ca_file: Option<std::path::PathBuf>,

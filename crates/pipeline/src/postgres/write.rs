@@ -1,0 +1,212 @@
+//! One writer's share of a batch: its partitions' rows, dead letters and next offsets in
+//! one transaction, the offsets fenced against another member's.
+
+use std::time::{Duration, Instant};
+
+use postgres::binary_copy::BinaryCopyInWriter;
+use postgres::types::Type;
+use postgres::Client;
+use rust_decimal::Decimal;
+use tokio_postgres_rustls::MakeRustlsConnect;
+use tracing::{info, warn};
+
+use super::member::{open, reason, DeadLetter};
+use super::PostgresError;
+use crate::order::{Order, CSV_HEADER};
+use crate::shutdown::Shutdown;
+
+/// Where the rows go.
+pub(super) struct Target<'a> {
+    pub(super) table: &'a str,
+    pub(super) topic: &'a str,
+    pub(super) topic_id: Option<&'a str>,
+}
+
+/// How to connect again.
+pub(super) struct Link<'a> {
+    pub(super) settings: &'a postgres::Config,
+    pub(super) tls: Option<&'a MakeRustlsConnect>,
+    pub(super) server: &'a str,
+    pub(super) retry_for: Duration,
+    pub(super) shutdown: &'a Shutdown,
+}
+
+/// One writer's share: (partition, next offset, the offset the table had) and its rows.
+pub(super) struct Part<'a> {
+    pub(super) offsets: Vec<(i32, i64, Option<i64>)>,
+    pub(super) rows: Vec<&'a Order>,
+    pub(super) dead: Vec<&'a DeadLetter>,
+}
+
+/// What a share's transaction did.
+pub(super) enum Written {
+    /// Committed now.
+    Done { rows: u64, duplicate_ids: u64, dead_letters: u64 },
+    /// An earlier try had committed it before its connection dropped.
+    Landed,
+}
+
+/// Writes `part`, reconnecting and retrying for `link.retry_for`.
+pub(super) fn write_with_retry(
+    client: &mut Client,
+    link: &Link<'_>,
+    target: &Target<'_>,
+    part: &Part<'_>,
+) -> Result<Written, PostgresError> {
+    let started = Instant::now();
+    loop {
+        let error = match write_part(client, target, part) {
+            Ok(outcome) => return outcome,
+            Err(error) => error,
+        };
+        if started.elapsed() >= link.retry_for || link.shutdown.requested() {
+            return Err(PostgresError::Unavailable { url: link.server.to_string(), reason: error });
+        }
+        warn!(server = link.server, %error, "writing the batch failed; reconnecting and trying again");
+        std::thread::sleep(Duration::from_millis(500));
+        let left = link.retry_for.saturating_sub(started.elapsed());
+        *client = open(link.settings, link.tls, link.server, target.table, left, link.shutdown)?;
+    }
+}
+
+/// One attempt. The outer error is the database's (retried); the inner one ends the sink.
+fn write_part(
+    client: &mut Client,
+    target: &Target<'_>,
+    part: &Part<'_>,
+) -> Result<Result<Written, PostgresError>, String> {
+    attempt(client, target, part).map_err(|e| reason(&e))
+}
+
+fn attempt(
+    client: &mut Client,
+    target: &Target<'_>,
+    part: &Part<'_>,
+) -> Result<Result<Written, PostgresError>, postgres::Error> {
+    let Target { table, topic, topic_id } = *target;
+    let mut tx = client.transaction()?;
+    // Offsets first: a fenced partition stops the share before any row is copied.
+    for &(partition, next, expected) in &part.offsets {
+        let updated = match expected {
+            Some(expected) => tx.execute(
+                "UPDATE orderstream_offsets SET next_offset = $4, topic_id = $5, updated_at = now()
+                 WHERE target = $1 AND topic = $2 AND partition = $3 AND next_offset = $6",
+                &[&table, &topic, &partition, &next, &topic_id, &expected],
+            )?,
+            None => tx.execute(
+                "INSERT INTO orderstream_offsets (target, topic, partition, next_offset, topic_id)
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                &[&table, &topic, &partition, &next, &topic_id],
+            )?,
+        };
+        if updated == 1 {
+            continue;
+        }
+        // Ours already (an earlier try committed before the connection dropped), or
+        // another member's.
+        let now: Option<i64> = tx
+            .query_opt(
+                "SELECT next_offset FROM orderstream_offsets WHERE target = $1 AND topic = $2 AND partition = $3",
+                &[&table, &topic, &partition],
+            )?
+            .map(|row| row.get(0));
+        drop(tx);
+        // A share's partitions commit together: one at its target means all are.
+        if now == Some(next) {
+            info!(partition, next, "the batch had landed before the connection dropped");
+            return Ok(Ok(Written::Landed));
+        }
+        return Ok(Err(PostgresError::Fenced { partition }));
+    }
+    let rows = if part.rows.is_empty() { 0 } else { copy_rows(&mut tx, table, &part.rows)? };
+    for letter in &part.dead {
+        tx.execute(
+            "INSERT INTO orderstream_dead_letters (target, topic, partition, \"offset\", reason, payload)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+            &[&table, &topic, &letter.partition, &letter.offset, &letter.reason, &letter.payload],
+        )?;
+    }
+    tx.commit()?;
+    let duplicate_ids = (part.rows.len() as u64).saturating_sub(rows);
+    Ok(Ok(Written::Done { rows, duplicate_ids, dead_letters: part.dead.len() as u64 }))
+}
+
+/// The column types of binary COPY, in [`CSV_HEADER`] order.
+const COLUMN_TYPES: [Type; 15] = [
+    Type::INT8,
+    Type::TIMESTAMPTZ,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::UUID,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::INT2,
+    Type::NUMERIC,
+    Type::NUMERIC,
+    Type::TEXT,
+];
+
+/// Copies `rows` into `target` with binary COPY (the server parses no text); returns how
+/// many rows it took.
+fn copy_into(
+    tx: &mut postgres::Transaction<'_>,
+    target: &str,
+    rows: &[&Order],
+) -> Result<u64, postgres::Error> {
+    let columns = CSV_HEADER.map(|c| format!("\"{c}\"")).join(", ");
+    let sink = tx.copy_in(&format!("COPY {target} ({columns}) FROM STDIN (FORMAT binary)"))?;
+    let mut writer = BinaryCopyInWriter::new(sink, &COLUMN_TYPES);
+    for order in rows {
+        let id = order.id as i64;
+        let at = chrono::DateTime::from_timestamp_micros(order.timestamp.utc_micros).unwrap_or_default();
+        let net = Decimal::new(order.cena_netto, 2);
+        let gross = Decimal::new(order.wartosc_brutto, 2);
+        let quantity = i16::from(order.ilosc);
+        writer.write(&[
+            &id,
+            &at,
+            &order.store_id,
+            &order.region.as_str(),
+            &order.sales_channel.as_str(),
+            &order.device_type.as_str(),
+            &order.customer_id,
+            &order.payment_method.as_str(),
+            &order.nazwa_produktu,
+            &order.marka,
+            &order.kategoria_produktu.name,
+            &quantity,
+            &net,
+            &gross,
+            &order.sprzedawca,
+        ])?;
+    }
+    writer.finish()
+}
+
+/// Copies `rows` into `table` and returns how many were inserted: straight into the
+/// table (one write per row), unless an id is there already (the same order twice in the
+/// topic); then, for this batch, through the staging table, skipping those ids.
+fn copy_rows(
+    tx: &mut postgres::Transaction<'_>,
+    table: &str,
+    rows: &[&Order],
+) -> Result<u64, postgres::Error> {
+    let mut direct = tx.transaction()?;
+    match copy_into(&mut direct, table, rows) {
+        Ok(n) => {
+            direct.commit()?;
+            return Ok(n);
+        }
+        Err(error) if error.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION) => drop(direct),
+        Err(error) => return Err(error),
+    }
+    copy_into(tx, "orderstream_staging", rows)?;
+    tx.execute(
+        &format!("INSERT INTO {table} SELECT * FROM orderstream_staging ON CONFLICT (id) DO NOTHING"),
+        &[],
+    )
+}
