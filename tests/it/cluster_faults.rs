@@ -360,9 +360,14 @@ fn scenario(cluster: &Cluster, plan: Plan, fault: impl FnOnce(&Cluster, &mut Run
         plan.name
     );
 
-    // The consumers write all of them, then stop cleanly.
+    // The consumers write all of them (the sheet, throttled by Google's write quota to
+    // about 10,000 rows a second, may take longer than the CSV files), then stop cleanly.
     let deadline = Instant::now() + Duration::from_secs(300);
-    while run.rows() < in_topic.len() {
+    let in_sheet = || match (&google, &sheet) {
+        (Some(google), Some(sheet)) => google.rows(sheet, "Data").len().saturating_sub(1),
+        _ => usize::MAX,
+    };
+    while run.rows() < in_topic.len() || in_sheet() < in_topic.len() {
         if Instant::now() > deadline {
             let logs: String = (0..run.consumers.len())
                 .map(|n| {
@@ -375,7 +380,12 @@ fn scenario(cluster: &Cluster, plan: Plan, fault: impl FnOnce(&Cluster, &mut Run
                     )
                 })
                 .collect();
-            panic!("{}: {} of {held} rows after 5 minutes\n{logs}", plan.name, run.rows());
+            panic!(
+                "{}: {} of {held} rows in the CSV files and {} in the sheet after 5 minutes\n{logs}",
+                plan.name,
+                run.rows(),
+                in_sheet()
+            );
         }
         for (n, child) in run.consumers.iter_mut().enumerate() {
             if let Some(child) = child {
