@@ -29,33 +29,19 @@ pub fn execute(args: &ConsumeArgs, progress: Duration) -> anyhow::Result<()> {
         live: http.as_ref().map(|(state, _)| state.clone() as Arc<dyn PipelineObserver>),
         ..super::csv_consumer(&cluster, &kafka.topic, &args.group, &args.sink, catalogue, &format)
     };
-    let sheets = super::start_sheets(
-        args.sheets.config(&args.group.group),
-        super::group_source(
-            &cluster,
-            &kafka.topic,
-            args.idle_exit,
-            (args.sink.session_timeout, &args.group),
-            catalogue,
-            &format,
-        ),
-        &stats,
-        &shutdown,
-        None,
-    )?;
-    let postgres = super::start_postgres(
-        args.postgres.config(&args.group.group)?,
-        super::group_source(
-            &cluster,
-            &kafka.topic,
-            args.idle_exit,
-            (args.sink.session_timeout, &args.group),
-            catalogue,
-            &format,
-        ),
-        &stats,
-        &shutdown,
-    )?;
+    // The sinks with groups of their own read the same topic the same way.
+    let source = super::group_source(
+        &cluster,
+        &kafka.topic,
+        args.idle_exit,
+        (args.sink.session_timeout, &args.group),
+        catalogue,
+        &format,
+    );
+    let sheets =
+        super::start_sheets(args.sheets.config(&args.group.group), source.clone(), &stats, &shutdown, None)?;
+    let postgres =
+        super::start_postgres(args.postgres.config(&args.group.group)?, source, &stats, &shutdown)?;
     let result = consume(&config, &stats, &shutdown, None);
     if result.is_err() {
         shutdown.request();
