@@ -12,6 +12,7 @@ use anyhow::bail;
 use clap::{Args, Parser, Subcommand};
 
 use crate::analytics::AnalyticsConfig;
+use crate::bigquery::{BigQueryConfig, DEFAULT_BIGQUERY_API};
 use crate::dashboard::{Access, Limits, TlsAcceptor};
 use crate::format::{AvroFormat, Format, FormatKind, OrderSchema, Registry, RegistryConfig, SubjectStrategy};
 use crate::generate::load::LoadModel;
@@ -77,6 +78,8 @@ pub struct Cli {
 }
 
 /// The subcommands.
+// Parsed once per process and matched once: the size of the largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Print generated orders as JSON lines on stdout.
@@ -96,6 +99,9 @@ pub enum Command {
     /// Write the orders into a PostgreSQL table, exactly once, as a process of its own
     /// in its own consumer group.
     Postgres(PostgresArgs),
+    /// Write the orders into a BigQuery table, exactly once, as a process of its own in
+    /// its own consumer group.
+    Bigquery(BigQueryArgs),
     /// Print a completion script for a shell, e.g.
     /// `orderstream completions bash > ~/.local/share/bash-completion/completions/orderstream`.
     Completions {
@@ -820,6 +826,8 @@ pub struct ConsumeArgs {
     pub sheets: SheetsArgs,
     #[command(flatten)]
     pub postgres: PostgresSinkArgs,
+    #[command(flatten)]
+    pub bigquery: BigQuerySinkArgs,
 }
 
 /// `orderstream run`.
@@ -955,6 +963,107 @@ impl PostgresSinkArgs {
             connections: usize::from(self.postgres_connections),
         }))
     }
+}
+
+/// The BigQuery sink's settings, on `bigquery` and on `consume` (next to the CSV files).
+#[derive(Debug, Args, Clone)]
+pub struct BigQuerySinkArgs {
+    /// The Google Cloud project of the dataset, which also runs the jobs. On `consume`,
+    /// writes the orders to BigQuery too.
+    #[arg(long, env = "ORDERSTREAM_BIGQUERY_PROJECT")]
+    pub bigquery_project: Option<String>,
+    /// The dataset, created when missing (letters, digits, underscores).
+    #[arg(long, env = "ORDERSTREAM_BIGQUERY_DATASET", default_value = "orderstream")]
+    pub bigquery_dataset: String,
+    /// The orders table, created when missing, partitioned by day and clustered by
+    /// region and category.
+    #[arg(long, env = "ORDERSTREAM_BIGQUERY_TABLE", default_value = "orders")]
+    pub bigquery_table: String,
+    /// Where a new dataset is made, e.g. `EU` or `europe-central2` (default: BigQuery's, US).
+    #[arg(long, env = "ORDERSTREAM_BIGQUERY_LOCATION")]
+    pub bigquery_location: Option<String>,
+    /// The service account's JSON key (needs BigQuery Data Editor and Job User).
+    #[arg(long, env = "GOOGLE_APPLICATION_CREDENTIALS", default_value = "creds.json")]
+    pub bigquery_creds: PathBuf,
+    /// BigQuery's address, e.g. an emulator's `http://127.0.0.1:9050`. With
+    /// --bigquery-no-auth no token is sent (emulators want none).
+    #[arg(long, env = "ORDERSTREAM_BIGQUERY_API_URL", default_value = DEFAULT_BIGQUERY_API)]
+    pub bigquery_api_url: String,
+    /// Send no access token (only for an emulator given with --bigquery-api-url).
+    #[arg(long, env = "ORDERSTREAM_BIGQUERY_NO_AUTH")]
+    pub bigquery_no_auth: bool,
+    /// The sink's consumer group (default: `<group>.bigquery`).
+    #[arg(long, env = "ORDERSTREAM_BIGQUERY_GROUP")]
+    pub bigquery_group: Option<String>,
+    /// A batch is committed when it has this many rows (one job request holds at most
+    /// 10 MB, about 20,000 orders).
+    #[arg(long, env = "ORDERSTREAM_BIGQUERY_BATCH_ROWS", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=20_000))]
+    pub bigquery_batch_rows: u32,
+    /// ... or this long after its first row (each batch is a job: fewer, larger ones
+    /// cost less).
+    #[arg(long, env = "ORDERSTREAM_BIGQUERY_FLUSH_INTERVAL", default_value = "5s", value_parser = duration_between("--bigquery-flush-interval", MILLI, HOUR))]
+    pub bigquery_flush_interval: Duration,
+    /// How long 429s, 5xx and an unreachable API are retried before the sink stops
+    /// (nothing is lost: the batch is not committed, and a restart reads it again).
+    #[arg(long, env = "ORDERSTREAM_BIGQUERY_RETRY_FOR", default_value = "5m", value_parser = duration_between("--bigquery-retry-for", MILLI, DAY))]
+    pub bigquery_retry_for: Duration,
+    /// How long one request to BigQuery may take.
+    #[arg(long, env = "ORDERSTREAM_BIGQUERY_REQUEST_TIMEOUT", default_value = "60s", value_parser = duration_between("--bigquery-request-timeout", MILLI, HOUR))]
+    pub bigquery_request_timeout: Duration,
+}
+
+impl BigQuerySinkArgs {
+    /// The sink's settings when --bigquery-project is given; `group` is the CSV writers'.
+    pub fn config(&self, group: &str) -> anyhow::Result<Option<BigQueryConfig>> {
+        let Some(project) = self.bigquery_project.clone() else { return Ok(None) };
+        for (flag, name) in
+            [("--bigquery-dataset", &self.bigquery_dataset), ("--bigquery-table", &self.bigquery_table)]
+        {
+            if !crate::bigquery::valid_name(name) {
+                bail!("{flag} {name:?}: expected letters, digits and underscores only");
+            }
+        }
+        if project.is_empty() || !project.chars().all(|c| c.is_ascii_alphanumeric() || "-.:".contains(c)) {
+            bail!("--bigquery-project {project:?}: expected a project id such as my-project-123");
+        }
+        if self.bigquery_no_auth && self.bigquery_api_url == DEFAULT_BIGQUERY_API {
+            bail!("--bigquery-no-auth is for an emulator: give its address with --bigquery-api-url");
+        }
+        Ok(Some(BigQueryConfig {
+            project,
+            dataset: self.bigquery_dataset.clone(),
+            table: self.bigquery_table.clone(),
+            location: self.bigquery_location.clone(),
+            creds: (!self.bigquery_no_auth).then(|| self.bigquery_creds.clone()),
+            api_url: self.bigquery_api_url.clone(),
+            group: self.bigquery_group.clone().unwrap_or_else(|| format!("{group}.bigquery")),
+            flush_interval: self.bigquery_flush_interval,
+            batch_rows: self.bigquery_batch_rows as usize,
+            retry_for: self.bigquery_retry_for,
+            request_timeout: self.bigquery_request_timeout,
+        }))
+    }
+}
+
+/// `orderstream bigquery`.
+#[derive(Debug, Args)]
+pub struct BigQueryArgs {
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+    #[command(flatten)]
+    pub group: GroupArgs,
+    #[command(flatten)]
+    pub bigquery: BigQuerySinkArgs,
+    /// Exit after this long holding partitions read to their end with no new message,
+    /// e.g. `5s`: 0, or 3 if records were gone before they could be read.
+    #[arg(long, env = "ORDERSTREAM_IDLE_EXIT", value_parser = duration_between("--idle-exit", MILLI, 366 * DAY))]
+    pub idle_exit: Option<Duration>,
+    /// How long the group waits for a silent member before it gives its partitions to
+    /// the others.
+    #[arg(long, env = "ORDERSTREAM_SESSION_TIMEOUT", default_value = "10s", value_parser = duration_between("--session-timeout", MILLI, HOUR))]
+    pub session_timeout: Duration,
+    #[command(flatten)]
+    pub catalogue: CatalogueArgs,
 }
 
 /// `orderstream dashboard`.

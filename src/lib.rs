@@ -35,5 +35,5 @@ pub use orderstream_analytics as analytics;
 pub use orderstream_dashboard as dashboard;
 pub use orderstream_generate as generate;
 pub use orderstream_model::{self as order, clock};
-pub use orderstream_pipeline::{format, kafka, postgres, sheets, sink};
+pub use orderstream_pipeline::{bigquery, format, kafka, postgres, sheets, sink};
 pub use orderstream_runtime::{shutdown, stats};

@@ -41,18 +41,25 @@ pub fn execute(args: &ConsumeArgs, progress: Duration) -> anyhow::Result<()> {
     let sheets =
         super::start_sheets(args.sheets.config(&args.group.group), source.clone(), &stats, &shutdown, None)?;
     let postgres =
-        super::start_postgres(args.postgres.config(&args.group.group)?, source, &stats, &shutdown)?;
+        super::start_postgres(args.postgres.config(&args.group.group)?, source.clone(), &stats, &shutdown)?;
+    let bigquery =
+        super::start_bigquery(args.bigquery.config(&args.group.group)?, source, &stats, &shutdown)?;
     let result = consume(&config, &stats, &shutdown, None);
     if result.is_err() {
         shutdown.request();
     }
     let sheets = super::join_sheets(sheets);
     let in_table = super::join_side_sink(postgres, "PostgreSQL sink");
+    let in_warehouse = super::join_side_sink(bigquery, "BigQuery sink");
     drop(reporter);
     let report = result?;
     let in_sheet = sheets?;
     let in_table = in_table?;
-    let lost = report.lost + in_sheet.map_or(0, |r| r.lost) + in_table.map_or(0, |r| r.lost);
+    let in_warehouse = in_warehouse?;
+    let lost = report.lost
+        + in_sheet.map_or(0, |r| r.lost)
+        + in_table.map_or(0, |r| r.lost)
+        + in_warehouse.map_or(0, |r| r.lost);
     if lost > 0 {
         return Err(DataMissing(format!(
             "{lost} records were gone from the topic before they could be read (see the gap records in {}); the output misses them",

@@ -1,5 +1,6 @@
 //! One module per subcommand: each turns its flags into stage configs and runs them.
 
+pub mod bigquery;
 pub mod consume;
 pub mod dashboard;
 pub mod generate;
@@ -14,6 +15,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 
+use crate::bigquery::{run_bigquery, BigQueryConfig, BigQueryReport};
 use crate::cli::{Cli, Command, ConfigCommand, GroupArgs, HttpArgs, SinkArgs, TopicArgs};
 use crate::dashboard::{DashboardServer, LiveState};
 use crate::format::Format;
@@ -66,6 +68,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Dashboard(args) => dashboard::execute(&args, progress),
         Command::Sheets(args) => sheets::execute(&args, progress),
         Command::Postgres(args) => postgres::execute(&args, progress),
+        Command::Bigquery(args) => bigquery::execute(&args, progress),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(shell, &mut Cli::command(), "orderstream", &mut std::io::stdout());
@@ -183,6 +186,18 @@ fn start_postgres(
     let Some(config) = config else { return Ok(None) };
     let (stats, shutdown) = (stats.clone(), shutdown.clone());
     spawn_side_sink("postgres", "PostgreSQL sink", move || run_postgres(&config, &source, &stats, &shutdown))
+}
+
+/// Starts the BigQuery sink next to the CSV writers when --bigquery-project is given.
+fn start_bigquery(
+    config: Option<BigQueryConfig>,
+    source: GroupSource,
+    stats: &Arc<Stats>,
+    shutdown: &Shutdown,
+) -> anyhow::Result<SideSink<BigQueryReport>> {
+    let Some(config) = config else { return Ok(None) };
+    let (stats, shutdown) = (stats.clone(), shutdown.clone());
+    spawn_side_sink("bigquery", "BigQuery sink", move || run_bigquery(&config, &source, &stats, &shutdown))
 }
 
 /// Starts the Google Sheets sink on its own thread when it is configured.

@@ -14,6 +14,7 @@
 mod common;
 
 mod avro;
+mod bigquery;
 mod calendar_generator;
 mod cli;
 mod cluster_faults;

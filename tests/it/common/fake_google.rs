@@ -4,6 +4,11 @@
 //! scopes; sharing (403) and existence (404); A1 ranges; USER_ENTERED parsing; grid
 //! limits and the 10-million-cell workbook limit; and the per-minute per-user quotas,
 //! answered with Google's 429 body. Faults can be injected to test retries.
+//!
+//! With `Options::bigquery` set, it is also BigQuery's front door: `/bigquery/v2/...`
+//! calls need a token with the BigQuery scope and are passed on to the emulator there,
+//! with Google's 429 (`rateLimitExceeded`) and 503 (`backendError`) injected on job
+//! inserts, or a job insert applied and its answer lost.
 #![allow(dead_code, unreachable_pub)]
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -24,7 +29,9 @@ const DRIVE_SCOPES: [&str; 3] = [
     "https://www.googleapis.com/auth/drive",
     "https://www.googleapis.com/auth/drive.file",
 ];
-const KNOWN_SCOPES: [&str; 5] = [
+const BIGQUERY_SCOPE: &str = "https://www.googleapis.com/auth/bigquery";
+const KNOWN_SCOPES: [&str; 6] = [
+    BIGQUERY_SCOPE,
     SPREADSHEETS_SCOPE,
     "https://www.googleapis.com/auth/spreadsheets.readonly",
     "https://www.googleapis.com/auth/drive.readonly",
@@ -133,6 +140,8 @@ pub struct Options {
     pub reads_per_window: usize,
     pub window: Duration,
     pub token_lifetime_secs: u64,
+    /// The BigQuery emulator behind `/bigquery/v2/...`, e.g. `http://127.0.0.1:9050`.
+    pub bigquery: Option<String>,
 }
 
 impl Default for Options {
@@ -142,6 +151,7 @@ impl Default for Options {
             reads_per_window: 60,
             window: Duration::from_secs(60),
             token_lifetime_secs: 3599,
+            bigquery: None,
         }
     }
 }
@@ -153,6 +163,7 @@ struct State {
     tokens: HashMap<String, (String, Vec<String>, Instant)>,
     spreadsheets: HashMap<String, Spreadsheet>,
     faults: VecDeque<Fault>,
+    bigquery_faults: VecDeque<Fault>,
     quota: HashMap<(String, bool), VecDeque<Instant>>,
     log: Vec<Logged>,
     tokens_issued: u64,
@@ -216,6 +227,7 @@ impl FakeGoogle {
             tokens: HashMap::new(),
             spreadsheets: HashMap::new(),
             faults: VecDeque::new(),
+            bigquery_faults: VecDeque::new(),
             quota: HashMap::new(),
             log: Vec::new(),
             tokens_issued: 0,
@@ -321,6 +333,16 @@ impl FakeGoogle {
     /// Queues faults for the next appends, in order.
     pub fn inject(&self, faults: impl IntoIterator<Item = Fault>) {
         self.state.lock().unwrap().faults.extend(faults);
+    }
+
+    /// Queues faults for the next BigQuery job inserts, in order.
+    pub fn inject_bigquery(&self, faults: impl IntoIterator<Item = Fault>) {
+        self.state.lock().unwrap().bigquery_faults.extend(faults);
+    }
+
+    /// BigQuery faults not yet used.
+    pub fn bigquery_faults_left(&self) -> usize {
+        self.state.lock().unwrap().bigquery_faults.len()
     }
 
     /// Every request so far.
@@ -490,6 +512,9 @@ async fn handle(
     body: Bytes,
 ) -> Response {
     let path = percent_encoding::percent_decode_str(uri.path()).decode_utf8_lossy().into_owned();
+    if path.starts_with("/bigquery/") {
+        return bigquery(state, method, uri, headers, body).await;
+    }
     let query: HashMap<String, String> = uri.query().map(url_pairs).unwrap_or_default();
     let started = Instant::now();
     let (response, write, read, stall) = {
@@ -511,6 +536,97 @@ async fn handle(
         tokio::time::sleep(stall).await;
     }
     response
+}
+
+/// A BigQuery call: the bearer token and its scope checked as Google does, a fault for a
+/// job insert, then the emulator's own answer.
+async fn bigquery(
+    state: Arc<Mutex<State>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let started = Instant::now();
+    let (upstream, fault) = {
+        let mut st = state.lock().unwrap();
+        let bearer = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        let checked = match bearer.and_then(|t| st.tokens.get(t)).cloned() {
+            None => Err(error(401, "Request is missing required authentication credential. Expected OAuth 2 access token, login cookie or other valid authentication credential.", "UNAUTHENTICATED")),
+            Some((_, _, expiry)) if Instant::now() >= expiry => {
+                Err(error(401, "Request had invalid authentication credentials.", "UNAUTHENTICATED"))
+            }
+            Some((_, scopes, _)) if !scopes.iter().any(|s| s == BIGQUERY_SCOPE) => {
+                Err(error(403, "Request had insufficient authentication scopes.", "PERMISSION_DENIED"))
+            }
+            Some(_) => Ok(()),
+        };
+        let is_job_insert = method == Method::POST && uri.path().ends_with("/jobs");
+        let fault = if checked.is_ok() && is_job_insert { st.bigquery_faults.pop_front() } else { None };
+        let status = match (&checked, &fault) {
+            (Err(response), _) => response.status().as_u16(),
+            (Ok(()), Some(Fault::Status(status))) => *status,
+            _ => 0,
+        };
+        st.log.push(Logged {
+            at: started,
+            method: method.to_string(),
+            path: uri.path().to_string(),
+            write: is_job_insert,
+            read: false,
+            status,
+            body_bytes: body.len(),
+        });
+        if let Err(response) = checked {
+            return response;
+        }
+        (st.options.bigquery.clone().expect("Options::bigquery names the emulator"), fault)
+    };
+    match fault {
+        Some(Fault::Status(429)) => return bigquery_error(429, "rateLimitExceeded", "Exceeded rate limits: too many api requests per user per method for this user_method. For more information, see https://cloud.google.com/bigquery/docs/troubleshoot-quotas"),
+        Some(Fault::Status(status)) => return bigquery_error(status, "backendError", "Error encountered during execution. Retrying may solve the problem."),
+        _ => {}
+    }
+    let url = format!("{upstream}{}", uri.path_and_query().map_or("", |p| p.as_str()));
+    let forwarded = tokio::task::spawn_blocking(move || {
+        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+        let request = match method.as_str() {
+            "GET" => agent.get(&url).force_send_body(),
+            "DELETE" => agent.delete(&url).force_send_body(),
+            "PATCH" => agent.patch(&url),
+            "PUT" => agent.put(&url),
+            _ => agent.post(&url),
+        };
+        let mut response = request.header("content-type", "application/json").send(&body[..])?;
+        let status = response.status().as_u16();
+        let text = response.body_mut().with_config().limit(1 << 30).read_to_vec()?;
+        Ok::<_, ureq::Error>((status, text))
+    })
+    .await
+    .expect("the forwarding task runs");
+    let (status, text) = match forwarded {
+        Ok(answer) => answer,
+        Err(e) => return bigquery_error(502, "backendError", &format!("the emulator did not answer: {e}")),
+    };
+    if let Some(Fault::LandThenStall(stall)) = fault {
+        // Applied, but the client hears nothing in time.
+        tokio::time::sleep(stall).await;
+        return bigquery_error(503, "backendError", "The service is currently unavailable.");
+    }
+    let mut response = (StatusCode::from_u16(status).unwrap(), text).into_response();
+    response.headers_mut().insert("content-type", "application/json".parse().unwrap());
+    response
+}
+
+/// BigQuery's error body.
+fn bigquery_error(status: u16, reason: &str, message: &str) -> Response {
+    let body = json!({"error": {"code": status, "message": message,
+        "errors": [{"message": message, "domain": "global", "reason": reason}],
+        "status": if status == 429 { "RESOURCE_EXHAUSTED" } else { "UNAVAILABLE" }}});
+    (StatusCode::from_u16(status).unwrap(), axum::Json(body)).into_response()
 }
 
 fn url_pairs(query: &str) -> HashMap<String, String> {

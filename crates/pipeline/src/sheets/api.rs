@@ -8,10 +8,9 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::{json, Value};
 use tracing::warn;
 
-use super::auth::{AuthError, TokenSource};
-use super::creds::{CredsError, ServiceAccountKey};
 use super::quota::{Backoff, SlidingWindow};
 use super::SheetsConfig;
+use crate::google::{AuthError, CredsError, ServiceAccountKey, TokenSource};
 use crate::shutdown::Shutdown;
 use crate::stats::Stats;
 
@@ -181,7 +180,7 @@ impl SheetsClient {
             .build()
             .into();
         Ok(SheetsClient {
-            tokens: TokenSource::new(key, agent.clone()),
+            tokens: TokenSource::new(key, super::SCOPES, agent.clone()),
             agent,
             sheets_api: config.sheets_api.trim_end_matches('/').to_string(),
             drive_api: config.drive_api.trim_end_matches('/').to_string(),

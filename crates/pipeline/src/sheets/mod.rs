@@ -6,8 +6,7 @@
 //!
 //! # Layout
 //!
-//! - [`creds`] reads the service-account key file; [`auth`] turns it into access tokens
-//!   (an RS256-signed JWT exchanged at the key's `token_uri`), cached and refreshed.
+//! - [`crate::google`] signs in with the service-account key file.
 //! - [`api`] is the Sheets and Drive REST client: quota (sliding window per minute),
 //!   retries with Google's exponential backoff, and errors that say what to do.
 //! - [`raw`] appends order rows (`values.append`, USER_ENTERED, INSERT_ROWS) in batches
@@ -29,8 +28,6 @@
 
 pub mod aggregates;
 pub mod api;
-mod auth;
-mod creds;
 mod quota;
 pub mod raw;
 mod rows;

@@ -6,7 +6,7 @@ use jsonwebtoken::EncodingKey;
 
 /// A key file that cannot be used, with what is wrong and where.
 #[derive(Debug, thiserror::Error)]
-#[error("service-account key {path}: {problem}; download a JSON key of the service account (Google Cloud console > IAM > Service accounts > Keys) and pass it with --sheets-creds or GOOGLE_APPLICATION_CREDENTIALS")]
+#[error("service-account key {path}: {problem}; download a JSON key of the service account (Google Cloud console > IAM > Service accounts > Keys) and pass it with --sheets-creds or --bigquery-creds (or GOOGLE_APPLICATION_CREDENTIALS)")]
 pub struct CredsError {
     /// The key file.
     pub path: PathBuf,
@@ -27,7 +27,7 @@ struct KeyFile {
 
 /// A parsed, usable service-account key.
 #[derive(Clone)]
-pub(super) struct ServiceAccountKey {
+pub struct ServiceAccountKey {
     /// The account's e-mail: the spreadsheet must be shared with it.
     pub client_email: String,
     /// Names the key in the JWT header (`kid`).
@@ -49,14 +49,14 @@ impl std::fmt::Debug for ServiceAccountKey {
 
 impl ServiceAccountKey {
     /// Reads and checks a key file.
-    pub(super) fn load(path: &Path) -> Result<Self, CredsError> {
+    pub fn load(path: &Path) -> Result<Self, CredsError> {
         let fail = |problem: String| CredsError { path: path.to_path_buf(), problem };
         let text = std::fs::read(path).map_err(|e| fail(format!("cannot read it: {e}")))?;
         Self::parse(&text).map_err(fail)
     }
 
     /// Checks the contents of a key file; the error says which field is wrong.
-    pub(super) fn parse(text: &[u8]) -> Result<Self, String> {
+    pub fn parse(text: &[u8]) -> Result<Self, String> {
         let file: KeyFile = serde_json::from_slice(text).map_err(|e| format!("not valid JSON ({e})"))?;
         match file.kind.as_deref() {
             Some("service_account") => {}

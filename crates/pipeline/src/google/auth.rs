@@ -8,7 +8,6 @@ use jsonwebtoken::{Algorithm, Header};
 use tracing::{debug, info};
 
 use super::creds::ServiceAccountKey;
-use super::SCOPES;
 
 /// Lifetime asked for in the JWT; Google allows at most an hour.
 const ASSERTION_LIFETIME_SECS: u64 = 3600;
@@ -62,8 +61,10 @@ struct TokenError {
 }
 
 /// Hands out a valid access token, asking for a new one only when needed.
-pub(super) struct TokenSource {
+pub struct TokenSource {
     key: ServiceAccountKey,
+    /// The scopes asked for, space-separated.
+    scopes: &'static str,
     agent: ureq::Agent,
     cached: Option<(String, Instant)>,
     /// Tokens obtained so far: the first sign-in is logged at info, renewals at debug.
@@ -71,19 +72,19 @@ pub(super) struct TokenSource {
 }
 
 impl TokenSource {
-    /// A source for `key`; no request is made yet.
-    pub(super) fn new(key: ServiceAccountKey, agent: ureq::Agent) -> Self {
-        TokenSource { key, agent, cached: None, fetched: 0 }
+    /// A source for `key` asking for `scopes` (space-separated); no request is made yet.
+    pub fn new(key: ServiceAccountKey, scopes: &'static str, agent: ureq::Agent) -> Self {
+        TokenSource { key, scopes, agent, cached: None, fetched: 0 }
     }
 
     /// The service account's e-mail.
-    pub(super) fn client_email(&self) -> &str {
+    pub fn client_email(&self) -> &str {
         &self.key.client_email
     }
 
     /// A token valid for a while yet: cached, or fresh once the old one is in its last
     /// quarter (at most 5 minutes before it expires).
-    pub(super) fn token(&mut self) -> Result<String, AuthError> {
+    pub fn token(&mut self) -> Result<String, AuthError> {
         if let Some((token, refresh_at)) = &self.cached {
             if Instant::now() < *refresh_at {
                 return Ok(token.clone());
@@ -96,7 +97,7 @@ impl TokenSource {
     }
 
     /// Forgets the cached token (after the API said 401).
-    pub(super) fn invalidate(&mut self) {
+    pub fn invalidate(&mut self) {
         self.cached = None;
     }
 
@@ -104,7 +105,7 @@ impl TokenSource {
         let iat = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
         let claims = Claims {
             iss: &self.key.client_email,
-            scope: SCOPES,
+            scope: self.scopes,
             aud: &self.key.token_uri,
             iat,
             exp: iat + ASSERTION_LIFETIME_SECS,
