@@ -296,20 +296,30 @@ impl BigQueryClient {
             Value::from(query)
         );
         let inserted = self.retrying(what, |c| c.attempt_raw(what, "POST", "/jobs", Some(body.as_bytes())));
-        match inserted {
+        // Where BigQuery runs the job (a region unless --bigquery-location said): a job
+        // outside the US and EU multi-regions is found only with its location.
+        let location = match inserted {
             Ok(job) if job_done(&job) => return Self::job_end(&job),
-            Ok(_) => {}
+            Ok(job) => job["jobReference"]["location"].as_str().map(str::to_string),
             Err(BigQueryError::Exists { .. }) => {
                 debug!(job_id, "the job exists already (an earlier attempt landed)");
+                None
             }
             Err(e) => return Err(e),
-        }
-        self.wait_job(job_id, what)
+        };
+        self.wait_job(job_id, location.or_else(|| self.location.clone()), what)
     }
 
     /// Polls a job until it is done.
-    fn wait_job(&mut self, job_id: &str, what: &str) -> Result<JobEnd, BigQueryError> {
-        let path = format!("/jobs/{}{}", utf8_percent_encode(job_id, SEGMENT), self.location_query("?"));
+    fn wait_job(
+        &mut self,
+        job_id: &str,
+        location: Option<String>,
+        what: &str,
+    ) -> Result<JobEnd, BigQueryError> {
+        let query =
+            location.map(|l| format!("?location={}", utf8_percent_encode(&l, SEGMENT))).unwrap_or_default();
+        let path = format!("/jobs/{}{query}", utf8_percent_encode(job_id, SEGMENT));
         let mut pause = Duration::from_millis(20);
         loop {
             let job = self.retrying(what, |c| c.attempt(what, "GET", &path, None))?;
@@ -339,6 +349,8 @@ impl BigQueryClient {
                     | "jobRateLimitExceeded"
                     | "jobInternalError"
             ) || message.contains("aborted due to concurrent update");
+            // The emulator calls every failure jobInternalError, SQL it cannot run too.
+            let transient = transient && !message.starts_with("failed to analyze");
             return Ok(if transient {
                 JobEnd::Retry(format!("{reason}: {message}"))
             } else {
@@ -350,13 +362,6 @@ impl BigQueryClient {
             .and_then(|n| n.parse().ok())
             .or_else(|| job["statistics"]["query"]["numDmlAffectedRows"].as_u64());
         Ok(JobEnd::Done { affected })
-    }
-
-    fn location_query(&self, lead: &str) -> String {
-        self.location
-            .as_ref()
-            .map(|l| format!("{lead}location={}", utf8_percent_encode(l, SEGMENT)))
-            .unwrap_or_default()
     }
 }
 

@@ -172,8 +172,9 @@ fn arrays<T>(
 
 /// Statements inserting `rows` into `dataset.table`, each skipping the orders whose id
 /// the table holds already (searched within the statement's own time span, so that
-/// BigQuery reads only those days' partitions). Each is atomic and may run twice.
-pub(super) fn order_statements(dataset: &str, table: &str, rows: &[&Order]) -> Vec<(String, usize)> {
+/// BigQuery reads only those days' partitions), with the number of orders in each. Each
+/// is atomic and may run twice. Public for the benchmark of the client's own cost.
+pub fn order_statements(dataset: &str, table: &str, rows: &[&Order]) -> Vec<(String, usize)> {
     let columns = COLUMNS.iter().map(|(name, _)| format!("`{name}`")).collect::<Vec<_>>().join(", ");
     let selected = COLUMNS
         .iter()

@@ -43,6 +43,7 @@ use crate::kafka::source::GroupSource;
 use crate::shutdown::Shutdown;
 use crate::stats::Stats;
 
+pub use literals::order_statements;
 pub use schema::valid_name;
 
 /// Google's BigQuery API.
