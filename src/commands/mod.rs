@@ -16,7 +16,9 @@ use std::time::Duration;
 use anyhow::Context as _;
 
 use crate::bigquery::{run_bigquery, BigQueryConfig, BigQueryReport};
-use crate::cli::{Cli, Command, ConfigCommand, GroupArgs, HttpArgs, SinkArgs, TopicArgs};
+use crate::cli::{
+    CatalogueArgs, Cli, Command, ConfigCommand, GroupArgs, HttpArgs, KafkaArgs, SinkArgs, TopicArgs,
+};
 use crate::dashboard::{DashboardServer, LiveState};
 use crate::format::Format;
 use crate::kafka::consumer::ConsumerConfig;
@@ -142,6 +144,51 @@ fn group_source(
         max_future: topic.max_future,
         catalogue,
         format: format.clone(),
+    }
+}
+
+/// What a sink that is the whole process reads, and how it is watched.
+struct SinkProcess<'a> {
+    kafka: &'a KafkaArgs,
+    group: &'a GroupArgs,
+    idle_exit: Option<Duration>,
+    session_timeout: Duration,
+    catalogue: &'a CatalogueArgs,
+    progress: Duration,
+}
+
+impl SinkProcess<'_> {
+    /// Runs `sink` (which returns how many records were gone before it read them) with
+    /// signal handling and progress lines; exits 3 when records were gone, `missing`
+    /// saying where that is recorded.
+    fn run(
+        &self,
+        missing: &str,
+        sink: impl FnOnce(&GroupSource, &Arc<Stats>, &Shutdown) -> anyhow::Result<u64>,
+    ) -> anyhow::Result<()> {
+        let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
+        let catalogue = self.catalogue.catalogue()?;
+        let stats = Stats::new();
+        shutdown.report_on_exit(&stats);
+        let reporter = crate::stats::ProgressReporter::start(stats.clone(), self.progress);
+        let source = group_source(
+            &self.kafka.cluster()?,
+            &self.kafka.topic,
+            self.idle_exit,
+            (self.session_timeout, self.group),
+            catalogue,
+            &self.kafka.topic.format.format(&shutdown)?,
+        );
+        let result = sink(&source, &stats, &shutdown);
+        drop(reporter);
+        let lost = result?;
+        if lost > 0 {
+            return Err(DataMissing(format!(
+                "{lost} records were gone from the topic before they could be read ({missing})"
+            ))
+            .into());
+        }
+        Ok(())
     }
 }
 

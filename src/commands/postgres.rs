@@ -4,40 +4,25 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use super::DataMissing;
+use super::SinkProcess;
 use crate::cli::PostgresArgs;
 use crate::postgres::run_postgres;
-use crate::shutdown::Shutdown;
-use crate::stats::{ProgressReporter, Stats};
 
 /// Writes the topic into the table until idle exit or a signal.
 pub fn execute(args: &PostgresArgs, progress: Duration) -> anyhow::Result<()> {
-    let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
-    let catalogue = args.catalogue.catalogue()?;
     let config = args
         .postgres
         .config(&args.group.group)?
         .context("orderstream postgres needs --postgres-url (or ORDERSTREAM_POSTGRES_URL)")?;
-    let stats = Stats::new();
-    shutdown.report_on_exit(&stats);
-    let reporter = ProgressReporter::start(stats.clone(), progress);
-    let source = super::group_source(
-        &args.kafka.cluster()?,
-        &args.kafka.topic,
-        args.idle_exit,
-        (args.session_timeout, &args.group),
-        catalogue,
-        &args.kafka.topic.format.format(&shutdown)?,
-    );
-    let result = run_postgres(&config, &source, &stats, &shutdown);
-    drop(reporter);
-    let report = result?;
-    if report.lost > 0 {
-        return Err(DataMissing(format!(
-            "{} records were gone from the topic before the PostgreSQL sink could read them (see orderstream_dead_letters); the table misses them",
-            report.lost
-        ))
-        .into());
-    }
-    Ok(())
+    let process = SinkProcess {
+        kafka: &args.kafka,
+        group: &args.group,
+        idle_exit: args.idle_exit,
+        session_timeout: args.session_timeout,
+        catalogue: &args.catalogue,
+        progress,
+    };
+    process.run("see orderstream_dead_letters; the table misses them", |source, stats, shutdown| {
+        Ok(run_postgres(&config, source, stats, shutdown)?.lost)
+    })
 }

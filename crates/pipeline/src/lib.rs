@@ -15,6 +15,7 @@
 pub mod bigquery;
 pub mod format;
 pub mod google;
+mod http;
 pub mod kafka;
 pub mod postgres;
 pub mod sheets;

@@ -57,12 +57,7 @@ pub(super) struct BigQueryClient {
 impl BigQueryClient {
     /// Reads the key file and prepares the client; no request is made yet.
     pub(super) fn new(config: &BigQueryConfig, shutdown: Shutdown) -> Result<Self, BigQueryError> {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(config.request_timeout))
-            .user_agent(concat!("orderstream/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .into();
+        let agent = crate::http::agent(config.request_timeout);
         let tokens = match &config.creds {
             Some(path) => Some(TokenSource::new(ServiceAccountKey::load(path)?, SCOPE, agent.clone())),
             None => None,

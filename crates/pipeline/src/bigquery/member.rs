@@ -5,7 +5,6 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rdkafka::message::Message;
 use tracing::info;
 
 use super::api::BigQueryClient;
@@ -14,17 +13,10 @@ use super::write::{write, Target};
 use super::{schema, BigQueryConfig, BigQueryError, BigQueryReport};
 use crate::kafka::driver::{Assigned, Commit, GroupSink, Moment, Record};
 use crate::kafka::gaps::Gap;
+use crate::kafka::rejected::Rejected;
 use crate::order::Order;
 use crate::shutdown::Shutdown;
 use crate::stats::Stats;
-
-/// A rejected message waiting for the next transaction.
-struct DeadLetter {
-    partition: i32,
-    offset: i64,
-    reason: String,
-    payload: Option<Vec<u8>>,
-}
 
 pub(super) struct BigQueryMember {
     client: BigQueryClient,
@@ -34,7 +26,7 @@ pub(super) struct BigQueryMember {
     topic: String,
     rows: Vec<Order>,
     first_row_at: Option<Instant>,
-    dead: Vec<DeadLetter>,
+    dead: Vec<Rejected>,
     /// Next offset per partition once the batch is written.
     next: BTreeMap<i32, i64>,
     flush_interval: Duration,
@@ -119,12 +111,7 @@ impl GroupSink for BigQueryMember {
                 self.started.get_or_insert(now);
             }
             Record::Invalid { reason, message } => {
-                self.dead.push(DeadLetter {
-                    partition,
-                    offset,
-                    reason,
-                    payload: message.payload().map(<[u8]>::to_vec),
-                });
+                self.dead.push(Rejected::message(partition, offset, reason, message));
                 self.first_row_at.get_or_insert_with(Instant::now);
             }
         }
@@ -133,15 +120,7 @@ impl GroupSink for BigQueryMember {
     }
 
     fn gap(&mut self, gap: &Gap) -> Result<(), BigQueryError> {
-        self.dead.push(DeadLetter {
-            partition: gap.partition,
-            offset: gap.first_offset,
-            reason: format!(
-                "gap: offsets {}..={} ({} records) were gone before they could be read ({:?})",
-                gap.first_offset, gap.last_offset, gap.missing, gap.reason
-            ),
-            payload: None,
-        });
+        self.dead.push(Rejected::gap(gap));
         self.next.insert(gap.partition, gap.last_offset + 1);
         Ok(())
     }

@@ -37,9 +37,7 @@ use std::time::Duration;
 use tracing::info;
 
 use crate::google::{AuthError, CredsError};
-use crate::kafka::driver::{run_member, DriverConfig, DriverContext};
-use crate::kafka::group_member_config;
-use crate::kafka::source::GroupSource;
+use crate::kafka::source::{GroupSource, SinkRun};
 use crate::shutdown::Shutdown;
 use crate::stats::Stats;
 
@@ -200,31 +198,10 @@ pub fn run_bigquery(
     shutdown: &Shutdown,
 ) -> anyhow::Result<BigQueryReport> {
     let member = member::BigQueryMember::connect(config, &source.topic, stats.clone(), shutdown.clone())?;
-    let settings = group_member_config(
-        &source.brokers,
-        "bigquery",
-        &config.group,
-        source.session_timeout,
-        source.instance_id.as_deref(),
-    )
-    // A BigQuery outage may hold a batch for as long as --bigquery-retry-for.
-    .set("max.poll.interval.ms", "3600000")
-    .clone();
     info!(topic = %source.topic, group = %config.group, table = %member.table_path(), account = %member.account(),
         "BigQuery sink consuming; orders go to the table, rejects to orderstream_dead_letters");
-    let driver = DriverConfig {
-        name: "bigquery",
-        topic: source.topic.clone(),
-        idle_exit: source.idle_exit,
-        join_timeout: None,
-        max_future: source.max_future,
-        catalogue: source.catalogue,
-        format: source.format.clone(),
-        rebalance_timeout: Duration::from_secs(10),
-        topic_ids: true,
-    };
-    let context = DriverContext::new(driver, member, None, None);
-    let (member_report, member) = run_member(&settings, context, stats, shutdown, None)?;
+    let run = SinkRun { name: "bigquery", group: &config.group, topic_ids: false, link: None, flow: None };
+    let (member_report, member) = source.run(run, member, stats, shutdown)?;
     let report = BigQueryReport { lost: member_report.lost, ..member.report() };
     let rate = report.rows as f64 / report.busy.as_secs_f64().max(1e-3);
     let encoding_ns = report.encoding.as_nanos() as f64 / report.rows.max(1) as f64;

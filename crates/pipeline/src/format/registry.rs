@@ -137,12 +137,7 @@ type Answer = (u16, String);
 impl Registry {
     /// A client; nothing is asked yet.
     pub fn new(config: RegistryConfig) -> Self {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(config.request_timeout))
-            .user_agent(concat!("orderstream/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .into();
+        let agent = crate::http::agent(config.request_timeout);
         Registry {
             config: RegistryConfig { url: config.url.trim_end_matches('/').to_string(), ..config },
             agent,

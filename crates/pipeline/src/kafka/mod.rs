@@ -18,6 +18,7 @@ pub mod link;
 pub mod observer;
 pub mod producer;
 pub mod reader;
+pub mod rejected;
 pub mod source;
 mod topic_id;
 

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use postgres::config::SslMode;
 use postgres::{Client, NoTls};
-use rdkafka::message::Message;
 use tokio_postgres_rustls::MakeRustlsConnect;
 use tracing::{debug, info, warn};
 
@@ -17,17 +16,10 @@ use super::write::{write_with_retry, Link, Part, Target, Written};
 use super::{schema, PostgresConfig, PostgresError, PostgresReport};
 use crate::kafka::driver::{Assigned, Commit, GroupSink, Moment, Record};
 use crate::kafka::gaps::Gap;
+use crate::kafka::rejected::Rejected;
 use crate::order::Order;
 use crate::shutdown::Shutdown;
 use crate::stats::Stats;
-
-/// A rejected message waiting for the next transaction.
-pub(super) struct DeadLetter {
-    pub(super) partition: i32,
-    pub(super) offset: i64,
-    pub(super) reason: String,
-    pub(super) payload: Option<Vec<u8>>,
-}
 
 pub(super) struct PostgresMember {
     server: String,
@@ -41,7 +33,7 @@ pub(super) struct PostgresMember {
     /// The batch, with each order's partition.
     rows: Vec<(i32, Order)>,
     first_row_at: Option<Instant>,
-    dead: Vec<DeadLetter>,
+    dead: Vec<Rejected>,
     /// Next offset per partition once the batch is written.
     next: BTreeMap<i32, i64>,
     /// Next offset per held partition as the table has it (`None`: no row yet).
@@ -196,7 +188,7 @@ struct Batch {
     /// (partition, next offset, the offset the table had).
     offsets: Vec<(i32, i64, Option<i64>)>,
     rows: Vec<(i32, Order)>,
-    dead: Vec<DeadLetter>,
+    dead: Vec<Rejected>,
     topic_id: Option<String>,
 }
 
@@ -434,12 +426,7 @@ impl GroupSink for PostgresMember {
                 self.started.get_or_insert(now);
             }
             Record::Invalid { reason, message } => {
-                self.dead.push(DeadLetter {
-                    partition,
-                    offset,
-                    reason,
-                    payload: message.payload().map(<[u8]>::to_vec),
-                });
+                self.dead.push(Rejected::message(partition, offset, reason, message));
                 self.first_row_at.get_or_insert_with(Instant::now);
             }
         }
@@ -448,15 +435,7 @@ impl GroupSink for PostgresMember {
     }
 
     fn gap(&mut self, gap: &Gap) -> Result<(), PostgresError> {
-        self.dead.push(DeadLetter {
-            partition: gap.partition,
-            offset: gap.first_offset,
-            reason: format!(
-                "gap: offsets {}..={} ({} records) were gone before they could be read ({:?})",
-                gap.first_offset, gap.last_offset, gap.missing, gap.reason
-            ),
-            payload: None,
-        });
+        self.dead.push(Rejected::gap(gap));
         self.next.insert(gap.partition, gap.last_offset + 1);
         Ok(())
     }

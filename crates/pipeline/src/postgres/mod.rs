@@ -21,9 +21,7 @@ use tracing::info;
 
 pub use schema::valid_table_name;
 
-use crate::kafka::driver::{run_member, DriverConfig, DriverContext};
-use crate::kafka::group_member_config;
-use crate::kafka::source::GroupSource;
+use crate::kafka::source::{GroupSource, SinkRun};
 use crate::shutdown::Shutdown;
 use crate::stats::Stats;
 
@@ -108,31 +106,10 @@ pub fn run_postgres(
     shutdown: &Shutdown,
 ) -> anyhow::Result<PostgresReport> {
     let member = member::PostgresMember::connect(config, &source.topic, stats.clone(), shutdown.clone())?;
-    let settings = group_member_config(
-        &source.brokers,
-        "postgres",
-        &config.group,
-        source.session_timeout,
-        source.instance_id.as_deref(),
-    )
-    // A database restart may hold a batch for as long as --postgres-retry-for.
-    .set("max.poll.interval.ms", "3600000")
-    .clone();
     info!(topic = %source.topic, group = %config.group, table = %config.table, server = %member.server(),
         "PostgreSQL sink consuming; orders go to the table, rejects to orderstream_dead_letters");
-    let driver = DriverConfig {
-        name: "postgres",
-        topic: source.topic.clone(),
-        idle_exit: source.idle_exit,
-        join_timeout: None,
-        max_future: source.max_future,
-        catalogue: source.catalogue,
-        format: source.format.clone(),
-        rebalance_timeout: Duration::from_secs(10),
-        topic_ids: true,
-    };
-    let context = DriverContext::new(driver, member, None, None);
-    let (member_report, member) = run_member(&settings, context, stats, shutdown, None)?;
+    let run = SinkRun { name: "postgres", group: &config.group, topic_ids: true, link: None, flow: None };
+    let (member_report, member) = source.run(run, member, stats, shutdown)?;
     let report = PostgresReport { lost: member_report.lost, ..member.report() };
     let rate = report.rows as f64 / report.busy.as_secs_f64().max(1e-3);
     info!(rows = report.rows, duplicate_ids = report.duplicate_ids, dead_letters = report.dead_letters,

@@ -10,8 +10,9 @@ use rust_decimal::Decimal;
 use tokio_postgres_rustls::MakeRustlsConnect;
 use tracing::{info, warn};
 
-use super::member::{open, reason, DeadLetter};
+use super::member::{open, reason};
 use super::PostgresError;
+use crate::kafka::rejected::Rejected;
 use crate::order::{Order, CSV_HEADER};
 use crate::shutdown::Shutdown;
 
@@ -35,7 +36,7 @@ pub(super) struct Link<'a> {
 pub(super) struct Part<'a> {
     pub(super) offsets: Vec<(i32, i64, Option<i64>)>,
     pub(super) rows: Vec<&'a Order>,
-    pub(super) dead: Vec<&'a DeadLetter>,
+    pub(super) dead: Vec<&'a Rejected>,
 }
 
 /// What a share's transaction did.

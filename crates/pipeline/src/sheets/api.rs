@@ -173,12 +173,7 @@ impl SheetsClient {
     /// Reads the key file and prepares the client; no request is made yet.
     pub fn new(config: &SheetsConfig, stats: Arc<Stats>) -> Result<Self, SheetsError> {
         let key = ServiceAccountKey::load(&config.creds)?;
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(config.request_timeout))
-            .user_agent(concat!("orderstream/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .into();
+        let agent = crate::http::agent(config.request_timeout);
         Ok(SheetsClient {
             tokens: TokenSource::new(key, super::SCOPES, agent.clone()),
             agent,

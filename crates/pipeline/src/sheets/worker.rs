@@ -11,14 +11,11 @@ use super::aggregates::AggregateWriter;
 use super::api::{SheetsClient, SheetsError};
 use super::raw::{Flushed, Mark, RawWriter};
 use super::{SheetsConfig, SheetsMode};
-use crate::kafka::driver::{
-    run_member, Assigned, Commit, DriverConfig, DriverContext, GroupSink, Moment, Record,
-};
+use crate::kafka::driver::{Assigned, Commit, GroupSink, Moment, Record};
 use crate::kafka::flow::SinkSlot;
 use crate::kafka::gaps::Gap;
-use crate::kafka::group_member_config;
 use crate::kafka::link::RunLink;
-use crate::kafka::source::GroupSource;
+use crate::kafka::source::{GroupSource, SinkRun};
 use crate::order::Order;
 use crate::shutdown::Shutdown;
 use crate::stats::Stats;
@@ -129,17 +126,6 @@ fn sheets_loop(
         SheetsMode::Aggregates => Writer::Aggregates(AggregateWriter::open(&mut client, config)?),
     };
     let spreadsheet = writer.spreadsheet().to_string();
-    let settings = group_member_config(
-        &source.brokers,
-        "sheets",
-        &config.group,
-        source.session_timeout,
-        source.instance_id.as_deref(),
-    )
-    // Google may keep a batch waiting for minutes (quota, backoff): that is not a
-    // dead member.
-    .set("max.poll.interval.ms", "3600000")
-    .clone();
     info!(topic = %source.topic, group = %config.group, spreadsheet, mode = ?config.mode,
         "Sheets sink consuming; orders go to https://docs.google.com/spreadsheets/d/{spreadsheet}");
     let member = SheetsMember {
@@ -150,19 +136,10 @@ fn sheets_loop(
         full: false,
         report: SheetsReport { spreadsheet, ..Default::default() },
     };
-    let driver = DriverConfig {
-        name: "sheets",
-        topic: source.topic.clone(),
-        idle_exit: source.idle_exit,
-        join_timeout: None,
-        max_future: source.max_future,
-        catalogue: source.catalogue,
-        format: source.format.clone(),
-        rebalance_timeout: Duration::from_secs(10),
-        topic_ids: false,
-    };
-    let context = DriverContext::new(driver, member, link.cloned(), None);
-    let (member_report, member) = run_member(&settings, context, stats, shutdown, flow)?;
+    // Google may keep a batch waiting for minutes (quota, backoff): that is not a
+    // dead member.
+    let run = SinkRun { name: "sheets", group: &config.group, topic_ids: false, link: link.cloned(), flow };
+    let (member_report, member) = source.run(run, member, stats, shutdown)?;
     let report = SheetsReport { lost: member_report.lost, ..member.report };
     info!(orders = report.orders, requests = report.requests, spreadsheet = %report.spreadsheet, "Sheets sink finished");
     Ok(report)
