@@ -22,7 +22,9 @@ pub fn execute(args: &BigQueryArgs, progress: Duration) -> anyhow::Result<()> {
         catalogue: &args.catalogue,
         progress,
     };
-    process.run("see orderstream_dead_letters; the table misses them", |source, stats, shutdown| {
-        Ok(run_bigquery(&config, source, stats, shutdown)?.lost)
-    })
+    process.run(
+        "BigQuery sink",
+        "see orderstream_dead_letters; the table misses them",
+        |source, stats, shutdown| Ok(run_bigquery(&config, source, stats, shutdown)?.lost),
+    )
 }

@@ -163,6 +163,7 @@ impl SinkProcess<'_> {
     /// saying where that is recorded.
     fn run(
         &self,
+        what: &str,
         missing: &str,
         sink: impl FnOnce(&GroupSource, &Arc<Stats>, &Shutdown) -> anyhow::Result<u64>,
     ) -> anyhow::Result<()> {
@@ -184,7 +185,7 @@ impl SinkProcess<'_> {
         let lost = result?;
         if lost > 0 {
             return Err(DataMissing(format!(
-                "{lost} records were gone from the topic before they could be read ({missing})"
+                "{lost} records were gone from the topic before the {what} could read them ({missing})"
             ))
             .into());
         }

@@ -22,7 +22,9 @@ pub fn execute(args: &PostgresArgs, progress: Duration) -> anyhow::Result<()> {
         catalogue: &args.catalogue,
         progress,
     };
-    process.run("see orderstream_dead_letters; the table misses them", |source, stats, shutdown| {
-        Ok(run_postgres(&config, source, stats, shutdown)?.lost)
-    })
+    process.run(
+        "PostgreSQL sink",
+        "see orderstream_dead_letters; the table misses them",
+        |source, stats, shutdown| Ok(run_postgres(&config, source, stats, shutdown)?.lost),
+    )
 }

@@ -22,7 +22,9 @@ pub fn execute(args: &SheetsCommandArgs, progress: Duration) -> anyhow::Result<(
         catalogue: &args.catalogue,
         progress,
     };
-    process.run("see the ERROR lines above; the sheet misses them", |source, stats, shutdown| {
-        Ok(run_sheets(&config, source, stats, shutdown, None, None)?.lost)
-    })
+    process.run(
+        "Sheets sink",
+        "see the ERROR lines above; the sheet misses them",
+        |source, stats, shutdown| Ok(run_sheets(&config, source, stats, shutdown, None, None)?.lost),
+    )
 }

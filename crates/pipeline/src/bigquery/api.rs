@@ -160,6 +160,8 @@ impl BigQueryClient {
             }
             (_, "rateLimitExceeded" | "jobRateLimitExceeded") | (429, _) => transient(),
             (_, "backendError" | "internalError") | (408 | 500..=599, _) => transient(),
+            // The emulator, when busy, sometimes reads a request body as empty.
+            (400, "invalid") if message == "EOF" => transient(),
             // The emulator says a job id it has with 400 "is already created".
             (409, _) | (_, "duplicate") | (400, _)
                 if status == 409 || message.contains("already created") =>
