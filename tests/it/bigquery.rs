@@ -185,7 +185,7 @@ fn every_order_once_with_the_same_sums_by_day_and_region_as_the_csv_files() {
     produce(
         &brokers,
         &topic,
-        &["--seed", "5", "--from", "2026-10-24", "--to", "2026-10-27", "--base-rate", "6"],
+        &["--seed", "5", "--from", "2026-10-24", "--to", "2026-10-27", "--base-rate", "4"],
     );
     let csv = tempfile::tempdir().unwrap();
     let mut consume = orderstream();
@@ -214,7 +214,7 @@ fn every_order_once_with_the_same_sums_by_day_and_region_as_the_csv_files() {
     assert!(google.fake.tokens_issued() >= 1);
 
     let in_csv = csv_ids(csv.path());
-    assert!(in_csv.len() > 10_000, "{} orders", in_csv.len());
+    assert!(in_csv.len() > 5_000, "{} orders", in_csv.len());
     assert_exactly_once(&in_csv, &table_ids(&dataset));
     // Sums by Polish day and region, by BigQuery's own arithmetic, through the view the
     // sink makes for reports.
@@ -302,7 +302,7 @@ fn an_emulator_restart_mid_run_is_ridden_out() {
     let _server = SERVER.write().unwrap_or_else(std::sync::PoisonError::into_inner);
     let google = google();
     let (brokers, topic, dataset, group) = (real_brokers(), topic("bq-restart"), dataset(), unique("g"));
-    produce(&brokers, &topic, &["--count", "50000"]);
+    produce(&brokers, &topic, &["--count", "25000"]);
     let work = tempfile::tempdir().unwrap();
     let log = work.path().join("sink.log");
     let mut child = spawn_logged(
@@ -333,7 +333,7 @@ fn a_burst_of_429s_and_503s_and_a_lost_answer_lose_and_repeat_nothing() {
     let _server = shared();
     let google = google();
     let (brokers, topic, dataset) = (real_brokers(), topic("bq-burst"), dataset());
-    produce(&brokers, &topic, &["--count", "30000"]);
+    produce(&brokers, &topic, &["--count", "20000"]);
     // The sink's first jobs (the views, the offsets read) go through; then the batches
     // meet rate limits, backend errors, and a job that ran but whose answer never came.
     google.fake.inject_bigquery(
@@ -367,7 +367,7 @@ fn two_sinks_in_one_group_share_the_topic_and_a_stopped_one_hands_over() {
     let _server = shared();
     let google = google();
     let (brokers, topic, dataset, group) = (real_brokers(), topic("bq-pair"), dataset(), unique("g"));
-    produce(&brokers, &topic, &["--count", "50000"]);
+    produce(&brokers, &topic, &["--count", "25000"]);
     let work = tempfile::tempdir().unwrap();
     let (log_a, log_b) = (work.path().join("a.log"), work.path().join("b.log"));
     let spawn = |log: &Path| {
@@ -468,7 +468,7 @@ fn consume_writes_the_csv_files_and_bigquery_side_by_side() {
     let _server = shared();
     let google = google();
     let (brokers, topic, dataset) = (real_brokers(), topic("bq-consume"), dataset());
-    produce(&brokers, &topic, &["--count", "30000"]);
+    produce(&brokers, &topic, &["--count", "15000"]);
     let csv = tempfile::tempdir().unwrap();
     let out = run_within(
         orderstream()
@@ -498,7 +498,7 @@ fn consume_writes_the_csv_files_and_bigquery_side_by_side() {
         Duration::from_secs(600),
     );
     assert_ok(&out);
-    assert!(stderr(&out).contains("BigQuery sink finished rows=30000"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("BigQuery sink finished rows=15000"), "{}", stderr(&out));
     let in_topic = topic_ids(&brokers, &topic);
     assert_exactly_once(&in_topic, &csv_ids(csv.path()));
     assert_exactly_once(&in_topic, &table_ids(&dataset));
