@@ -296,7 +296,7 @@ impl BigQueryClient {
         // Where BigQuery runs the job (a region unless --bigquery-location said): a job
         // outside the US and EU multi-regions is found only with its location.
         let location = match inserted {
-            Ok(job) if job_done(&job) => return Self::job_end(&job),
+            Ok(job) if job_done(&job) => return Ok(Self::job_end(&job)),
             Ok(job) => job["jobReference"]["location"].as_str().map(str::to_string),
             Err(BigQueryError::Exists { .. }) => {
                 debug!(job_id, "the job exists already (an earlier attempt landed)");
@@ -321,7 +321,7 @@ impl BigQueryClient {
         loop {
             let job = self.retrying(what, |c| c.attempt(what, "GET", &path, None))?;
             if job_done(&job) {
-                return Self::job_end(&job);
+                return Ok(Self::job_end(&job));
             }
             if !self.shutdown.sleep_until(Instant::now() + pause) {
                 return Err(BigQueryError::Unavailable {
@@ -334,7 +334,7 @@ impl BigQueryClient {
     }
 
     /// A done job's outcome.
-    fn job_end(job: &Value) -> Result<JobEnd, BigQueryError> {
+    fn job_end(job: &Value) -> JobEnd {
         if let Some(error) = job["status"].get("errorResult").filter(|e| !e.is_null()) {
             let reason = error["reason"].as_str().unwrap_or_default().to_string();
             let message = error["message"].as_str().unwrap_or_default().to_string();
@@ -348,17 +348,22 @@ impl BigQueryClient {
             ) || message.contains("aborted due to concurrent update");
             // The emulator calls every failure jobInternalError, SQL it cannot run too.
             let transient = transient && !message.starts_with("failed to analyze");
-            return Ok(if transient {
+            return if transient {
                 JobEnd::Retry(format!("{reason}: {message}"))
             } else {
                 JobEnd::Failed { reason, message }
-            });
+            };
         }
         let affected = job["statistics"]["query"]["numDmlAffectedRows"]
             .as_str()
             .and_then(|n| n.parse().ok())
             .or_else(|| job["statistics"]["query"]["numDmlAffectedRows"].as_u64());
-        Ok(JobEnd::Done { affected })
+        JobEnd::Done { affected }
+    }
+
+    /// Waits `pause` before another try; false when a shutdown was asked for first.
+    pub(super) fn pause(&self, pause: Duration) -> bool {
+        self.shutdown.sleep_until(Instant::now() + pause)
     }
 }
 

@@ -86,7 +86,12 @@ fn run(
                     return Err(BigQueryError::Unavailable { what: what.to_string(), reason });
                 }
                 warn!(job_id, %reason, "BigQuery failed the job on its side; trying again under a new job id");
-                std::thread::sleep(Duration::from_millis(200 * u64::from(attempt.min(10))));
+                if !client.pause(Duration::from_millis(200 * u64::from(attempt.min(10)))) {
+                    return Err(BigQueryError::Unavailable {
+                        what: what.to_string(),
+                        reason: format!("stopped while retrying after: {reason}"),
+                    });
+                }
             }
         }
     }

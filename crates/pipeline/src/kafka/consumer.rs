@@ -132,10 +132,6 @@ pub fn consume(
         config.session_timeout,
         config.instance_id.as_deref(),
     )
-    .set("fetch.wait.max.ms", "10")
-    // Prefetch refilled promptly once drained.
-    .set("queued.min.messages", "20000")
-    .set("fetch.queue.backoff.ms", "5")
     // Per-partition lag for the metrics, when they are served.
     .set("statistics.interval.ms", if config.live.is_some() { "1000" } else { "0" })
     .clone();

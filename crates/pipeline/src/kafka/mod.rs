@@ -181,6 +181,12 @@ pub fn group_member_config(
         .set("session.timeout.ms", session_timeout.as_millis().to_string())
         .set("heartbeat.interval.ms", "1000")
         // Bounded prefetch: flat memory.
-        .set("queued.max.messages.kbytes", "16384");
+        .set("queued.max.messages.kbytes", "16384")
+        // ... refilled promptly once drained: librdkafka's defaults wait up to a second
+        // (fetch.queue.backoff.ms) before fetching again after the queue was full, which
+        // held a sink that reads in bursts to a third of its speed.
+        .set("fetch.wait.max.ms", "10")
+        .set("queued.min.messages", "20000")
+        .set("fetch.queue.backoff.ms", "5");
     config
 }
