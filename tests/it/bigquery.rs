@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -159,23 +159,6 @@ fn table_ids(dataset: &str) -> HashMap<u64, u32> {
     ids
 }
 
-/// Waits for a logged child; fails the test after `limit` or on a failed exit.
-fn finish_logged(mut child: Child, log: &Path, limit: Duration) -> String {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            let text = std::fs::read_to_string(log).unwrap_or_default();
-            assert!(status.success(), "exit {status:?}:\n{text}");
-            return text;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("no exit within {limit:?}:\n{}", std::fs::read_to_string(log).unwrap_or_default());
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 #[test]
 #[ignore = "needs Apache Kafka and the BigQuery emulator, which scripts/test starts"]
 fn every_order_once_with_the_same_sums_by_day_and_region_as_the_csv_files() {
@@ -226,18 +209,7 @@ fn every_order_once_with_the_same_sums_by_day_and_region_as_the_csv_files() {
         let region = row[1].as_str().unwrap().to_string();
         from_bq.insert((day, region), (int(&row[2]), grosz(row[3].as_str().unwrap())));
     }
-    let mut from_csv = BTreeMap::new();
-    for file in csv_files(csv.path()) {
-        let mut reader = ::csv::Reader::from_path(&file).unwrap();
-        for record in reader.records() {
-            let record = record.unwrap();
-            let entry =
-                from_csv.entry((record[1][..10].to_string(), record[3].to_string())).or_insert((0i64, 0i64));
-            entry.0 += 1;
-            entry.1 += grosz(&record[13]);
-        }
-    }
-    assert_eq!(from_bq, from_csv, "count and gross value by day and region");
+    assert_eq!(from_bq, csv_sums_by_day_and_region(csv.path()), "count and gross value by day and region");
     assert!(from_bq.keys().map(|(day, _)| day).collect::<std::collections::BTreeSet<_>>().len() >= 4);
 
     // The table as BigQuery describes it: partitioned by day, clustered, warehouse types.

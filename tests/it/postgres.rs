@@ -139,18 +139,7 @@ fn every_order_once_with_the_same_sums_by_day_and_region_as_the_csv_files() {
         let sum: String = row.get(3);
         from_db.insert((row.get::<_, String>(0), row.get::<_, String>(1)), (row.get::<_, i64>(2), grosz(&sum)));
     }
-    let mut from_csv = BTreeMap::new();
-    for file in csv_files(csv.path()) {
-        let mut reader = ::csv::Reader::from_path(&file).unwrap();
-        for record in reader.records() {
-            let record = record.unwrap();
-            let date = record[1][..10].to_string();
-            let entry = from_csv.entry((date, record[3].to_string())).or_insert((0i64, 0i64));
-            entry.0 += 1;
-            entry.1 += grosz(&record[13]);
-        }
-    }
-    assert_eq!(from_db, from_csv, "count and gross value by day and region");
+    assert_eq!(from_db, csv_sums_by_day_and_region(csv.path()), "count and gross value by day and region");
     assert!(from_db.keys().map(|(day, _)| day).collect::<std::collections::BTreeSet<_>>().len() >= 4);
 
     // Again: nothing new, nothing twice.
@@ -201,30 +190,6 @@ fn spawn_sink(brokers: &str, topic: &str, table: &str, group: &str, log: &Path) 
     )
 }
 
-/// The rows a sink's log says it wrote.
-fn rows_reported(log: &str) -> u64 {
-    let at = log.rfind("PostgreSQL sink finished rows=").expect("the sink reports its rows when it ends");
-    let digits = &log[at + "PostgreSQL sink finished rows=".len()..];
-    digits[..digits.find(|c: char| !c.is_ascii_digit()).unwrap_or(digits.len())].parse().unwrap()
-}
-
-/// Waits for a logged child; fails the test after `limit` or on a failed exit.
-fn finish_logged(mut child: Child, log: &Path, limit: Duration) -> String {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            let text = std::fs::read_to_string(log).unwrap_or_default();
-            assert!(status.success(), "exit {status:?}:\n{text}");
-            return text;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("no exit within {limit:?}:\n{}", std::fs::read_to_string(log).unwrap_or_default());
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 #[test]
 #[ignore = "needs Apache Kafka and PostgreSQL, which scripts/test starts"]
 fn a_database_restart_mid_run_is_ridden_out() {
@@ -271,8 +236,13 @@ fn two_sinks_in_one_group_share_the_topic_and_a_stopped_one_hands_over() {
     }
     std::thread::sleep(Duration::from_millis(500));
     sigterm(&a);
-    let by_a = rows_reported(&finish_logged(a, &log_a, Duration::from_secs(60)));
-    let by_b = rows_reported(&finish_logged(b, &log_b, Duration::from_secs(300)));
+    let by_a =
+        logged_number(&finish_logged(a, &log_a, Duration::from_secs(60)), "PostgreSQL sink finished", "rows");
+    let by_b = logged_number(
+        &finish_logged(b, &log_b, Duration::from_secs(300)),
+        "PostgreSQL sink finished",
+        "rows",
+    );
     println!("FIGURE rows written by a and by b: {by_a}, {by_b}");
     assert!(by_a > 0 && by_b > 0, "both members wrote: a {by_a}, b {by_b}");
     assert_exactly_once(&topic_ids(&brokers, &topic), &table_ids(&table));

@@ -190,6 +190,23 @@ pub fn csv_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// Orders and gross value in grosz per (Polish day, region) in the CSV files of `dir`: what
+/// a warehouse's by-day view must add up to.
+pub fn csv_sums_by_day_and_region(dir: &Path) -> std::collections::BTreeMap<(String, String), (i64, i64)> {
+    let mut sums = std::collections::BTreeMap::new();
+    for file in csv_files(dir) {
+        let mut reader = csv::Reader::from_path(&file).unwrap();
+        for record in reader.records() {
+            let record = record.unwrap();
+            let entry =
+                sums.entry((record[1][..10].to_string(), record[3].to_string())).or_insert((0i64, 0i64));
+            entry.0 += 1;
+            entry.1 += grosz(&record[13]);
+        }
+    }
+    sums
+}
+
 /// Every message of `topic`, read from the beginning to the high watermarks.
 pub fn topic_messages(brokers: &str, topic: &str) -> Vec<(Option<Vec<u8>>, Vec<u8>)> {
     let consumer: BaseConsumer = ClientConfig::new()
@@ -365,6 +382,24 @@ pub fn wait_for_log(log: &Path, marker: &str, child: &mut Child) -> String {
         }
         let running = child.try_wait().expect("child status").is_none();
         assert!(running && Instant::now() < deadline, "no {marker:?} in the log:\n{text}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Waits for a logged child; fails the test after `limit` or on a failed exit; returns
+/// the log.
+pub fn finish_logged(mut child: Child, log: &Path, limit: Duration) -> String {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let text = std::fs::read_to_string(log).unwrap_or_default();
+            assert!(status.success(), "exit {status:?}:\n{text}");
+            return text;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("no exit within {limit:?}:\n{}", std::fs::read_to_string(log).unwrap_or_default());
+        }
         std::thread::sleep(Duration::from_millis(100));
     }
 }
