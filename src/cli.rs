@@ -858,6 +858,16 @@ pub struct RunArgs {
 #[derive(Debug, Args)]
 pub struct SheetsCommandArgs {
     #[command(flatten)]
+    pub member: SinkMemberArgs,
+    #[command(flatten)]
+    pub sheets: SheetsArgs,
+}
+
+/// What every sink that runs as a process of its own (`sheets`, `postgres`, `bigquery`)
+/// reads, and how it joins its group.
+#[derive(Debug, Args)]
+pub struct SinkMemberArgs {
+    #[command(flatten)]
     pub kafka: KafkaArgs,
     #[command(flatten)]
     pub group: GroupArgs,
@@ -871,8 +881,6 @@ pub struct SheetsCommandArgs {
     pub session_timeout: Duration,
     #[command(flatten)]
     pub catalogue: CatalogueArgs,
-    #[command(flatten)]
-    pub sheets: SheetsArgs,
 }
 
 /// Where the PostgreSQL password may come from besides a file.
@@ -920,21 +928,9 @@ pub struct PostgresSinkArgs {
 #[derive(Debug, Args)]
 pub struct PostgresArgs {
     #[command(flatten)]
-    pub kafka: KafkaArgs,
-    #[command(flatten)]
-    pub group: GroupArgs,
+    pub member: SinkMemberArgs,
     #[command(flatten)]
     pub postgres: PostgresSinkArgs,
-    /// Exit after this long holding partitions read to their end with no new message,
-    /// e.g. `5s`: 0, or 3 if records were gone before they could be read.
-    #[arg(long, env = "ORDERSTREAM_IDLE_EXIT", value_parser = duration_between("--idle-exit", MILLI, 366 * DAY))]
-    pub idle_exit: Option<Duration>,
-    /// How long the group waits for a silent member before it gives its partitions to
-    /// the others.
-    #[arg(long, env = "ORDERSTREAM_SESSION_TIMEOUT", default_value = "10s", value_parser = duration_between("--session-timeout", MILLI, HOUR))]
-    pub session_timeout: Duration,
-    #[command(flatten)]
-    pub catalogue: CatalogueArgs,
 }
 
 impl PostgresSinkArgs {
@@ -1049,21 +1045,9 @@ impl BigQuerySinkArgs {
 #[derive(Debug, Args)]
 pub struct BigQueryArgs {
     #[command(flatten)]
-    pub kafka: KafkaArgs,
-    #[command(flatten)]
-    pub group: GroupArgs,
+    pub member: SinkMemberArgs,
     #[command(flatten)]
     pub bigquery: BigQuerySinkArgs,
-    /// Exit after this long holding partitions read to their end with no new message,
-    /// e.g. `5s`: 0, or 3 if records were gone before they could be read.
-    #[arg(long, env = "ORDERSTREAM_IDLE_EXIT", value_parser = duration_between("--idle-exit", MILLI, 366 * DAY))]
-    pub idle_exit: Option<Duration>,
-    /// How long the group waits for a silent member before it gives its partitions to
-    /// the others.
-    #[arg(long, env = "ORDERSTREAM_SESSION_TIMEOUT", default_value = "10s", value_parser = duration_between("--session-timeout", MILLI, HOUR))]
-    pub session_timeout: Duration,
-    #[command(flatten)]
-    pub catalogue: CatalogueArgs,
 }
 
 /// `orderstream dashboard`.

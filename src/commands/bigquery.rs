@@ -12,16 +12,9 @@ use crate::cli::BigQueryArgs;
 pub fn execute(args: &BigQueryArgs, progress: Duration) -> anyhow::Result<()> {
     let config = args
         .bigquery
-        .config(&args.group.group)?
+        .config(&args.member.group.group)?
         .context("orderstream bigquery needs --bigquery-project (or ORDERSTREAM_BIGQUERY_PROJECT)")?;
-    let process = SinkProcess {
-        kafka: &args.kafka,
-        group: &args.group,
-        idle_exit: args.idle_exit,
-        session_timeout: args.session_timeout,
-        catalogue: &args.catalogue,
-        progress,
-    };
+    let process = SinkProcess { member: &args.member, progress };
     process.run(
         "BigQuery sink",
         "see orderstream_dead_letters; the table misses them",

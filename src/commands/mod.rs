@@ -16,9 +16,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 
 use crate::bigquery::{run_bigquery, BigQueryConfig, BigQueryReport};
-use crate::cli::{
-    CatalogueArgs, Cli, Command, ConfigCommand, GroupArgs, HttpArgs, KafkaArgs, SinkArgs, TopicArgs,
-};
+use crate::cli::{Cli, Command, ConfigCommand, GroupArgs, HttpArgs, SinkArgs, SinkMemberArgs, TopicArgs};
 use crate::dashboard::{DashboardServer, LiveState};
 use crate::format::Format;
 use crate::kafka::consumer::ConsumerConfig;
@@ -147,13 +145,9 @@ fn group_source(
     }
 }
 
-/// What a sink that is the whole process reads, and how it is watched.
+/// A sink that is the whole process: what it reads, and how often it reports progress.
 struct SinkProcess<'a> {
-    kafka: &'a KafkaArgs,
-    group: &'a GroupArgs,
-    idle_exit: Option<Duration>,
-    session_timeout: Duration,
-    catalogue: &'a CatalogueArgs,
+    member: &'a SinkMemberArgs,
     progress: Duration,
 }
 
@@ -168,17 +162,18 @@ impl SinkProcess<'_> {
         sink: impl FnOnce(&GroupSource, &Arc<Stats>, &Shutdown) -> anyhow::Result<u64>,
     ) -> anyhow::Result<()> {
         let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
-        let catalogue = self.catalogue.catalogue()?;
+        let member = self.member;
+        let catalogue = member.catalogue.catalogue()?;
         let stats = Stats::new();
         shutdown.report_on_exit(&stats);
         let reporter = crate::stats::ProgressReporter::start(stats.clone(), self.progress);
         let source = group_source(
-            &self.kafka.cluster()?,
-            &self.kafka.topic,
-            self.idle_exit,
-            (self.session_timeout, self.group),
+            &member.kafka.cluster()?,
+            &member.kafka.topic,
+            member.idle_exit,
+            (member.session_timeout, &member.group),
             catalogue,
-            &self.kafka.topic.format.format(&shutdown)?,
+            &member.kafka.topic.format.format(&shutdown)?,
         );
         let result = sink(&source, &stats, &shutdown);
         drop(reporter);

@@ -12,16 +12,9 @@ use crate::postgres::run_postgres;
 pub fn execute(args: &PostgresArgs, progress: Duration) -> anyhow::Result<()> {
     let config = args
         .postgres
-        .config(&args.group.group)?
+        .config(&args.member.group.group)?
         .context("orderstream postgres needs --postgres-url (or ORDERSTREAM_POSTGRES_URL)")?;
-    let process = SinkProcess {
-        kafka: &args.kafka,
-        group: &args.group,
-        idle_exit: args.idle_exit,
-        session_timeout: args.session_timeout,
-        catalogue: &args.catalogue,
-        progress,
-    };
+    let process = SinkProcess { member: &args.member, progress };
     process.run(
         "PostgreSQL sink",
         "see orderstream_dead_letters; the table misses them",

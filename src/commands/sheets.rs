@@ -13,15 +13,8 @@ pub fn execute(args: &SheetsCommandArgs, progress: Duration) -> anyhow::Result<(
     // The command is the sink: `--sheets` is implied (the prototype's spreadsheet
     // unless another one is named).
     let sheets = SheetsArgs { sheets: true, ..args.sheets.clone() };
-    let config = sheets.config(&args.group.group).context("the Sheets sink is configured")?;
-    let process = SinkProcess {
-        kafka: &args.kafka,
-        group: &args.group,
-        idle_exit: args.idle_exit,
-        session_timeout: args.session_timeout,
-        catalogue: &args.catalogue,
-        progress,
-    };
+    let config = sheets.config(&args.member.group.group).context("the Sheets sink is configured")?;
+    let process = SinkProcess { member: &args.member, progress };
     process.run(
         "Sheets sink",
         "see the ERROR lines above; the sheet misses them",
