@@ -852,6 +852,10 @@ pub struct RunArgs {
     pub http: HttpArgs,
     #[command(flatten)]
     pub sheets: SheetsArgs,
+    #[command(flatten)]
+    pub postgres: PostgresSinkArgs,
+    #[command(flatten)]
+    pub bigquery: BigQuerySinkArgs,
 }
 
 /// `orderstream sheets`.
@@ -891,7 +895,7 @@ pub const POSTGRES_PASSWORD_ENV: &str = "ORDERSTREAM_POSTGRES_PASSWORD";
 pub struct PostgresSinkArgs {
     /// The database, e.g. `postgres://orders@db.example.com:5432/sales` (libpq's URL or
     /// `host=... user=...` form; the password goes in --postgres-password-file). On
-    /// `consume`, writes the orders there too.
+    /// `consume` and `run`, writes the orders there too.
     #[arg(long, env = "ORDERSTREAM_POSTGRES_URL")]
     pub postgres_url: Option<String>,
     /// File whose first line is the database password (or set
@@ -964,8 +968,8 @@ impl PostgresSinkArgs {
 /// The BigQuery sink's settings, on `bigquery` and on `consume` (next to the CSV files).
 #[derive(Debug, Args, Clone)]
 pub struct BigQuerySinkArgs {
-    /// The Google Cloud project of the dataset, which also runs the jobs. On `consume`,
-    /// writes the orders to BigQuery too.
+    /// The Google Cloud project of the dataset, which also runs the jobs. On `consume`
+    /// and `run`, writes the orders to BigQuery too.
     #[arg(long, env = "ORDERSTREAM_BIGQUERY_PROJECT")]
     pub bigquery_project: Option<String>,
     /// The dataset, created when missing (letters, digits, underscores).

@@ -40,10 +40,14 @@ pub fn execute(args: &ConsumeArgs, progress: Duration) -> anyhow::Result<()> {
     );
     let sheets =
         super::start_sheets(args.sheets.config(&args.group.group), source.clone(), &stats, &shutdown, None)?;
-    let postgres =
-        super::start_postgres(args.postgres.config(&args.group.group)?, source.clone(), &stats, &shutdown)?;
+    let postgres = super::start_postgres(
+        args.postgres.config(&args.group.group)?,
+        source.clone(),
+        (&stats, &shutdown),
+        None,
+    )?;
     let bigquery =
-        super::start_bigquery(args.bigquery.config(&args.group.group)?, source, &stats, &shutdown)?;
+        super::start_bigquery(args.bigquery.config(&args.group.group)?, source, (&stats, &shutdown), None)?;
     let result = consume(&config, &stats, &shutdown, None);
     if result.is_err() {
         shutdown.request();

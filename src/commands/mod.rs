@@ -20,6 +20,7 @@ use crate::cli::{Cli, Command, ConfigCommand, GroupArgs, HttpArgs, SinkArgs, Sin
 use crate::dashboard::{DashboardServer, LiveState};
 use crate::format::Format;
 use crate::kafka::consumer::ConsumerConfig;
+use crate::kafka::flow::{FlowWindow, SinkSlot};
 use crate::kafka::link::RunLink;
 use crate::kafka::source::GroupSource;
 use crate::kafka::Cluster;
@@ -223,24 +224,34 @@ fn join_side_sink<R>(thread: SideSink<R>, what: &'static str) -> anyhow::Result<
 fn start_postgres(
     config: Option<PostgresConfig>,
     source: GroupSource,
-    stats: &Arc<Stats>,
-    shutdown: &Shutdown,
+    (stats, shutdown): (&Arc<Stats>, &Shutdown),
+    link: Option<RunLink>,
 ) -> anyhow::Result<SideSink<PostgresReport>> {
     let Some(config) = config else { return Ok(None) };
-    let (stats, shutdown) = (stats.clone(), shutdown.clone());
-    spawn_side_sink("postgres", "PostgreSQL sink", move || run_postgres(&config, &source, &stats, &shutdown))
+    let (stats, shutdown, flow) = (stats.clone(), shutdown.clone(), flow_slot(link.as_ref()));
+    spawn_side_sink("postgres", "PostgreSQL sink", move || {
+        run_postgres(&config, &source, &stats, &shutdown, link.as_ref(), flow)
+    })
 }
 
 /// Starts the BigQuery sink next to the CSV writers when --bigquery-project is given.
 fn start_bigquery(
     config: Option<BigQueryConfig>,
     source: GroupSource,
-    stats: &Arc<Stats>,
-    shutdown: &Shutdown,
+    (stats, shutdown): (&Arc<Stats>, &Shutdown),
+    link: Option<RunLink>,
 ) -> anyhow::Result<SideSink<BigQueryReport>> {
     let Some(config) = config else { return Ok(None) };
-    let (stats, shutdown) = (stats.clone(), shutdown.clone());
-    spawn_side_sink("bigquery", "BigQuery sink", move || run_bigquery(&config, &source, &stats, &shutdown))
+    let (stats, shutdown, flow) = (stats.clone(), shutdown.clone(), flow_slot(link.as_ref()));
+    spawn_side_sink("bigquery", "BigQuery sink", move || {
+        run_bigquery(&config, &source, &stats, &shutdown, link.as_ref(), flow)
+    })
+}
+
+/// A side sink's place in the producer's flow window on the embedded broker, registered
+/// before the producer starts so that it never outruns the sink.
+fn flow_slot(link: Option<&RunLink>) -> Option<SinkSlot> {
+    link.and_then(RunLink::flow).map(FlowWindow::register)
 }
 
 /// Starts the Google Sheets sink on its own thread when it is configured.
@@ -252,10 +263,7 @@ fn start_sheets(
     link: Option<RunLink>,
 ) -> anyhow::Result<Option<std::thread::JoinHandle<anyhow::Result<SheetsReport>>>> {
     let Some(config) = config else { return Ok(None) };
-    let (stats, shutdown) = (stats.clone(), shutdown.clone());
-    // Registered now, before the producer can start, so that it never outruns the sheet.
-    let flow =
-        link.as_ref().and_then(RunLink::flow).map(orderstream_pipeline::kafka::flow::FlowWindow::register);
+    let (stats, shutdown, flow) = (stats.clone(), shutdown.clone(), flow_slot(link.as_ref()));
     spawn_side_sink("sheets", "Google Sheets sink", move || {
         run_sheets(&config, &source, &stats, &shutdown, link.as_ref(), flow)
     })

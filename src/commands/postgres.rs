@@ -18,6 +18,6 @@ pub fn execute(args: &PostgresArgs, progress: Duration) -> anyhow::Result<()> {
     process.run(
         "PostgreSQL sink",
         "see orderstream_dead_letters; the table misses them",
-        |source, stats, shutdown| Ok(run_postgres(&config, source, stats, shutdown)?.lost),
+        |source, stats, shutdown| Ok(run_postgres(&config, source, stats, shutdown, None, None)?.lost),
     )
 }

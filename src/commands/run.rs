@@ -27,6 +27,8 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
     let orders = args.generator.source()?;
     let catalogue = orders.generator.model.catalogue();
     let format = args.topic.format.format(&shutdown)?;
+    let (postgres, bigquery) =
+        (args.postgres.config(&args.group.group)?, args.bigquery.config(&args.group.group)?);
     // An embedded broker lives until the end of this function.
     let (embedded, brokers, source) = start_broker(args)?;
 
@@ -56,20 +58,27 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
             result
         })?
     };
+    // The sinks with groups of their own stop with the consumer, once every produced
+    // order is in them.
+    let side_source = super::group_source(
+        &brokers,
+        &args.topic,
+        None,
+        (args.sink.session_timeout, &args.group),
+        catalogue,
+        &format,
+    );
     let sheets = super::start_sheets(
         args.sheets.config(&args.group.group),
-        super::group_source(
-            &brokers,
-            &args.topic,
-            None,
-            (args.sink.session_timeout, &args.group),
-            catalogue,
-            &format,
-        ),
+        side_source.clone(),
         &stats,
         &abort_consumer,
         Some(link.clone()),
     )?;
+    let postgres =
+        super::start_postgres(postgres, side_source.clone(), (&stats, &abort_consumer), Some(link.clone()))?;
+    let bigquery =
+        super::start_bigquery(bigquery, side_source, (&stats, &abort_consumer), Some(link.clone()))?;
     let producer_config = ProducerConfig {
         brokers,
         topic: topic.clone(),
@@ -86,7 +95,9 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
             info!(
                 orders = report.delivered,
                 sheets = sheets.is_some(),
-                "waiting until every delivered order is durable in the CSV files (and in the sheet)"
+                postgres = postgres.is_some(),
+                bigquery = bigquery.is_some(),
+                "waiting until every delivered order is durable in the CSV files (and in the other sinks)"
             );
             link.stop_at(report.last_offsets.clone());
         }
@@ -97,6 +108,8 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
         abort_consumer.request();
     }
     let in_sheet = super::join_sheets(sheets);
+    let in_table = super::join_side_sink(postgres, "PostgreSQL sink");
+    let in_warehouse = super::join_side_sink(bigquery, "BigQuery sink");
     drop(reporter);
     let consumed = consumed.context("consumer")?;
     let produced = produced.context("producer")?;
@@ -109,10 +122,23 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
             produced.produced
         );
     }
-    let in_sheet = in_sheet?;
-    let lost = consumed.lost + in_sheet.as_ref().map_or(0, |r| r.lost);
+    let (in_sheet, in_table, in_warehouse) = (in_sheet?, in_table?, in_warehouse?);
+    let lost = consumed.lost
+        + in_sheet.as_ref().map_or(0, |r| r.lost)
+        + in_table.as_ref().map_or(0, |r| r.lost)
+        + in_warehouse.as_ref().map_or(0, |r| r.lost);
     log_finished(args, started, &produced, &consumed, in_sheet.as_ref());
-    check_complete(&produced, &consumed, in_sheet.as_ref().map(|r| r.orders), lost, embedded_run)?;
+    // Orders only: dead letters stay in each sink's own dead-letter place. An id the
+    // table had already is in it.
+    let sinks: Vec<(&str, u64)> = [
+        in_sheet.as_ref().map(|r| ("the sheet", r.orders)),
+        in_table.as_ref().map(|r| ("the PostgreSQL table", r.rows + r.duplicate_ids)),
+        in_warehouse.as_ref().map(|r| ("the BigQuery table", r.rows + r.duplicate_ids)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    check_complete(&produced, &consumed, &sinks, lost, embedded_run)?;
     if let Some((_, server)) = http.as_ref().filter(|_| !shutdown.requested()) {
         // The orders are all in; keep the API up for the user until Ctrl-C.
         info!(url = %format!("http://{}/", server.local_addr()), "still serving the HTTP API; Ctrl-C to stop");
@@ -185,12 +211,12 @@ fn log_finished(
 
 /// Fails with [`DataMissing`] when any order of this run is not in the output: records
 /// gone before they were read, or (on the embedded broker, whose topic holds only this
-/// run's orders) fewer orders written and dead-lettered than delivered, or fewer in the
-/// sheet than in the files.
+/// run's orders) fewer orders written and dead-lettered than delivered, or fewer in a
+/// sink (`sinks`: its name and orders) than in the files.
 fn check_complete(
     produced: &ProduceReport,
     consumed: &ConsumeReport,
-    in_sheet: Option<u64>,
+    sinks: &[(&str, u64)],
     lost: u64,
     embedded: bool,
 ) -> Result<(), DataMissing> {
@@ -209,10 +235,9 @@ fn check_complete(
             produced.delivered - accounted
         )));
     }
-    // The sheet takes orders only (dead letters stay in the CSV sink's file).
-    if let Some(rows) = in_sheet.filter(|rows| embedded && *rows < consumed.written) {
+    if let Some((sink, rows)) = sinks.iter().find(|(_, rows)| embedded && *rows < consumed.written) {
         return Err(DataMissing(format!(
-            "{} orders are in the CSV files but only {rows} in the sheet: {} are missing from the sheet",
+            "{} orders are in the CSV files but only {rows} in {sink}: {} are missing from {sink}",
             consumed.written,
             consumed.written - rows
         )));

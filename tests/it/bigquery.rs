@@ -475,3 +475,27 @@ fn consume_writes_the_csv_files_and_bigquery_side_by_side() {
     assert_exactly_once(&in_topic, &csv_ids(csv.path()));
     assert_exactly_once(&in_topic, &table_ids(&dataset));
 }
+
+#[test]
+#[ignore = "needs the BigQuery emulator, which scripts/test starts"]
+fn run_on_the_embedded_broker_puts_every_order_in_bigquery() {
+    let _server = shared();
+    let google = google();
+    let dataset = dataset();
+    let csv = tempfile::tempdir().unwrap();
+    let out = run_within(
+        orderstream()
+            .args(["run", "--count", "5000", "--bigquery-project", PROJECT, "--bigquery-dataset", &dataset])
+            .args(["--bigquery-api-url", &google.fake.url(), "--bigquery-flush-interval", "1s"])
+            .arg("--bigquery-creds")
+            .arg(&google.creds)
+            .arg("--csv-dir")
+            .arg(csv.path()),
+        Duration::from_secs(600),
+    );
+    assert_ok(&out);
+    assert!(stderr(&out).contains("BigQuery sink finished rows=5000"), "{}", stderr(&out));
+    let in_csv = csv_ids(csv.path());
+    assert_eq!(in_csv.len(), 5000);
+    assert_exactly_once(&in_csv, &table_ids(&dataset));
+}

@@ -382,3 +382,54 @@ fn sslmode_require_speaks_tls_and_checks_the_servers_certificate() {
     assert_ok(&run(Some(&ca)));
     assert_eq!(counts(&table), (5000, 5000));
 }
+
+#[test]
+#[ignore = "needs PostgreSQL, which scripts/test starts"]
+fn run_on_the_embedded_broker_fills_the_table_with_every_order_and_fails_when_it_cannot() {
+    let _server = shared();
+    let table = table();
+    let csv = tempfile::tempdir().unwrap();
+    let out = run_within(
+        orderstream()
+            .args([
+                "run",
+                "--count",
+                "400000",
+                "--postgres-url",
+                &url(),
+                "--postgres-table",
+                &table,
+                "--csv-dir",
+            ])
+            .arg(csv.path()),
+        Duration::from_secs(300),
+    );
+    assert_ok(&out);
+    assert!(stderr(&out).contains("PostgreSQL sink finished rows=400000"), "{}", stderr(&out));
+    let in_csv = csv_ids(csv.path());
+    assert_eq!(in_csv.len(), 400_000);
+    assert_exactly_once(&in_csv, &table_ids(&table));
+
+    // A database that is not there: the CSV files are written, the run says what is
+    // missing and fails.
+    let csv = tempfile::tempdir().unwrap();
+    let nowhere = format!("postgres://postgres@{}/postgres", free_addr());
+    let out = run_within(
+        orderstream()
+            .args([
+                "run",
+                "--count",
+                "2000",
+                "--postgres-url",
+                &nowhere,
+                "--postgres-retry-for",
+                "1s",
+                "--csv-dir",
+            ])
+            .arg(csv.path()),
+        Duration::from_secs(120),
+    );
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("PostgreSQL"), "{}", stderr(&out));
+    assert_eq!(csv_ids(csv.path()).len(), 2000);
+}

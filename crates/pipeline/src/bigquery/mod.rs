@@ -37,6 +37,8 @@ use std::time::Duration;
 use tracing::info;
 
 use crate::google::{AuthError, CredsError};
+use crate::kafka::flow::SinkSlot;
+use crate::kafka::link::RunLink;
 use crate::kafka::source::{GroupSource, SinkRun};
 use crate::shutdown::Shutdown;
 use crate::stats::Stats;
@@ -190,17 +192,20 @@ pub struct BigQueryReport {
     pub encoding: Duration,
 }
 
-/// Runs the sink until idle exit, a stop or an error.
+/// Runs the sink until idle exit, a stop or an error; in `run`, until `link` says every
+/// produced order is in, holding the producer to the sink through `flow`.
 pub fn run_bigquery(
     config: &BigQueryConfig,
     source: &GroupSource,
     stats: &Arc<Stats>,
     shutdown: &Shutdown,
+    link: Option<&RunLink>,
+    flow: Option<SinkSlot>,
 ) -> anyhow::Result<BigQueryReport> {
     let member = member::BigQueryMember::connect(config, &source.topic, stats.clone(), shutdown.clone())?;
     info!(topic = %source.topic, group = %config.group, table = %member.table_path(), account = %member.account(),
         "BigQuery sink consuming; orders go to the table, rejects to orderstream_dead_letters");
-    let run = SinkRun { name: "bigquery", group: &config.group, topic_ids: false, link: None, flow: None };
+    let run = SinkRun { name: "bigquery", group: &config.group, topic_ids: false, link: link.cloned(), flow };
     let (member_report, member) = source.run(run, member, stats, shutdown)?;
     let report = BigQueryReport { lost: member_report.lost, ..member.report() };
     let rate = report.rows as f64 / report.busy.as_secs_f64().max(1e-3);

@@ -21,6 +21,8 @@ use tracing::info;
 
 pub use schema::valid_table_name;
 
+use crate::kafka::flow::SinkSlot;
+use crate::kafka::link::RunLink;
 use crate::kafka::source::{GroupSource, SinkRun};
 use crate::shutdown::Shutdown;
 use crate::stats::Stats;
@@ -98,17 +100,20 @@ pub struct PostgresReport {
     pub busy: Duration,
 }
 
-/// Runs the sink until idle exit, a stop or an error.
+/// Runs the sink until idle exit, a stop or an error; in `run`, until `link` says every
+/// produced order is in, holding the producer to the sink through `flow`.
 pub fn run_postgres(
     config: &PostgresConfig,
     source: &GroupSource,
     stats: &Arc<Stats>,
     shutdown: &Shutdown,
+    link: Option<&RunLink>,
+    flow: Option<SinkSlot>,
 ) -> anyhow::Result<PostgresReport> {
     let member = member::PostgresMember::connect(config, &source.topic, stats.clone(), shutdown.clone())?;
     info!(topic = %source.topic, group = %config.group, table = %config.table, server = %member.server(),
         "PostgreSQL sink consuming; orders go to the table, rejects to orderstream_dead_letters");
-    let run = SinkRun { name: "postgres", group: &config.group, topic_ids: true, link: None, flow: None };
+    let run = SinkRun { name: "postgres", group: &config.group, topic_ids: true, link: link.cloned(), flow };
     let (member_report, member) = source.run(run, member, stats, shutdown)?;
     let report = PostgresReport { lost: member_report.lost, ..member.report() };
     let rate = report.rows as f64 / report.busy.as_secs_f64().max(1e-3);
