@@ -890,7 +890,7 @@ pub struct SinkMemberArgs {
 /// Where the PostgreSQL password may come from besides a file.
 pub const POSTGRES_PASSWORD_ENV: &str = "ORDERSTREAM_POSTGRES_PASSWORD";
 
-/// The PostgreSQL sink's settings, on `postgres` and on `consume` (next to the CSV files).
+/// The PostgreSQL sink's settings, on `postgres`, and on `consume` and `run` (next to the CSV files).
 #[derive(Debug, Args, Clone)]
 pub struct PostgresSinkArgs {
     /// The database, e.g. `postgres://orders@db.example.com:5432/sales` (libpq's URL or
@@ -965,7 +965,7 @@ impl PostgresSinkArgs {
     }
 }
 
-/// The BigQuery sink's settings, on `bigquery` and on `consume` (next to the CSV files).
+/// The BigQuery sink's settings, on `bigquery`, and on `consume` and `run` (next to the CSV files).
 #[derive(Debug, Args, Clone)]
 pub struct BigQuerySinkArgs {
     /// The Google Cloud project of the dataset, which also runs the jobs. On `consume`
