@@ -55,13 +55,29 @@ fn google() -> Google {
     Google { fake, creds, _dir: dir }
 }
 
+impl Google {
+    /// The sink's flags for `dataset` on the emulator, signed in through the fake.
+    fn flags(&self, dataset: &str) -> Vec<std::ffi::OsString> {
+        let mut flags: Vec<std::ffi::OsString> = [
+            "--bigquery-project",
+            PROJECT,
+            "--bigquery-dataset",
+            dataset,
+            "--bigquery-api-url",
+            &self.fake.url(),
+        ]
+        .map(Into::into)
+        .into();
+        flags.extend(["--bigquery-creds".into(), self.creds.clone().into_os_string()]);
+        flags
+    }
+}
+
 fn sink(google: &Google, brokers: &str, topic: &str, dataset: &str, group: &str) -> Command {
     let mut cmd = orderstream();
     cmd.args(["bigquery", "--brokers", brokers, "--topic", topic, "--group", group])
-        .args(["--bigquery-project", PROJECT, "--bigquery-dataset", dataset])
-        .args(["--bigquery-api-url", &google.fake.url(), "--bigquery-flush-interval", "1s"])
-        .arg("--bigquery-creds")
-        .arg(&google.creds);
+        .args(google.flags(dataset))
+        .args(["--bigquery-flush-interval", "1s"]);
     cmd
 }
 
@@ -455,16 +471,7 @@ fn consume_writes_the_csv_files_and_bigquery_side_by_side() {
                 "--idle-exit",
                 "3s",
             ])
-            .args([
-                "--bigquery-project",
-                PROJECT,
-                "--bigquery-dataset",
-                &dataset,
-                "--bigquery-api-url",
-                &google.fake.url(),
-            ])
-            .arg("--bigquery-creds")
-            .arg(&google.creds)
+            .args(google.flags(&dataset))
             .arg("--csv-dir")
             .arg(csv.path()),
         Duration::from_secs(600),
@@ -485,10 +492,8 @@ fn run_on_the_embedded_broker_puts_every_order_in_bigquery() {
     let csv = tempfile::tempdir().unwrap();
     let out = run_within(
         orderstream()
-            .args(["run", "--count", "5000", "--bigquery-project", PROJECT, "--bigquery-dataset", &dataset])
-            .args(["--bigquery-api-url", &google.fake.url(), "--bigquery-flush-interval", "1s"])
-            .arg("--bigquery-creds")
-            .arg(&google.creds)
+            .args(["run", "--count", "5000", "--bigquery-flush-interval", "1s"])
+            .args(google.flags(&dataset))
             .arg("--csv-dir")
             .arg(csv.path()),
         Duration::from_secs(600),
