@@ -896,14 +896,17 @@ pub struct PostgresSinkArgs {
     /// The database, e.g. `postgres://orders@db.example.com:5432/sales` (libpq's URL or
     /// `host=... user=...` form; the password goes in --postgres-password-file). On
     /// `consume` and `run`, writes the orders there too.
-    #[arg(long, env = "ORDERSTREAM_POSTGRES_URL")]
+    /// `sslmode=require`, `verify-ca` and `verify-full` each check the server's
+    /// certificate and host name; `disable` (or none) speaks plain text.
+    #[arg(long, env = "ORDERSTREAM_POSTGRES_URL", value_parser = postgres_url)]
     pub postgres_url: Option<String>,
     /// File whose first line is the database password (or set
     /// ORDERSTREAM_POSTGRES_PASSWORD).
     #[arg(long, env = "ORDERSTREAM_POSTGRES_PASSWORD_FILE")]
     pub postgres_password_file: Option<PathBuf>,
-    /// The orders table, created when missing (a plain lower-case name, or schema.table).
-    #[arg(long, env = "ORDERSTREAM_POSTGRES_TABLE", default_value = "orders")]
+    /// The orders table, created when missing (a plain lower-case name, or schema.table,
+    /// short enough for the views and index named after it).
+    #[arg(long, env = "ORDERSTREAM_POSTGRES_TABLE", default_value = "orders", value_parser = postgres_table)]
     pub postgres_table: String,
     /// The sink's consumer group (default: `<group>.postgres`).
     #[arg(long, env = "ORDERSTREAM_POSTGRES_GROUP")]
@@ -926,6 +929,23 @@ pub struct PostgresSinkArgs {
     /// URL (default: the system's CAs). The certificate and host name are always checked.
     #[arg(long, env = "ORDERSTREAM_POSTGRES_CA")]
     pub postgres_ca: Option<PathBuf>,
+    /// Create the table, its index and views and the bookkeeping tables when missing.
+    /// With `false`, the sink only checks what an administrator made, and needs no more
+    /// than SELECT, INSERT and UPDATE on them (see the README's "Least privilege").
+    #[arg(long, env = "ORDERSTREAM_POSTGRES_MANAGE_SCHEMA", default_value_t = true, action = clap::ArgAction::Set)]
+    pub postgres_manage_schema: bool,
+}
+
+/// A `--postgres-url` the client can use.
+fn postgres_url(url: &str) -> Result<String, String> {
+    crate::postgres::check_url(url)?;
+    Ok(url.to_string())
+}
+
+/// A `--postgres-table` the sink can name in SQL.
+fn postgres_table(name: &str) -> Result<String, String> {
+    crate::postgres::check_table_name(name)?;
+    Ok(name.to_string())
 }
 
 /// `orderstream postgres`.
@@ -945,12 +965,6 @@ impl PostgresSinkArgs {
             Some(file) => Some(secret_from(file, "PostgreSQL password")?),
             None => std::env::var(POSTGRES_PASSWORD_ENV).ok().filter(|p| !p.is_empty()),
         };
-        if !crate::postgres::valid_table_name(&self.postgres_table) {
-            bail!(
-                "--postgres-table {:?}: expected a plain lower-case name, optionally schema.table",
-                self.postgres_table
-            );
-        }
         Ok(Some(PostgresConfig {
             url,
             password,
@@ -961,6 +975,7 @@ impl PostgresSinkArgs {
             retry_for: self.postgres_retry_for,
             ca_file: self.postgres_ca.clone(),
             connections: usize::from(self.postgres_connections),
+            manage_schema: self.postgres_manage_schema,
         }))
     }
 }

@@ -60,14 +60,24 @@ pub fn execute(args: &ConsumeArgs, progress: Duration) -> anyhow::Result<()> {
     let in_sheet = sheets?;
     let in_table = in_table?;
     let in_warehouse = in_warehouse?;
-    let lost = report.lost
-        + in_sheet.map_or(0, |r| r.lost)
-        + in_table.map_or(0, |r| r.lost)
-        + in_warehouse.map_or(0, |r| r.lost);
-    if lost > 0 {
+    // Each sink reads on its own, so each names its own gaps and where it recorded them.
+    let gaps: Vec<String> = [
+        (report.lost, format!("the CSV files ({})", args.sink.csv_dir.join("dead_letters*.jsonl").display())),
+        (in_sheet.map_or(0, |r| r.lost), "the sheet (logged only: a sheet has no place for them)".into()),
+        (in_table.map_or(0, |r| r.lost), "the PostgreSQL table (rows of orderstream_dead_letters whose reason starts with gap:)".into()),
+        (
+            in_warehouse.map_or(0, |r| r.lost),
+            "the BigQuery table (rows of the dataset's orderstream_dead_letters whose reason starts with gap:)".into(),
+        ),
+    ]
+    .into_iter()
+    .filter(|(lost, _)| *lost > 0)
+    .map(|(lost, sink)| format!("{lost} missing from {sink}"))
+    .collect();
+    if !gaps.is_empty() {
         return Err(DataMissing(format!(
-            "{lost} records were gone from the topic before they could be read (see the gap records in {}); the output misses them",
-            args.sink.csv_dir.join("dead_letters*.jsonl").display()
+            "records were gone from the topic before they could be read: {}",
+            gaps.join("; ")
         ))
         .into());
     }

@@ -143,6 +143,7 @@ fn group_source(
         max_future: topic.max_future,
         catalogue,
         format: format.clone(),
+        embedded_run: None,
     }
 }
 
@@ -228,7 +229,8 @@ fn start_postgres(
     link: Option<RunLink>,
 ) -> anyhow::Result<SideSink<PostgresReport>> {
     let Some(config) = config else { return Ok(None) };
-    let (stats, shutdown, flow) = (stats.clone(), shutdown.clone(), flow_slot(link.as_ref()));
+    let (link, flow) = side_link(link, "postgres");
+    let (stats, shutdown) = (stats.clone(), shutdown.clone());
     spawn_side_sink("postgres", "PostgreSQL sink", move || {
         run_postgres(&config, &source, &stats, &shutdown, link.as_ref(), flow)
     })
@@ -242,16 +244,20 @@ fn start_bigquery(
     link: Option<RunLink>,
 ) -> anyhow::Result<SideSink<BigQueryReport>> {
     let Some(config) = config else { return Ok(None) };
-    let (stats, shutdown, flow) = (stats.clone(), shutdown.clone(), flow_slot(link.as_ref()));
+    let (link, flow) = side_link(link, "bigquery");
+    let (stats, shutdown) = (stats.clone(), shutdown.clone());
     spawn_side_sink("bigquery", "BigQuery sink", move || {
         run_bigquery(&config, &source, &stats, &shutdown, link.as_ref(), flow)
     })
 }
 
-/// A side sink's place in the producer's flow window on the embedded broker, registered
-/// before the producer starts so that it never outruns the sink.
-fn flow_slot(link: Option<&RunLink>) -> Option<SinkSlot> {
-    link.and_then(RunLink::flow).map(FlowWindow::register)
+/// A side sink's link to the producer of `run` and its place in the flow window on the
+/// embedded broker, both registered before the producer starts, so that the producer
+/// waits for the sink's partitions and never outruns it.
+fn side_link(link: Option<RunLink>, name: &'static str) -> (Option<RunLink>, Option<SinkSlot>) {
+    let link = link.map(|link| link.member(name));
+    let flow = link.as_ref().and_then(RunLink::flow).map(FlowWindow::register);
+    (link, flow)
 }
 
 /// Starts the Google Sheets sink on its own thread when it is configured.
@@ -263,7 +269,8 @@ fn start_sheets(
     link: Option<RunLink>,
 ) -> anyhow::Result<Option<std::thread::JoinHandle<anyhow::Result<SheetsReport>>>> {
     let Some(config) = config else { return Ok(None) };
-    let (stats, shutdown, flow) = (stats.clone(), shutdown.clone(), flow_slot(link.as_ref()));
+    let (link, flow) = side_link(link, "sheets");
+    let (stats, shutdown) = (stats.clone(), shutdown.clone());
     spawn_side_sink("sheets", "Google Sheets sink", move || {
         run_sheets(&config, &source, &stats, &shutdown, link.as_ref(), flow)
     })

@@ -14,6 +14,7 @@ use crate::kafka::embedded::EmbeddedKafka;
 use crate::kafka::link::RunLink;
 use crate::kafka::observer::PipelineObserver;
 use crate::kafka::producer::{produce, ProduceReport, ProducerConfig};
+use crate::kafka::source::GroupSource;
 use crate::kafka::Cluster;
 use crate::sheets::SheetsReport;
 use crate::shutdown::Shutdown;
@@ -49,7 +50,7 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
     let abort_consumer = Shutdown::new();
     let consumer = {
         let (stats, link, abort, shutdown) =
-            (stats.clone(), link.clone(), abort_consumer.clone(), shutdown.clone());
+            (stats.clone(), link.member("csv"), abort_consumer.clone(), shutdown.clone());
         std::thread::Builder::new().name("consumer".into()).spawn(move || {
             let result = consume(&consumer_config, &stats, &abort, Some(&link));
             if result.is_err() {
@@ -60,14 +61,17 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
     };
     // The sinks with groups of their own stop with the consumer, once every produced
     // order is in them.
-    let side_source = super::group_source(
-        &brokers,
-        &args.topic,
-        None,
-        (args.sink.session_timeout, &args.group),
-        catalogue,
-        &format,
-    );
+    let side_source = GroupSource {
+        embedded_run: embedded.as_ref().map(|kafka| kafka.source().to_string()),
+        ..super::group_source(
+            &brokers,
+            &args.topic,
+            None,
+            (args.sink.session_timeout, &args.group),
+            catalogue,
+            &format,
+        )
+    };
     let sheets = super::start_sheets(
         args.sheets.config(&args.group.group),
         side_source.clone(),
@@ -174,14 +178,15 @@ fn start_broker(args: &RunArgs) -> anyhow::Result<(Option<EmbeddedKafka>, Cluste
     })
 }
 
-/// Producing before the group has formed would only make the first orders wait: waits
-/// (up to a minute) until the consumer holds its partitions.
+/// Producing before the groups have formed would make the first orders wait, and would
+/// let a sink that resumes at its own offsets find the topic already past them: waits
+/// (up to a minute) until every sink holds its partitions.
 fn wait_for_the_group<T>(link: &RunLink, shutdown: &Shutdown, consumer: &std::thread::JoinHandle<T>) {
     let group_wait = Instant::now() + Duration::from_secs(60);
     while !link.wait_assigned(Duration::from_millis(200)) && !shutdown.requested() && !consumer.is_finished()
     {
         if Instant::now() > group_wait {
-            warn!("the consumer has no partitions after 60 s; producing anyway");
+            warn!(sinks = ?link.waiting_for(), "these sinks have no partitions after 60 s; producing anyway");
             break;
         }
     }

@@ -503,4 +503,19 @@ fn run_on_the_embedded_broker_puts_every_order_in_bigquery() {
     let in_csv = csv_ids(csv.path());
     assert_eq!(in_csv.len(), 5000);
     assert_exactly_once(&in_csv, &table_ids(&dataset));
+
+    // Run again into the same dataset: the new run's broker and topic are new, and every
+    // order of it is added.
+    let out = run_within(
+        orderstream()
+            .args(["run", "--count", "2000", "--bigquery-flush-interval", "1s"])
+            .args(google.flags(&dataset))
+            .arg("--csv-dir")
+            .arg(csv.path()),
+        Duration::from_secs(600),
+    );
+    assert_ok(&out);
+    let in_csv = csv_ids(csv.path());
+    assert_eq!(in_csv.len(), 7000);
+    assert_exactly_once(&in_csv, &table_ids(&dataset));
 }

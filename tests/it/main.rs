@@ -32,6 +32,7 @@ mod kafka_pipeline;
 mod nothing_lost;
 mod ops_files;
 mod postgres;
+mod postgres_faults;
 mod rebalance;
 mod secure_kafka;
 mod sheets_sink;

@@ -15,21 +15,21 @@ use crate::common::*;
 /// The restart test restarts the one server: the others share it meanwhile.
 static SERVER: std::sync::RwLock<()> = std::sync::RwLock::new(());
 
-fn shared() -> std::sync::RwLockReadGuard<'static, ()> {
+pub fn shared() -> std::sync::RwLockReadGuard<'static, ()> {
     SERVER.read().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The environment variable naming the test server's URL.
 const POSTGRES_ENV: &str = "ORDERSTREAM_TEST_POSTGRES";
 
-fn url() -> String {
+pub fn url() -> String {
     std::env::var(POSTGRES_ENV).unwrap_or_else(|_| {
         panic!("{POSTGRES_ENV} is not set: run this test with scripts/test, which starts PostgreSQL")
     })
 }
 
 /// A client, retried while the server restarts (another test may restart it).
-fn client() -> Client {
+pub fn client() -> Client {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         match Client::connect(&url(), NoTls) {
@@ -44,11 +44,11 @@ fn client() -> Client {
 }
 
 /// A table of its own for each test (they share the server).
-fn table() -> String {
+pub fn table() -> String {
     unique("t").replace('-', "_")
 }
 
-fn sink(brokers: &str, topic: &str, table: &str, group: &str) -> Command {
+pub fn sink(brokers: &str, topic: &str, table: &str, group: &str) -> Command {
     let mut cmd = orderstream();
     cmd.args(["postgres", "--brokers", brokers, "--topic", topic, "--group", group]).args([
         "--postgres-url",
@@ -59,14 +59,14 @@ fn sink(brokers: &str, topic: &str, table: &str, group: &str) -> Command {
     cmd
 }
 
-fn produce(brokers: &str, topic: &str, args: &[&str]) {
+pub fn produce(brokers: &str, topic: &str, args: &[&str]) {
     let mut cmd = orderstream();
     cmd.args(["produce", "--brokers", brokers, "--topic", topic]).args(args);
     assert_ok(&run_within(&mut cmd, Duration::from_secs(300)));
 }
 
 /// (rows, distinct ids) in `table`.
-fn counts(table: &str) -> (i64, i64) {
+pub fn counts(table: &str) -> (i64, i64) {
     let row = client().query_one(&format!("SELECT COUNT(*), COUNT(DISTINCT id) FROM {table}"), &[]).unwrap();
     (row.get(0), row.get(1))
 }
@@ -79,7 +79,7 @@ fn rows_now(table: &str) -> i64 {
 }
 
 /// Every id of `table`, each with its count.
-fn table_ids(table: &str) -> HashMap<u64, u32> {
+pub fn table_ids(table: &str) -> HashMap<u64, u32> {
     let mut ids = HashMap::new();
     for row in client().query(&format!("SELECT id FROM {table}"), &[]).unwrap() {
         *ids.entry(row.get::<_, i64>(0) as u64).or_insert(0) += 1;
@@ -304,7 +304,8 @@ fn a_missing_database_or_a_bad_table_name_is_named() {
         ]),
         Duration::from_secs(60),
     );
-    assert_eq!(out.status.code(), Some(1));
+    // A bad flag value, like any other: exit 2.
+    assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--postgres-table"), "{}", stderr(&out));
 }
 

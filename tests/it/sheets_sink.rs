@@ -494,3 +494,24 @@ fn stopping_run_is_bounded_while_google_is_unreachable() {
     assert!(stderr.contains("stopping: making what was read durable"), "{stderr}");
     assert!(stderr.contains("Durable so far: 200 orders in the CSV files, 0 in the sheet"), "{stderr}");
 }
+
+#[test]
+fn run_again_on_the_embedded_broker_appends_every_order_of_the_new_run() {
+    let (csv, keys) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let google = FakeGoogle::start(Options::default());
+    let spreadsheet = google.create_spreadsheet("source_looker", true);
+    let creds = google.key_file(keys.path(), account_key());
+    // Each run has a broker and a topic of its own: the second must not resume at the
+    // first one's positions.
+    for count in ["3000", "2000"] {
+        let mut cmd = orderstream();
+        cmd.args(["run", "--count", count, "--sheets", "--sheets-flush-interval", "200ms"])
+            .arg("--csv-dir")
+            .arg(csv.path());
+        google_flags(&mut cmd, &google, &creds);
+        assert_ok(&run_within(&mut cmd, Duration::from_secs(240)));
+    }
+    let in_csv = csv_ids(csv.path());
+    assert_eq!(in_csv.len(), 5000);
+    assert_exactly_once(&in_csv, &sheet_ids(&google, &spreadsheet, "Data"));
+}

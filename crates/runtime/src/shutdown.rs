@@ -84,9 +84,8 @@ impl Shutdown {
         let stats = self.stats.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
         let done = stats.map(|s| {
             format!(
-                "Durable so far: {} orders in the CSV files, {} in the sheet ({} produced, {} read from Kafka). ",
-                Stats::get(&s.written),
-                Stats::get(&s.sheets_written),
+                "Durable so far: {} ({} produced, {} read from Kafka). ",
+                crate::stats::durable_summary(&s),
                 Stats::get(&s.produced),
                 Stats::get(&s.consumed)
             )

@@ -64,6 +64,10 @@ pub struct Stats {
     pub generated_up_to_ms: AtomicI64,
     /// Orders in the Google sheet (rows mode) or counted into its totals (aggregates).
     pub sheets_written: Count,
+    /// Orders durable in the PostgreSQL table (new rows; ids it had already not counted).
+    pub postgres_written: Count,
+    /// Orders durable in the BigQuery table (new rows).
+    pub bigquery_written: Count,
     /// Write requests sent to the Sheets API (quota: 60 a minute per user).
     pub sheets_write_requests: Count,
     /// Read requests sent to the Sheets and Drive APIs.
@@ -218,13 +222,18 @@ impl Stats {
             name: "orders_written",
             help: "Orders durable in a sink.",
             label: "sink",
-            counters: [("csv", self.written.clone()), ("sheets", self.sheets_written.clone())],
+            counters: vec![
+                ("csv", self.written.clone()),
+                ("sheets", self.sheets_written.clone()),
+                ("postgres", self.postgres_written.clone()),
+                ("bigquery", self.bigquery_written.clone()),
+            ],
         };
         let requests = SinkFamily {
             name: "sheets_requests",
             help: "Requests sent to the Google Sheets and Drive APIs.",
             label: "kind",
-            counters: [
+            counters: vec![
                 ("write", self.sheets_write_requests.clone()),
                 ("read", self.sheets_read_requests.clone()),
             ],
@@ -247,7 +256,7 @@ struct SinkFamily {
     name: &'static str,
     help: &'static str,
     label: &'static str,
-    counters: [(&'static str, Count); 2],
+    counters: Vec<(&'static str, Count)>,
 }
 
 impl Collector for SinkFamily {
@@ -289,41 +298,95 @@ impl Drop for ProgressReporter {
     }
 }
 
+/// The sinks other than the CSV files, by name, with their counters.
+fn other_sinks(stats: &Stats) -> [(&'static str, u64); 3] {
+    [
+        ("sheets", Stats::get(&stats.sheets_written)),
+        ("postgres", Stats::get(&stats.postgres_written)),
+        ("bigquery", Stats::get(&stats.bigquery_written)),
+    ]
+}
+
+/// What each sink holds, for last words: only the sinks that wrote something.
+pub fn durable_summary(stats: &Stats) -> String {
+    let mut parts = Vec::new();
+    let csv = Stats::get(&stats.written);
+    if csv > 0 {
+        parts.push(format!("{csv} orders in the CSV files"));
+    }
+    for (name, count) in other_sinks(stats) {
+        if count > 0 {
+            let place = match name {
+                "sheets" => "the sheet",
+                "postgres" => "the PostgreSQL table",
+                _ => "the BigQuery table",
+            };
+            parts.push(format!("{count} in {place}"));
+        }
+    }
+    if parts.is_empty() {
+        "no order durable yet".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
 fn report_until(stats: &Stats, every: Duration, stop: &Shutdown) {
-    let mut last = (Instant::now(), 0u64, 0u64, 0u64);
+    let mut last = (Instant::now(), 0u64, 0u64, [0u64; 3]);
     while stop.sleep_until(Instant::now() + every) {
         let now = Instant::now();
         let produced = Stats::get(&stats.delivered);
         let written = Stats::get(&stats.written);
-        let in_sheet = Stats::get(&stats.sheets_written);
+        let others = other_sinks(stats);
+        let counts = others.map(|(_, n)| n);
         let secs = now.duration_since(last.0).as_secs_f64().max(1e-9);
-        if produced == last.1 && written == last.2 && in_sheet == last.3 {
+        if produced == last.1 && written == last.2 && counts == last.3 {
             continue;
         }
-        let sheets = (in_sheet > 0).then(|| {
-            format!(
-                "{in_sheet} ({:.0}/s, {} write requests)",
-                (in_sheet - last.3) as f64 / secs,
-                Stats::get(&stats.sheets_write_requests)
-            )
-        });
+        // Only the sinks that run (have written), each with its own rate.
+        let sinks: Vec<String> = others
+            .iter()
+            .zip(last.3)
+            .filter(|((_, n), _)| *n > 0)
+            .map(|((name, n), before)| {
+                let requests = (*name == "sheets")
+                    .then(|| format!(", {} write requests", Stats::get(&stats.sheets_write_requests)))
+                    .unwrap_or_default();
+                format!("{name} {n} ({:.0}/s{requests})", n.saturating_sub(before) as f64 / secs)
+            })
+            .collect();
         let up_to = stats.generated_up_to_ms.load(Ordering::Relaxed);
         let event_time = (up_to != 0).then(|| {
             let mut text = Vec::new();
             crate::order::EventTime::in_poland(up_to * 1000).write_iso8601(&mut text);
             String::from_utf8_lossy(&text).into_owned()
         });
-        info!(
-            event_time = event_time.unwrap_or_default(),
-            produced,
-            produce_rate = format!("{:.0}/s", (produced - last.1) as f64 / secs),
-            written,
-            write_rate = format!("{:.0}/s", (written - last.2) as f64 / secs),
-            in_sheet = sheets.unwrap_or_default(),
-            dead_letters = Stats::get(&stats.dead_lettered),
-            delivery_failures = Stats::get(&stats.delivery_failed),
-            "progress"
+        let (produce_rate, write_rate) = (
+            format!("{:.0}/s", produced.saturating_sub(last.1) as f64 / secs),
+            format!("{:.0}/s", written.saturating_sub(last.2) as f64 / secs),
         );
-        last = (now, produced, written, in_sheet);
+        let (dead_letters, delivery_failures) =
+            (Stats::get(&stats.dead_lettered), Stats::get(&stats.delivery_failed));
+        let event_time = event_time.unwrap_or_default();
+        if sinks.is_empty() {
+            info!(
+                event_time,
+                produced, produce_rate, written, write_rate, dead_letters, delivery_failures, "progress"
+            );
+        } else {
+            let other_sinks = sinks.join(", ");
+            info!(
+                event_time,
+                produced,
+                produce_rate,
+                written,
+                write_rate,
+                other_sinks,
+                dead_letters,
+                delivery_failures,
+                "progress"
+            );
+        }
+        last = (now, produced, written, counts);
     }
 }

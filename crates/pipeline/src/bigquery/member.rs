@@ -11,7 +11,7 @@ use super::api::BigQueryClient;
 use super::literals::Dead;
 use super::write::{write, Target};
 use super::{schema, BigQueryConfig, BigQueryError, BigQueryReport};
-use crate::kafka::driver::{Assigned, Commit, GroupSink, Moment, Record};
+use crate::kafka::driver::{Assigned, Commit, GroupSink, Moment, Record, Resume};
 use crate::kafka::gaps::Gap;
 use crate::kafka::rejected::Rejected;
 use crate::order::Order;
@@ -90,8 +90,9 @@ impl GroupSink for BigQueryMember {
         &mut self,
         _topic_id: Option<&str>,
         partitions: &[Assigned],
-    ) -> Result<Vec<(i32, Option<i64>)>, BigQueryError> {
-        let starts: Vec<(i32, Option<i64>)> = partitions.iter().map(|a| (a.partition, None)).collect();
+    ) -> Result<Vec<(i32, Resume)>, BigQueryError> {
+        let starts: Vec<(i32, Resume)> =
+            partitions.iter().map(|a| (a.partition, Resume::Committed)).collect();
         info!(partitions = ?partitions.iter().map(|a| (a.partition, a.committed)).collect::<Vec<_>>(),
             table = %self.table_path(), "BigQuery partitions assigned; resuming at the group's commits");
         Ok(starts)
@@ -105,6 +106,11 @@ impl GroupSink for BigQueryMember {
 
     fn take(&mut self, partition: i32, offset: i64, record: Record<'_>) -> Result<bool, BigQueryError> {
         match record {
+            Record::Order(order) if i64::try_from(order.id).is_err() => {
+                let reason = format!("id: {} is past the largest INT64 (9223372036854775807)", order.id);
+                self.dead.push(Rejected::order(partition, offset, reason, &order));
+                self.first_row_at.get_or_insert_with(Instant::now);
+            }
             Record::Order(order) => {
                 self.rows.push(order);
                 let now = *self.first_row_at.get_or_insert_with(Instant::now);
@@ -162,7 +168,7 @@ impl GroupSink for BigQueryMember {
         self.report.dead_letters += dead;
         self.report.jobs += written.jobs;
         self.report.encoding += written.encoding;
-        Stats::add(&self.stats.written, written.inserted);
+        Stats::add(&self.stats.bigquery_written, written.inserted);
         Stats::add(&self.stats.dead_lettered, dead);
         if let Some(started) = self.started {
             self.report.busy = started.elapsed();

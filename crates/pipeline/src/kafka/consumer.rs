@@ -13,7 +13,9 @@ use rdkafka::message::Message;
 use tracing::{info, warn};
 
 use super::dead_letters::DeadLetterTopic;
-use super::driver::{run_member, Assigned, Commit, DriverConfig, DriverContext, GroupSink, Moment, Record};
+use super::driver::{
+    run_member, Assigned, Commit, DriverConfig, DriverContext, GroupSink, Moment, Record, Resume,
+};
 use super::gaps::Gap;
 use super::link::RunLink;
 use super::observer::PipelineObserver;
@@ -147,6 +149,8 @@ pub fn consume(
         // librdkafka's mock cluster (the embedded broker, the fast tests) names no
         // controller, so it cannot describe topics; it keeps no topic after its process.
         topic_ids: !cluster.starts_with(MOCK_CLUSTER_PREFIX),
+        // The checkpoints keep an embedded broker's offsets under its run's source name.
+        run_topic_id: None,
     };
     let dir = config.csv_dir.canonicalize().unwrap_or_else(|_| config.csv_dir.clone());
     info!(topic = %config.topic, group = %config.group, csv_dir = %dir.display(), layout = ?config.layout,
@@ -231,7 +235,7 @@ impl GroupSink for CsvMember {
         &mut self,
         topic_id: Option<&str>,
         partitions: &[Assigned],
-    ) -> Result<Vec<(i32, Option<i64>)>, SinkError> {
+    ) -> Result<Vec<(i32, Resume)>, SinkError> {
         let numbers: Vec<i32> = partitions.iter().map(|a| a.partition).collect();
         let checkpointed = self.sink.assign(topic_id, &numbers)?;
         let mut resume = Vec::with_capacity(checkpointed.len());
@@ -254,7 +258,7 @@ impl GroupSink for CsvMember {
                 // when another member wrote this partition into another directory.
                 checkpoint.max(kafka)
             };
-            resume.push((partition, start));
+            resume.push((partition, start.map_or(Resume::Committed, Resume::At)));
         }
         Ok(resume)
     }

@@ -40,6 +40,20 @@ pub struct Assigned {
     pub metadata: String,
 }
 
+/// Where a sink's partition resumes, as its [`GroupSink::assign`] says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resume {
+    /// At this offset, the sink's own record: the records from there on are expected,
+    /// so a missing one is a gap.
+    At(i64),
+    /// At the group's commit, else at the start of the partition.
+    Committed,
+    /// At the start of the partition whatever the group committed: the sink holds no
+    /// position there (a new table, or offsets of an older topic), so nothing was
+    /// promised and the first record is never a gap.
+    Earliest,
+}
+
 /// What a sink may commit: the next offset of a partition, with its metadata.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Commit {
@@ -82,14 +96,14 @@ pub trait GroupSink: Send + 'static {
     type Error: std::error::Error + Send + Sync + 'static;
 
     /// Partitions arrive (called during the rebalance, before fetching starts); returns
-    /// where each resumes, `None` meaning the group's commit or else the earliest offset.
-    /// `topic_id` is the topic's id when the cluster tracks ids: offsets recorded under
-    /// another id belong to a deleted topic of the same name.
+    /// where each resumes. `topic_id` is the topic's identity: its id when the cluster
+    /// tracks ids, the run's own on the embedded broker (whose topic is new every run);
+    /// offsets recorded under another identity belong to another topic of the same name.
     fn assign(
         &mut self,
         topic_id: Option<&str>,
         partitions: &[Assigned],
-    ) -> Result<Vec<(i32, Option<i64>)>, Self::Error>;
+    ) -> Result<Vec<(i32, Resume)>, Self::Error>;
     /// Where `partition` actually starts: what [`GroupSink::assign`] asked for, unless
     /// that lay past the end of the partition (a recreated topic), or the group's commit
     /// when the sink asked for none. `None`: the earliest offset.
@@ -140,6 +154,9 @@ pub struct DriverConfig {
     /// Ask for the topic's id at every assignment, for a sink that keeps offsets of its
     /// own (see [`GroupSink::assign`]).
     pub topic_ids: bool,
+    /// The topic's identity when the cluster has none to give: the embedded broker's
+    /// run id, since that broker's topic is new (and empty) every run.
+    pub run_topic_id: Option<String>,
 }
 
 /// What a member's run read.
@@ -226,7 +243,9 @@ impl<S: GroupSink> DriverContext<S> {
                 }
             })
             .collect();
-        let topic_id = if self.config.topic_ids {
+        let topic_id = if let Some(run_id) = &self.config.run_topic_id {
+            Some(run_id.clone())
+        } else if self.config.topic_ids {
             super::topic_id::topic_id(consumer.client(), &topic, self.config.rebalance_timeout).unwrap_or_else(|e| {
                 warn!(topic = %topic, error = %e, "cannot read the topic's id; a recreated topic is recognised only when its partitions are shorter than the recorded offsets");
                 None
@@ -239,9 +258,13 @@ impl<S: GroupSink> DriverContext<S> {
             Err(err) => return self.fail(err),
         };
         let mut starts = BTreeMap::new();
-        for (partition, wanted) in resume {
+        for (partition, resume) in resume {
             let committed = assigned.iter().find(|a| a.partition == partition).and_then(|a| a.committed);
-            let mut start = wanted.or(committed);
+            let mut start = match resume {
+                Resume::At(offset) => Some(offset),
+                Resume::Committed => committed,
+                Resume::Earliest => None,
+            };
             if let Some(wanted) = start {
                 let watermarks = consumer
                     .fetch_watermarks(&topic, partition, self.config.rebalance_timeout)
@@ -252,11 +275,16 @@ impl<S: GroupSink> DriverContext<S> {
                     start = committed.filter(|k| *k <= high);
                 }
             }
-            if let Some(start) = start {
-                if let Err(e) = tpl.set_partition_offset(&topic, partition, Offset::Offset(start)) {
-                    warn!(partition, error = %e, "cannot set the start offset");
+            let offset = match start {
+                Some(start) => {
+                    starts.insert(partition, start);
+                    Offset::Offset(start)
                 }
-                starts.insert(partition, start);
+                // Neither the sink's record nor the group's commit: the start of the log.
+                None => Offset::Beginning,
+            };
+            if let Err(e) = tpl.set_partition_offset(&topic, partition, offset) {
+                warn!(partition, error = %e, "cannot set the start offset");
             }
             locked(&self.gaps).assigned(partition, start);
             self.with_sink(|sink| sink.started(partition, start));

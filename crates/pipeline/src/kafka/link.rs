@@ -1,5 +1,5 @@
-//! The link between the producer and the sinks of `run`: the producer waits until the
-//! consumer holds its partitions (so no order waits for the group to form), the sinks
+//! The link between the producer and the sinks of `run`: the producer waits until every
+//! sink holds its partitions (so no order waits for a group to form), the sinks
 //! stop once everything the producer delivered is durable, and on the embedded broker a
 //! flow window keeps the producer from outrunning them.
 
@@ -9,13 +9,17 @@ use std::time::Duration;
 
 use super::flow::FlowWindow;
 
-/// Links the consumer of `run` with its producer: the producer waits until the consumer
-/// holds its partitions (so no order waits for the group to form), and the consumer stops
-/// once everything the producer delivered is durable.
+/// Links the sinks of `run` with its producer: the producer waits until every sink holds
+/// its partitions (so no order waits for a group to form, and no sink finds the topic
+/// already past where it resumes), and the sinks stop once everything the producer
+/// delivered is durable.
 #[derive(Debug, Default, Clone)]
 pub struct RunLink {
     stop_at: Arc<Mutex<Option<BTreeMap<i32, i64>>>>,
-    assigned: Arc<(Mutex<bool>, Condvar)>,
+    /// Each sink's name, and whether it holds partitions yet.
+    assigned: Arc<(Mutex<BTreeMap<&'static str, bool>>, Condvar)>,
+    /// The sink this copy of the link belongs to.
+    member: Option<&'static str>,
     flow: Option<Arc<FlowWindow>>,
 }
 
@@ -36,19 +40,36 @@ impl RunLink {
         *self.stop_at.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(last_offsets);
     }
 
-    /// Waits until the consumer got its first assignment; false on timeout.
+    /// The link for sink `name`, which the producer now waits for too.
+    pub fn member(&self, name: &'static str) -> RunLink {
+        let (sinks, _) = &*self.assigned;
+        sinks.lock().unwrap_or_else(std::sync::PoisonError::into_inner).entry(name).or_insert(false);
+        RunLink { member: Some(name), ..self.clone() }
+    }
+
+    /// Waits until every sink got its first assignment; false on timeout (or with no
+    /// sink linked yet).
     pub fn wait_assigned(&self, timeout: Duration) -> bool {
-        let (flag, ready) = &*self.assigned;
-        let guard = flag.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (sinks, ready) = &*self.assigned;
+        let guard = sinks.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let all = |sinks: &BTreeMap<&str, bool>| !sinks.is_empty() && sinks.values().all(|a| *a);
         let (guard, _) = ready
-            .wait_timeout_while(guard, timeout, |assigned| !*assigned)
+            .wait_timeout_while(guard, timeout, |sinks| !all(sinks))
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        *guard
+        all(&guard)
+    }
+
+    /// The sinks still without partitions, for the producer's log.
+    pub fn waiting_for(&self) -> Vec<&'static str> {
+        let (sinks, _) = &*self.assigned;
+        let guard = sinks.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        guard.iter().filter(|(_, assigned)| !**assigned).map(|(name, _)| *name).collect()
     }
 
     pub(super) fn mark_assigned(&self) {
-        let (flag, ready) = &*self.assigned;
-        *flag.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = true;
+        let (sinks, ready) = &*self.assigned;
+        let name = self.member.unwrap_or("sink");
+        sinks.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(name, true);
         ready.notify_all();
     }
 

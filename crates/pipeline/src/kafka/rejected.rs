@@ -24,6 +24,14 @@ impl Rejected {
         Rejected { partition, offset, reason, payload: message.payload().map(<[u8]>::to_vec) }
     }
 
+    /// A valid order that the sink's table cannot hold (e.g. an id past its integer
+    /// type), kept as the order's JSON.
+    pub fn order(partition: i32, offset: i64, reason: String, order: &crate::order::Order) -> Self {
+        let mut payload = Vec::new();
+        crate::order::write_json(order, &mut payload);
+        Rejected { partition, offset, reason, payload: Some(payload) }
+    }
+
     /// Records that were gone before they could be read.
     pub fn gap(gap: &Gap) -> Self {
         Rejected {

@@ -31,6 +31,9 @@ pub struct GroupSource {
     pub catalogue: Catalogue,
     /// The format of the topic's messages.
     pub format: crate::format::Format,
+    /// The embedded broker's run id, standing in for the topic id its topics lack (they
+    /// are new every run); `None` on a real cluster.
+    pub embedded_run: Option<String>,
 }
 
 /// How a sink with a group of its own runs on a [`GroupSource`].
@@ -77,6 +80,7 @@ impl GroupSource {
             format: self.format.clone(),
             rebalance_timeout: Duration::from_secs(10),
             topic_ids: run.topic_ids,
+            run_topic_id: self.embedded_run.clone(),
         };
         run_member(&settings, DriverContext::new(driver, sink, run.link, None), stats, shutdown, run.flow)
     }

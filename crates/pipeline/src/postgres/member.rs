@@ -12,9 +12,10 @@ use postgres::{Client, NoTls};
 use tokio_postgres_rustls::MakeRustlsConnect;
 use tracing::{debug, info, warn};
 
-use super::write::{write_with_retry, Link, Part, Target, Written};
-use super::{schema, PostgresConfig, PostgresError, PostgresReport};
-use crate::kafka::driver::{Assigned, Commit, GroupSink, Moment, Record};
+use super::schema::{self, SchemaError};
+use super::write::{write_with_retry, Part, Target, Written};
+use super::{PostgresConfig, PostgresError, PostgresReport};
+use crate::kafka::driver::{Assigned, Commit, GroupSink, Moment, Record, Resume};
 use crate::kafka::gaps::Gap;
 use crate::kafka::rejected::Rejected;
 use crate::order::Order;
@@ -28,7 +29,6 @@ pub(super) struct PostgresMember {
     /// The batch being written while the next one is read, and its next offsets.
     in_flight: Option<InFlight>,
     table: String,
-    topic: String,
     topic_id: Option<String>,
     /// The batch, with each order's partition.
     rows: Vec<(i32, Order)>,
@@ -44,6 +44,9 @@ pub(super) struct PostgresMember {
     report: PostgresReport,
     /// When the first row of the run was taken.
     started: Option<Instant>,
+    /// A batch failed for good: nothing more is written (the offsets the member holds
+    /// are no longer the table's), and the sink stops.
+    broken: bool,
 }
 
 impl PostgresMember {
@@ -54,8 +57,7 @@ impl PostgresMember {
         stats: Arc<Stats>,
         shutdown: Shutdown,
     ) -> Result<Self, PostgresError> {
-        let mut settings =
-            postgres::Config::from_str(&config.url).map_err(|e| PostgresError::Url(e.to_string()))?;
+        let mut settings = parse_url(&config.url).map_err(|e| PostgresError::Url(e.to_string()))?;
         if let Some(password) = &config.password {
             settings.password(password);
         }
@@ -67,32 +69,26 @@ impl PostgresMember {
                 None
             }
         };
-        if !schema::valid_table_name(&config.table) {
-            return Err(PostgresError::Url(format!(
-                "--postgres-table {:?}: expected a plain lower-case name, optionally schema.table",
-                config.table
-            )));
-        }
+        schema::check_table_name(&config.table)
+            .map_err(|e| PostgresError::Url(format!("--postgres-table {e}")))?;
         let server = describe(&settings);
-        let clients = (0..config.connections.max(1))
-            .map(|_| open(&settings, tls.as_ref(), &server, &config.table, config.retry_for, &shutdown))
-            .collect::<Result<Vec<_>, _>>()?;
-        let writer = Writer {
-            clients,
+        let endpoint = Endpoint {
             settings,
             tls,
             server: server.clone(),
             table: config.table.clone(),
-            topic: topic.to_string(),
-            retry_for: config.retry_for,
+            manage_schema: config.manage_schema,
             shutdown,
         };
+        let clients = (0..config.connections.max(1))
+            .map(|_| endpoint.open(config.retry_for))
+            .collect::<Result<Vec<_>, _>>()?;
+        let writer = Writer { clients, endpoint, topic: topic.to_string(), retry_for: config.retry_for };
         Ok(PostgresMember {
             server,
             writer: Some(writer),
             in_flight: None,
             table: config.table.clone(),
-            topic: topic.to_string(),
             topic_id: None,
             rows: Vec::with_capacity(config.batch_rows.min(1 << 20)),
             first_row_at: None,
@@ -104,6 +100,7 @@ impl PostgresMember {
             stats,
             report: PostgresReport::default(),
             started: None,
+            broken: false,
         })
     }
 
@@ -157,14 +154,14 @@ impl PostgresMember {
             reason: "the writer thread panicked".into(),
         })?;
         self.writer = Some(writer);
-        let totals = result?;
+        let totals = result.inspect_err(|_| self.broken = true)?;
         if totals.duplicates > 0 {
             warn!(duplicates = totals.duplicates, "orders whose id the table had already (the same order twice in the topic) were not inserted again");
         }
         self.report.rows += totals.rows;
         self.report.duplicate_ids += totals.duplicates;
         self.report.dead_letters += totals.dead;
-        Stats::add(&self.stats.written, totals.rows);
+        Stats::add(&self.stats.postgres_written, totals.rows);
         Stats::add(&self.stats.dead_lettered, totals.dead);
         debug!(rows = totals.rows, dead = totals.dead, "batch committed");
         if let Some(started) = self.started {
@@ -203,16 +200,54 @@ struct Totals {
 /// The connections and what they need to connect again.
 struct Writer {
     clients: Vec<Client>,
-    settings: postgres::Config,
-    tls: Option<MakeRustlsConnect>,
-    server: String,
-    table: String,
+    endpoint: Endpoint,
     topic: String,
     retry_for: Duration,
-    shutdown: Shutdown,
+}
+
+/// How to reach the database and make its tables ready, for every (re)connection.
+pub(super) struct Endpoint {
+    settings: postgres::Config,
+    tls: Option<MakeRustlsConnect>,
+    /// The server as logs show it (no password).
+    pub(super) server: String,
+    pub(super) table: String,
+    /// Create what is missing; when false, only check what an administrator made.
+    manage_schema: bool,
+    pub(super) shutdown: Shutdown,
 }
 
 impl Writer {
+    /// The table's next offset and topic identity for each of `partitions` that has a
+    /// row, reconnecting (as a batch write does) while the server is away.
+    fn stored_offsets(
+        &mut self,
+        partitions: &[i32],
+    ) -> Result<BTreeMap<i32, (i64, Option<String>)>, PostgresError> {
+        let started = Instant::now();
+        loop {
+            let read = self.clients[0].query(
+                "SELECT partition, next_offset, topic_id FROM orderstream_offsets
+                 WHERE target = $1 AND topic = $2 AND partition = ANY($3)",
+                &[&self.endpoint.table, &self.topic, &partitions],
+            );
+            let error = match read {
+                Ok(rows) => {
+                    return Ok(rows.iter().map(|row| (row.get(0), (row.get(1), row.get(2)))).collect())
+                }
+                Err(error) => error,
+            };
+            let why = reason(&error);
+            let endpoint = &self.endpoint;
+            if permanent(&error) || started.elapsed() >= self.retry_for || endpoint.shutdown.requested() {
+                return Err(PostgresError::Unavailable { url: endpoint.server.clone(), reason: why });
+            }
+            warn!(server = %endpoint.server, error = %why, "reading the table's offsets failed; reconnecting and trying again");
+            let left = self.retry_for.saturating_sub(started.elapsed());
+            self.clients[0] = endpoint.open(left)?;
+        }
+    }
+
     /// Writes `batch`: each connection commits its share of the partitions, rows and
     /// offsets in one transaction, all at once (one server process per connection, so
     /// the server's cores share the work). A lost connection is opened again and its
@@ -229,22 +264,19 @@ impl Writer {
             }
         };
         let parts: Vec<Part<'_>> = (0..workers).map(share).collect();
-        let target = Target { table: &self.table, topic: &self.topic, topic_id: batch.topic_id.as_deref() };
-        let link = Link {
-            settings: &self.settings,
-            tls: self.tls.as_ref(),
-            server: &self.server,
-            retry_for: self.retry_for,
-            shutdown: &self.shutdown,
-        };
-        let server = &self.server;
+        let target =
+            Target { table: &self.endpoint.table, topic: &self.topic, topic_id: batch.topic_id.as_deref() };
+        let (endpoint, retry_for) = (&self.endpoint, self.retry_for);
+        let server = &self.endpoint.server;
         let results: Vec<Result<Written, PostgresError>> = std::thread::scope(|scope| {
             let handles: Vec<_> = self
                 .clients
                 .iter_mut()
                 .zip(&parts)
                 .filter(|(_, part)| !part.offsets.is_empty())
-                .map(|(client, part)| scope.spawn(|| write_with_retry(client, &link, &target, part)))
+                .map(|(client, part)| {
+                    scope.spawn(|| write_with_retry(client, endpoint, retry_for, &target, part))
+                })
                 .collect();
             handles
                 .into_iter()
@@ -267,6 +299,20 @@ impl Writer {
             }
         }
         Ok(totals)
+    }
+}
+
+/// Whether offsets recorded under topic identity `was` hold for the topic read now as
+/// `now`. An embedded broker's topic is new every run: offsets of any other identity,
+/// or of none, are an older topic's. Offsets recorded with no id (a cluster that tracks
+/// none) hold for a cluster's topic.
+fn same_topic(was: Option<&str>, now: Option<&str>) -> bool {
+    let embedded = |id: &str| id.starts_with(crate::kafka::EMBEDDED_SOURCE_PREFIX);
+    match (was, now) {
+        (Some(was), Some(now)) => was == now,
+        (None, Some(now)) => !embedded(now),
+        (Some(was), None) => !embedded(was),
+        (None, None) => true,
     }
 }
 
@@ -322,46 +368,73 @@ fn tls_connector(ca_file: Option<&std::path::Path>) -> Result<MakeRustlsConnect,
     Ok(MakeRustlsConnect::new(config))
 }
 
-/// Connects and makes the tables, retrying a server that is down for `retry_for`.
-pub(super) fn open(
-    settings: &postgres::Config,
-    tls: Option<&MakeRustlsConnect>,
-    server: &str,
-    table: &str,
-    retry_for: Duration,
-    shutdown: &Shutdown,
-) -> Result<Client, PostgresError> {
-    let started = Instant::now();
-    let mut pause = Duration::from_millis(200);
-    loop {
-        let connected = match tls {
-            Some(tls) => settings.connect(tls.clone()),
-            None => settings.connect(NoTls),
-        };
-        let attempt = connected.and_then(|mut client| schema::create(&mut client, table).map(|()| client));
-        match attempt {
-            Ok(client) => return Ok(client),
-            Err(error) => {
-                let refused = error.as_db_error().is_some_and(|db| {
-                    // Authentication, permissions, a missing database: retrying cannot help.
-                    matches!(&db.code().code()[..2], "28" | "42" | "3D")
-                });
-                if refused || started.elapsed() + pause > retry_for {
-                    return Err(PostgresError::Unavailable {
-                        url: server.to_string(),
-                        reason: reason(&error),
-                    });
+/// Parses a connection URL, taking libpq's TLS modes.
+pub(super) fn parse_url(url: &str) -> Result<postgres::Config, postgres::Error> {
+    postgres::Config::from_str(&verifying_modes_as_require(url))
+}
+
+/// libpq's `verify-ca` and `verify-full`, which the client library does not parse, as
+/// the `require` that this sink already verifies as `verify-full` does (the server's
+/// certificate against the CAs, and its host name), so that a libpq URL works as it is.
+fn verifying_modes_as_require(url: &str) -> String {
+    url.replace("sslmode=verify-full", "sslmode=require").replace("sslmode=verify-ca", "sslmode=require")
+}
+
+/// Whether a database error says the request itself is wrong (bad data, a constraint,
+/// a missing object or privilege, a refused login or TLS), which no retry can mend.
+pub(super) fn permanent(error: &postgres::Error) -> bool {
+    match error.as_db_error() {
+        // 22 data, 23 constraints, 42 syntax and privileges, 28 login, 3D database,
+        // 3F schema.
+        Some(db) => matches!(&db.code().code()[..2], "22" | "23" | "42" | "28" | "3D" | "3F"),
+        None => {
+            let text = reason(error);
+            ["does not support TLS", "password missing", "invalid configuration", "certificate"]
+                .iter()
+                .any(|needle| text.contains(needle))
+        }
+    }
+}
+
+impl Endpoint {
+    /// Connects and makes the tables ready, retrying a server that is down for
+    /// `retry_for`; a refusal, or tables that do not fit, end it at once.
+    pub(super) fn open(&self, retry_for: Duration) -> Result<Client, PostgresError> {
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(200);
+        let server = self.server.as_str();
+        loop {
+            let connected = match &self.tls {
+                Some(tls) => self.settings.connect(tls.clone()),
+                None => self.settings.connect(NoTls),
+            };
+            let left = retry_for.saturating_sub(started.elapsed());
+            let attempt = connected.map_err(SchemaError::Database).and_then(|mut client| {
+                schema::prepare(&mut client, &self.table, self.manage_schema, left, &self.shutdown)
+                    .map(|()| client)
+            });
+            let error = match attempt {
+                Ok(client) => return Ok(client),
+                Err(SchemaError::Mismatch(problems)) => {
+                    return Err(PostgresError::Table { table: self.table.clone(), problems });
                 }
-                let why = reason(&error);
-                warn!(server, error = %why, retry_in = ?pause, "PostgreSQL not reachable; retrying");
-                if !shutdown.sleep_until(Instant::now() + pause) {
-                    return Err(PostgresError::Unavailable {
-                        url: server.to_string(),
-                        reason: format!("{why}; stopped while retrying"),
-                    });
+                Err(SchemaError::Locked(why)) => {
+                    return Err(PostgresError::Unavailable { url: server.to_string(), reason: why });
                 }
-                pause = (pause * 2).min(Duration::from_secs(5));
+                Err(SchemaError::Database(error)) => error,
+            };
+            let why = reason(&error);
+            if permanent(&error) || started.elapsed() + pause > retry_for {
+                return Err(PostgresError::Unavailable { url: server.to_string(), reason: why });
             }
+            warn!(server, error = %why, retry_in = ?pause, "PostgreSQL not reachable; retrying");
+            if !self.shutdown.sleep_until(Instant::now() + pause) {
+                return Err(PostgresError::Unavailable {
+                    url: server.to_string(),
+                    reason: format!("{why}; stopped while retrying"),
+                });
+            }
+            pause = (pause * 2).min(Duration::from_secs(5));
         }
     }
 }
@@ -369,39 +442,33 @@ pub(super) fn open(
 impl GroupSink for PostgresMember {
     type Error = PostgresError;
 
-    /// Partitions resume where the table's offsets say; with no row yet (a new table),
-    /// at the start of the partition, never at another sink's commit.
+    /// Partitions resume where the table's offsets say, if they were written for this
+    /// topic; with no row yet (a new table) or offsets of another topic of this name, at
+    /// the start of the partition, never at another sink's commit.
     fn assign(
         &mut self,
         topic_id: Option<&str>,
         partitions: &[Assigned],
-    ) -> Result<Vec<(i32, Option<i64>)>, PostgresError> {
+    ) -> Result<Vec<(i32, Resume)>, PostgresError> {
         // The connections are needed here; a batch in flight is finished first.
         self.settle()?;
         self.topic_id = topic_id.map(str::to_string);
+        let numbers: Vec<i32> = partitions.iter().map(|a| a.partition).collect();
+        let rows = self.writer.as_mut().expect("settled above").stored_offsets(&numbers)?;
         let mut starts = Vec::with_capacity(partitions.len());
-        for assigned in partitions {
-            let partition = assigned.partition;
-            let client = &mut self.writer.as_mut().expect("settled above").clients[0];
-            let row = client
-                .query_opt(
-                    "SELECT next_offset, topic_id FROM orderstream_offsets WHERE target = $1 AND topic = $2 AND partition = $3",
-                    &[&self.table, &self.topic, &partition],
-                )
-                .map_err(|e| PostgresError::Unavailable { url: self.server.clone(), reason: reason(&e) })?;
-            let stored = row.map(|row| (row.get::<_, i64>(0), row.get::<_, Option<String>>(1)));
-            let start = match (&stored, topic_id) {
-                // Offsets of a deleted topic of the same name: start over (ids already in
-                // the table are not inserted twice).
-                (Some((_, Some(was))), Some(now)) if was != now => {
-                    warn!(partition, was, now, "the table's offsets belong to a deleted topic of this name; reading this one from its start");
-                    0
+        for partition in numbers {
+            let stored = rows.get(&partition).cloned();
+            let start = match &stored {
+                Some((next, was)) if same_topic(was.as_deref(), topic_id) => Resume::At(*next),
+                Some((next, was)) => {
+                    warn!(partition, was = was.as_deref().unwrap_or("none"), now = topic_id.unwrap_or("none"), retired_offset = next,
+                        "the table's offsets belong to another topic of this name (deleted and made again, or an earlier run's embedded broker); reading this one from its start");
+                    Resume::Earliest
                 }
-                (Some((next, _)), _) => *next,
-                (None, _) => 0,
+                None => Resume::Earliest,
             };
             self.stored.insert(partition, stored.map(|(next, _)| next));
-            starts.push((partition, Some(start)));
+            starts.push((partition, start));
         }
         info!(partitions = ?starts, table = %self.table, "PostgreSQL partitions assigned; resuming at the table's offsets");
         Ok(starts)
@@ -414,12 +481,24 @@ impl GroupSink for PostgresMember {
         for partition in partitions {
             self.stored.remove(partition);
         }
-        info!(?partitions, "PostgreSQL partitions revoked after their batch was committed");
+        if self.broken {
+            info!(
+                ?partitions,
+                "PostgreSQL partitions revoked; what was not written is read again by their next owner"
+            );
+        } else {
+            info!(?partitions, "PostgreSQL partitions revoked after their last batch was committed");
+        }
         Ok(commits)
     }
 
     fn take(&mut self, partition: i32, offset: i64, record: Record<'_>) -> Result<bool, PostgresError> {
         match record {
+            Record::Order(order) if i64::try_from(order.id).is_err() => {
+                let reason = format!("id: {} is past the largest bigint (9223372036854775807)", order.id);
+                self.dead.push(Rejected::order(partition, offset, reason, &order));
+                self.first_row_at.get_or_insert_with(Instant::now);
+            }
             Record::Order(order) => {
                 self.rows.push((partition, order));
                 let now = *self.first_row_at.get_or_insert_with(Instant::now);
@@ -456,6 +535,9 @@ impl GroupSink for PostgresMember {
     /// Finishes the batch in flight (its commits are returned) and sends the one read
     /// since, which the next flush (or the revoke at the end) finishes.
     fn flush(&mut self) -> Result<Vec<Commit>, PostgresError> {
+        if self.broken {
+            return Ok(Vec::new());
+        }
         let done = self.settle()?;
         if !self.next.is_empty() {
             self.send()?;

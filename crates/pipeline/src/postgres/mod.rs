@@ -19,13 +19,18 @@ use std::time::Duration;
 
 use tracing::info;
 
-pub use schema::valid_table_name;
+pub use schema::{check_table_name, valid_table_name};
 
 use crate::kafka::flow::SinkSlot;
 use crate::kafka::link::RunLink;
 use crate::kafka::source::{GroupSource, SinkRun};
 use crate::shutdown::Shutdown;
 use crate::stats::Stats;
+
+/// Checks a connection URL (libpq's URL or `key=value` form) before anything starts.
+pub fn check_url(url: &str) -> Result<(), String> {
+    member::parse_url(url).map(drop).map_err(|e| format!("not a PostgreSQL connection string: {e}"))
+}
 
 /// Settings of the PostgreSQL sink.
 #[derive(Clone)]
@@ -50,6 +55,9 @@ pub struct PostgresConfig {
     /// CA certificates (PEM) that sign the server's certificate when the URL asks for
     /// TLS (`sslmode=require`); the system's CAs when `None`.
     pub ca_file: Option<std::path::PathBuf>,
+    /// Create the tables, index and views when missing; when false, the sink only
+    /// checks what an administrator made (a role with INSERT, UPDATE and SELECT).
+    pub manage_schema: bool,
 }
 
 impl std::fmt::Debug for PostgresConfig {
@@ -77,8 +85,27 @@ pub enum PostgresError {
         /// The last error.
         reason: String,
     },
+    /// The table does not fit the rows the sink writes.
+    #[error("PostgreSQL table {table} cannot take the orders: {problems}")]
+    Table {
+        /// The table.
+        table: String,
+        /// Each problem, with its fix.
+        problems: String,
+    },
+    /// The database refused a batch for a reason no retry can mend (bad data, a
+    /// constraint, a privilege).
+    #[error(
+        "PostgreSQL refused the batch for {table}: {reason}; stopping without retrying (a permanent error)"
+    )]
+    Refused {
+        /// The table.
+        table: String,
+        /// The database's words.
+        reason: String,
+    },
     /// Another member wrote this partition after this one was given it.
-    #[error("partition {partition} was written by another member since this one was given it (this member was out of the group, e.g. stalled past its session timeout); stopping without writing its batch: the other member has those orders")]
+    #[error("partition {partition}'s offset in the table moved since this member read it: another member wrote it (this member was out of its group, e.g. stalled past its session timeout, or another consumer group writes the same table: offsets are kept per table, so give each group a table of its own); stopping without writing its batch")]
     Fenced {
         /// The partition.
         partition: i32,

@@ -7,29 +7,18 @@ use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::types::Type;
 use postgres::Client;
 use rust_decimal::Decimal;
-use tokio_postgres_rustls::MakeRustlsConnect;
 use tracing::{info, warn};
 
-use super::member::{open, reason};
+use super::member::{permanent, reason, Endpoint};
 use super::PostgresError;
 use crate::kafka::rejected::Rejected;
 use crate::order::{Order, CSV_HEADER};
-use crate::shutdown::Shutdown;
 
 /// Where the rows go.
 pub(super) struct Target<'a> {
     pub(super) table: &'a str,
     pub(super) topic: &'a str,
     pub(super) topic_id: Option<&'a str>,
-}
-
-/// How to connect again.
-pub(super) struct Link<'a> {
-    pub(super) settings: &'a postgres::Config,
-    pub(super) tls: Option<&'a MakeRustlsConnect>,
-    pub(super) server: &'a str,
-    pub(super) retry_for: Duration,
-    pub(super) shutdown: &'a Shutdown,
 }
 
 /// One writer's share: (partition, next offset, the offset the table had) and its rows.
@@ -47,38 +36,36 @@ pub(super) enum Written {
     Landed,
 }
 
-/// Writes `part`, reconnecting and retrying for `link.retry_for`.
+/// Writes `part`, reconnecting and retrying for `retry_for` while the server is away. A
+/// permanent error (bad data, a constraint, a privilege) ends it at once.
 pub(super) fn write_with_retry(
     client: &mut Client,
-    link: &Link<'_>,
+    endpoint: &Endpoint,
+    retry_for: Duration,
     target: &Target<'_>,
     part: &Part<'_>,
 ) -> Result<Written, PostgresError> {
     let started = Instant::now();
     loop {
-        let error = match write_part(client, target, part) {
+        let error = match attempt(client, target, part) {
             Ok(outcome) => return outcome,
             Err(error) => error,
         };
-        if started.elapsed() >= link.retry_for || link.shutdown.requested() {
-            return Err(PostgresError::Unavailable { url: link.server.to_string(), reason: error });
+        let why = reason(&error);
+        if permanent(&error) {
+            return Err(PostgresError::Refused { table: target.table.to_string(), reason: why });
         }
-        warn!(server = link.server, %error, "writing the batch failed; reconnecting and trying again");
+        if started.elapsed() >= retry_for || endpoint.shutdown.requested() {
+            return Err(PostgresError::Unavailable { url: endpoint.server.clone(), reason: why });
+        }
+        warn!(server = %endpoint.server, error = %why, "writing the batch failed; reconnecting and trying again");
         std::thread::sleep(Duration::from_millis(500));
-        let left = link.retry_for.saturating_sub(started.elapsed());
-        *client = open(link.settings, link.tls, link.server, target.table, left, link.shutdown)?;
+        let left = retry_for.saturating_sub(started.elapsed());
+        *client = endpoint.open(left)?;
     }
 }
 
-/// One attempt. The outer error is the database's (retried); the inner one ends the sink.
-fn write_part(
-    client: &mut Client,
-    target: &Target<'_>,
-    part: &Part<'_>,
-) -> Result<Result<Written, PostgresError>, String> {
-    attempt(client, target, part).map_err(|e| reason(&e))
-}
-
+/// One attempt. The outer error is the database's; the inner one ends the sink.
 fn attempt(
     client: &mut Client,
     target: &Target<'_>,

@@ -11,7 +11,7 @@ use super::aggregates::AggregateWriter;
 use super::api::{SheetsClient, SheetsError};
 use super::raw::{Flushed, Mark, RawWriter};
 use super::{SheetsConfig, SheetsMode};
-use crate::kafka::driver::{Assigned, Commit, GroupSink, Moment, Record};
+use crate::kafka::driver::{Assigned, Commit, GroupSink, Moment, Record, Resume};
 use crate::kafka::flow::SinkSlot;
 use crate::kafka::gaps::Gap;
 use crate::kafka::link::RunLink;
@@ -165,7 +165,7 @@ impl GroupSink for SheetsMember {
         &mut self,
         _topic_id: Option<&str>,
         partitions: &[Assigned],
-    ) -> Result<Vec<(i32, Option<i64>)>, SheetsError> {
+    ) -> Result<Vec<(i32, Resume)>, SheetsError> {
         if let Writer::Rows(w) = &mut self.writer {
             // Rows of a crashed or stopped owner may be in the sheet past its commit:
             // the commits' marks say where to look.
@@ -175,7 +175,7 @@ impl GroupSink for SheetsMember {
         // The aggregates' progress tab filters any partition's orders; both modes resume
         // at the group's commit.
         info!(partitions = ?partitions.iter().map(|a| a.partition).collect::<Vec<_>>(), "Sheets partitions assigned");
-        Ok(partitions.iter().map(|a| (a.partition, None)).collect())
+        Ok(partitions.iter().map(|a| (a.partition, Resume::Committed)).collect())
     }
 
     fn revoke(&mut self, partitions: &[i32]) -> Result<Vec<Commit>, SheetsError> {

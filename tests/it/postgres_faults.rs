@@ -1,0 +1,312 @@
+//! The PostgreSQL sink under hostile use: `run` again on the embedded broker, existing
+//! tables that do not fit, a new table on a topic whose start was deleted, locks held by
+//! reports, a role that may only insert, ids past bigint, TLS refused by the server.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use rdkafka::admin::{AdminClient, AdminOptions};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+
+use crate::common::*;
+use crate::postgres::{client, counts, produce, shared, sink, table, table_ids, url};
+
+/// `run` on the embedded broker with the PostgreSQL sink into `table` and the CSV files
+/// into `csv`.
+fn run_embedded(count: &str, table: &str, csv: &Path) -> std::process::Command {
+    let mut cmd = orderstream();
+    cmd.args(["run", "--count", count, "--postgres-url", &url(), "--postgres-table", table, "--csv-dir"])
+        .arg(csv);
+    cmd
+}
+
+#[test]
+#[ignore = "needs PostgreSQL, which scripts/test starts"]
+fn run_again_on_the_embedded_broker_writes_every_order_of_the_new_run() {
+    let _server = shared();
+    let (table, csv) = (table(), tempfile::tempdir().unwrap());
+    // The second run's topic is new: the first run's offsets in the table must not
+    // skip its first orders.
+    assert_ok(&run_within(&mut run_embedded("3000", &table, csv.path()), Duration::from_secs(120)));
+    let out = run_within(&mut run_embedded("50000", &table, csv.path()), Duration::from_secs(300));
+    assert_ok(&out);
+    assert!(stderr(&out).contains("earlier run's embedded broker"), "{}", stderr(&out));
+    let in_csv = csv_ids(csv.path());
+    assert_eq!(in_csv.len(), 53_000);
+    assert_exactly_once(&in_csv, &table_ids(&table));
+
+    // Stopped with Ctrl-C mid-run, then the same command again: the table holds what the
+    // CSV files hold.
+    let log = csv.path().join("run.log");
+    let mut child = spawn_logged(&mut run_embedded("300000", &table, csv.path()), &log);
+    wait_for_log(&log, "PostgreSQL partitions assigned", &mut child);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while counts(&table).0 < 60_000 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let status = child.wait().unwrap();
+    assert!(status.success() || status.code() == Some(130), "{status:?}");
+    std::fs::remove_file(&log).unwrap();
+    assert_ok(&run_within(&mut run_embedded("300000", &table, csv.path()), Duration::from_secs(300)));
+    let in_csv = csv_ids(csv.path());
+    assert!(in_csv.len() >= 353_000, "{} orders in the CSV files", in_csv.len());
+    assert_exactly_once(&in_csv, &table_ids(&table));
+}
+
+#[test]
+#[ignore = "needs Apache Kafka and PostgreSQL, which scripts/test starts"]
+fn an_existing_table_that_does_not_fit_is_refused_at_once_naming_each_column() {
+    let _server = shared();
+    let (brokers, topic, table) = (real_brokers(), topic("pg-misfit"), table());
+    produce(&brokers, &topic, &["--count", "100"]);
+    client()
+        .batch_execute(&format!(
+            r#"CREATE TABLE {table} (id text, "timestamp" timestamp NOT NULL, store_id text NOT NULL,
+               region text NOT NULL, sales_channel text NOT NULL, device_type text NOT NULL,
+               customer_id uuid NOT NULL, payment_method text NOT NULL, nazwa_produktu text NOT NULL,
+               marka text NOT NULL, kategoria_produktu text NOT NULL, ilosc smallint NOT NULL,
+               cena_netto numeric(12,2) NOT NULL, sprzedawca text NOT NULL, note text NOT NULL)"#
+        ))
+        .unwrap();
+    let started = Instant::now();
+    let out = run_within(
+        sink(&brokers, &topic, &table, &unique("g")).args([
+            "--idle-exit",
+            "3s",
+            "--postgres-retry-for",
+            "2m",
+        ]),
+        Duration::from_secs(60),
+    );
+    let text = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(started.elapsed() < Duration::from_secs(20), "took {:?}: {text}", started.elapsed());
+    for named in [
+        "column id is text, the sink writes bigint",
+        "column timestamp is timestamp without time zone, the sink writes timestamptz",
+        "column wartosc_brutto is missing",
+        "column sprzedawca is NOT NULL",
+        "column note is NOT NULL with no default",
+        "the primary key is (none)",
+    ] {
+        assert!(text.contains(named), "{named:?} not in:\n{text}");
+    }
+    assert!(!text.contains("retrying"), "{text}");
+    assert_eq!(counts(&table), (0, 0));
+}
+
+#[test]
+#[ignore = "needs Apache Kafka and PostgreSQL, which scripts/test starts"]
+fn a_new_table_on_a_topic_whose_start_was_deleted_finds_no_gap() {
+    let _server = shared();
+    let (brokers, topic, table) = (real_brokers(), topic("pg-new-table"), table());
+    produce(&brokers, &topic, &["--count", "4000", "--partitions", "2"]);
+    // The first half of each partition deleted long before this sink existed.
+    let reader: BaseConsumer = ClientConfig::new().set("bootstrap.servers", &brokers).create().unwrap();
+    let mut tpl = TopicPartitionList::new();
+    let mut kept = 0;
+    for partition in 0..2 {
+        let (_, end) = reader.fetch_watermarks(&topic, partition, Duration::from_secs(10)).unwrap();
+        tpl.add_partition_offset(&topic, partition, Offset::Offset(end / 2)).unwrap();
+        kept += end - end / 2;
+    }
+    let admin: AdminClient<DefaultClientContext> =
+        ClientConfig::new().set("bootstrap.servers", &brokers).create().unwrap();
+    futures_executor::block_on(admin.delete_records(&tpl, &AdminOptions::new())).unwrap();
+
+    let out = run_within(
+        sink(&brokers, &topic, &table, &unique("g")).args(["--idle-exit", "3s"]),
+        Duration::from_secs(120),
+    );
+    assert_ok(&out);
+    assert_eq!(counts(&table), (kept, kept));
+    let gaps: i64 = client()
+        .query_one(
+            "SELECT COUNT(*) FROM orderstream_dead_letters WHERE target = $1 AND topic = $2",
+            &[&table, &topic],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(gaps, 0);
+}
+
+#[test]
+#[ignore = "needs Apache Kafka and PostgreSQL, which scripts/test starts"]
+fn ids_past_bigint_become_dead_letters_not_negative_ids() {
+    let _server = shared();
+    let (brokers, topic, table) = (real_brokers(), topic("pg-big-id"), table());
+    produce(&brokers, &topic, &["--count", "500"]);
+    let generated =
+        run_within(orderstream().args(["generate", "--count", "1", "--seed", "3"]), Duration::from_secs(30));
+    assert_ok(&generated);
+    let order: serde_json::Value = serde_json::from_slice(&generated.stdout).unwrap();
+    let mut huge = order.clone();
+    huge["id"] = serde_json::json!(9_223_372_036_854_775_813_u64);
+    send_raw(&brokers, &topic, &[huge.to_string().as_bytes()]);
+
+    assert_ok(&run_within(
+        sink(&brokers, &topic, &table, &unique("g")).args(["--idle-exit", "3s"]),
+        Duration::from_secs(120),
+    ));
+    assert_eq!(counts(&table), (500, 500));
+    let negative: i64 =
+        client().query_one(&format!("SELECT COUNT(*) FROM {table} WHERE id < 0"), &[]).unwrap().get(0);
+    assert_eq!(negative, 0);
+    let reasons: Vec<String> = client()
+        .query(
+            "SELECT reason FROM orderstream_dead_letters WHERE target = $1 AND topic = $2",
+            &[&table, &topic],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(reasons.len(), 1, "{reasons:?}");
+    assert!(reasons[0].contains("9223372036854775813") && reasons[0].contains("bigint"), "{reasons:?}");
+}
+
+#[test]
+#[ignore = "needs Apache Kafka and PostgreSQL, which scripts/test starts"]
+fn a_role_that_may_only_insert_writes_into_tables_an_administrator_made() {
+    let _server = shared();
+    let (brokers, topic, table) = (real_brokers(), topic("pg-least"), table());
+    produce(&brokers, &topic, &["--count", "3000"]);
+    // Without the tables, a sink that may not create them says what is missing, at once.
+    let out = run_within(
+        sink(&brokers, &topic, &table, &unique("g")).args([
+            "--idle-exit",
+            "3s",
+            "--postgres-manage-schema",
+            "false",
+        ]),
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains(&format!("missing: {table}")), "{}", stderr(&out));
+
+    // The administrator makes them (here: the sink as the owner, with nothing to read)
+    // and grants a role only what the README lists.
+    let empty = crate::common::topic("pg-least-empty");
+    produce(&brokers, &empty, &["--count", "1"]);
+    assert_ok(&run_within(
+        sink(&brokers, &empty, &table, &unique("g")).args(["--idle-exit", "2s"]),
+        Duration::from_secs(60),
+    ));
+    let role = unique("writer").replace('-', "_");
+    client()
+        .batch_execute(&format!(
+            "CREATE ROLE {role} LOGIN;
+             GRANT SELECT, INSERT, UPDATE ON {table}, orderstream_offsets, orderstream_dead_letters TO {role};"
+        ))
+        .unwrap();
+    let as_role = url().replacen("postgres://postgres@", &format!("postgres://{role}@"), 1);
+    assert_ne!(as_role, url(), "the test server's URL names the postgres user");
+    // A report reading a view meanwhile does not hold the sink up: nothing is replaced.
+    let mut report = client();
+    let mut reading = report.transaction().unwrap();
+    reading.query(&format!("SELECT * FROM {table}_by_day"), &[]).unwrap();
+    let mut cmd = orderstream();
+    cmd.args(["postgres", "--brokers", &brokers, "--topic", &topic, "--group", &unique("g")])
+        .args(["--postgres-url", &as_role, "--postgres-table", &table, "--postgres-manage-schema", "false"])
+        .args(["--idle-exit", "3s"]);
+    let out = run_within(&mut cmd, Duration::from_secs(120));
+    assert_ok(&out);
+    reading.commit().unwrap();
+    assert_eq!(counts(&table).1, 3001);
+}
+
+#[test]
+#[ignore = "needs Apache Kafka and PostgreSQL, which scripts/test starts"]
+fn a_lock_held_on_the_table_makes_the_sink_say_it_waits() {
+    let _server = shared();
+    let (brokers, topic, table) = (real_brokers(), topic("pg-lock"), table());
+    produce(&brokers, &topic, &["--count", "2000"]);
+    // The table exists without its index; another session's open write holds a lock
+    // that the index's creation must wait for.
+    let empty = crate::common::topic("pg-lock-empty");
+    produce(&brokers, &empty, &["--count", "1"]);
+    assert_ok(&run_within(
+        sink(&brokers, &empty, &table, &unique("g")).args(["--idle-exit", "2s"]),
+        Duration::from_secs(60),
+    ));
+    client().batch_execute(&format!("DROP INDEX {table}_timestamp")).unwrap();
+    let mut holder = client();
+    let mut open = holder.transaction().unwrap();
+    open.batch_execute(&format!("LOCK TABLE {table} IN ROW EXCLUSIVE MODE")).unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("sink.log");
+    let mut child =
+        spawn_logged(sink(&brokers, &topic, &table, &unique("g")).args(["--idle-exit", "3s"]), &log);
+    wait_for_log(&log, "waiting for a lock held by another session", &mut child);
+    open.commit().unwrap();
+    finish_logged(child, &log, Duration::from_secs(120));
+    assert_eq!(counts(&table).1, 2001);
+    let index: bool = client()
+        .query_one("SELECT to_regclass($1) IS NOT NULL", &[&format!("{table}_timestamp")])
+        .unwrap()
+        .get(0);
+    assert!(index);
+}
+
+#[test]
+#[ignore = "needs Apache Kafka and PostgreSQL, which scripts/test starts"]
+fn tls_modes_as_libpq_has_them_and_a_server_without_tls_is_refused_at_once() {
+    let _server = shared();
+    let (brokers, topic, table) = (real_brokers(), topic("pg-verify"), table());
+    produce(&brokers, &topic, &["--count", "1000"]);
+    let dir = std::env::var("ORDERSTREAM_POSTGRES_DIR")
+        .expect("ORDERSTREAM_POSTGRES_DIR names the test server's state");
+    let ca = Path::new(&dir).join("tls/ca.pem");
+    for mode in ["verify-full", "verify-ca"] {
+        let mut cmd = orderstream();
+        cmd.args([
+            "postgres",
+            "--brokers",
+            &brokers,
+            "--topic",
+            &topic,
+            "--group",
+            &unique("g"),
+            "--idle-exit",
+            "3s",
+        ])
+        .args(["--postgres-url", &format!("{}?sslmode={mode}", url()), "--postgres-table", &table])
+        .arg("--postgres-ca")
+        .arg(&ca);
+        assert_ok(&run_within(&mut cmd, Duration::from_secs(120)));
+    }
+    assert_eq!(counts(&table), (1000, 1000));
+
+    // A server that answers the TLS request with "no": refused in seconds, not retried
+    // for the retry time.
+    let plain = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = plain.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in plain.incoming().flatten() {
+            let mut stream = stream;
+            let mut request = [0u8; 8];
+            if std::io::Read::read_exact(&mut stream, &mut request).is_ok() {
+                let _ = std::io::Write::write_all(&mut stream, b"N");
+            }
+        }
+    });
+    let started = Instant::now();
+    let out = run_within(
+        orderstream().args(["postgres", "--brokers", &brokers, "--topic", &topic]).args([
+            "--postgres-url",
+            &format!("postgres://postgres@{addr}/postgres?sslmode=require"),
+            "--postgres-retry-for",
+            "2m",
+        ]),
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("does not support TLS"), "{}", stderr(&out));
+    assert!(started.elapsed() < Duration::from_secs(15), "took {:?}", started.elapsed());
+}
