@@ -349,9 +349,11 @@ fn report_until(stats: &Stats, every: Duration, stop: &Shutdown) {
             .zip(last.3)
             .filter(|((_, n), _)| *n > 0)
             .map(|((name, n), before)| {
-                let requests = (*name == "sheets")
-                    .then(|| format!(", {} write requests", Stats::get(&stats.sheets_write_requests)))
-                    .unwrap_or_default();
+                let requests = if *name == "sheets" {
+                    format!(", {} write requests", Stats::get(&stats.sheets_write_requests))
+                } else {
+                    String::new()
+                };
                 format!("{name} {n} ({:.0}/s{requests})", n.saturating_sub(before) as f64 / secs)
             })
             .collect();
