@@ -490,14 +490,17 @@ fn run_on_the_embedded_broker_puts_every_order_in_bigquery() {
     let google = google();
     let dataset = dataset();
     let csv = tempfile::tempdir().unwrap();
-    let out = run_within(
-        orderstream()
-            .args(["run", "--count", "5000", "--bigquery-flush-interval", "1s"])
-            .args(google.flags(&dataset))
-            .arg("--csv-dir")
-            .arg(csv.path()),
-        Duration::from_secs(600),
-    );
+    let run = |count: &str| {
+        run_within(
+            orderstream()
+                .args(["run", "--count", count, "--bigquery-flush-interval", "1s"])
+                .args(google.flags(&dataset))
+                .arg("--csv-dir")
+                .arg(csv.path()),
+            Duration::from_secs(600),
+        )
+    };
+    let out = run("5000");
     assert_ok(&out);
     assert!(stderr(&out).contains("BigQuery sink finished rows=5000"), "{}", stderr(&out));
     let in_csv = csv_ids(csv.path());
@@ -506,15 +509,7 @@ fn run_on_the_embedded_broker_puts_every_order_in_bigquery() {
 
     // Run again into the same dataset: the new run's broker and topic are new, and every
     // order of it is added.
-    let out = run_within(
-        orderstream()
-            .args(["run", "--count", "2000", "--bigquery-flush-interval", "1s"])
-            .args(google.flags(&dataset))
-            .arg("--csv-dir")
-            .arg(csv.path()),
-        Duration::from_secs(600),
-    );
-    assert_ok(&out);
+    assert_ok(&run("2000"));
     let in_csv = csv_ids(csv.path());
     assert_eq!(in_csv.len(), 7000);
     assert_exactly_once(&in_csv, &table_ids(&dataset));

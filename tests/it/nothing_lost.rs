@@ -96,8 +96,8 @@ fn gap_records(dir: &Path) -> Vec<(i64, i64, i64, u64, String)> {
 }
 
 #[test]
-#[ignore = "five million orders: minutes in a debug build; scripts/test runs it in release"]
-fn run_on_the_embedded_broker_writes_every_one_of_five_million_orders() {
+#[ignore = "soak: five million orders; scripts/soak runs it before a release"]
+fn soak_run_on_the_embedded_broker_writes_every_one_of_five_million_orders() {
     let dir = tempfile::tempdir().unwrap();
     let out = run_within(
         orderstream().args(["run", "--count", "5000000", "--progress", "10s", "--csv-dir"]).arg(dir.path()),

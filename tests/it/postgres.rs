@@ -49,10 +49,15 @@ pub fn table() -> String {
 }
 
 pub fn sink(brokers: &str, topic: &str, table: &str, group: &str) -> Command {
+    sink_at(&url(), brokers, topic, table, group)
+}
+
+/// [`sink`] with a URL of the test's own (TLS modes, another role).
+pub fn sink_at(url: &str, brokers: &str, topic: &str, table: &str, group: &str) -> Command {
     let mut cmd = orderstream();
     cmd.args(["postgres", "--brokers", brokers, "--topic", topic, "--group", group]).args([
         "--postgres-url",
-        &url(),
+        url,
         "--postgres-table",
         table,
     ]);
@@ -351,26 +356,8 @@ fn sslmode_require_speaks_tls_and_checks_the_servers_certificate() {
     let ca = Path::new(&dir).join("tls/ca.pem");
     let tls_url = format!("{}?sslmode=require", url());
     let run = |ca_file: Option<&Path>| {
-        let mut cmd = orderstream();
-        cmd.args([
-            "postgres",
-            "--brokers",
-            &brokers,
-            "--topic",
-            &topic,
-            "--group",
-            &unique("g"),
-            "--idle-exit",
-            "3s",
-        ])
-        .args([
-            "--postgres-url",
-            &tls_url,
-            "--postgres-table",
-            &table,
-            "--postgres-retry-for",
-            "2s",
-        ]);
+        let mut cmd = sink_at(&tls_url, &brokers, &topic, &table, &unique("g"));
+        cmd.args(["--idle-exit", "3s", "--postgres-retry-for", "2s"]);
         if let Some(ca) = ca_file {
             cmd.arg("--postgres-ca").arg(ca);
         }

@@ -12,7 +12,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 use crate::common::*;
-use crate::postgres::{client, counts, produce, shared, sink, table, table_ids, url};
+use crate::postgres::{client, counts, produce, shared, sink, sink_at, table, table_ids, url};
 
 /// `run` on the embedded broker with the PostgreSQL sink into `table` and the CSV files
 /// into `csv`.
@@ -210,10 +210,8 @@ fn a_role_that_may_only_insert_writes_into_tables_an_administrator_made() {
     let mut report = client();
     let mut reading = report.transaction().unwrap();
     reading.query(&format!("SELECT * FROM {table}_by_day"), &[]).unwrap();
-    let mut cmd = orderstream();
-    cmd.args(["postgres", "--brokers", &brokers, "--topic", &topic, "--group", &unique("g")])
-        .args(["--postgres-url", &as_role, "--postgres-table", &table, "--postgres-manage-schema", "false"])
-        .args(["--idle-exit", "3s"]);
+    let mut cmd = sink_at(&as_role, &brokers, &topic, &table, &unique("g"));
+    cmd.args(["--postgres-manage-schema", "false", "--idle-exit", "3s"]);
     let out = run_within(&mut cmd, Duration::from_secs(120));
     assert_ok(&out);
     reading.commit().unwrap();
@@ -264,21 +262,9 @@ fn tls_modes_as_libpq_has_them_and_a_server_without_tls_is_refused_at_once() {
         .expect("ORDERSTREAM_POSTGRES_DIR names the test server's state");
     let ca = Path::new(&dir).join("tls/ca.pem");
     for mode in ["verify-full", "verify-ca"] {
-        let mut cmd = orderstream();
-        cmd.args([
-            "postgres",
-            "--brokers",
-            &brokers,
-            "--topic",
-            &topic,
-            "--group",
-            &unique("g"),
-            "--idle-exit",
-            "3s",
-        ])
-        .args(["--postgres-url", &format!("{}?sslmode={mode}", url()), "--postgres-table", &table])
-        .arg("--postgres-ca")
-        .arg(&ca);
+        let mode_url = format!("{}?sslmode={mode}", url());
+        let mut cmd = sink_at(&mode_url, &brokers, &topic, &table, &unique("g"));
+        cmd.args(["--idle-exit", "3s"]).arg("--postgres-ca").arg(&ca);
         assert_ok(&run_within(&mut cmd, Duration::from_secs(120)));
     }
     assert_eq!(counts(&table), (1000, 1000));

@@ -139,7 +139,9 @@ impl GroupSink for BigQueryMember {
         self.rows.len() >= self.batch_rows
             || moment.stopping
             || (moment.queue_empty && moment.producer_waits)
-            || self.first_row_at.is_some_and(|t| t.elapsed() >= self.flush_interval)
+            || self
+                .first_row_at
+                .is_some_and(|t| moment.now.saturating_duration_since(t) >= self.flush_interval)
     }
 
     /// Writes the batch (dead letters, then orders); its offsets go to Kafka after.

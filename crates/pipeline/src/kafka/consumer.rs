@@ -321,7 +321,7 @@ impl GroupSink for CsvMember {
         // commit).
         moment.queue_empty
             || moment.stopping
-            || self.batch.since.is_some_and(|t| t.elapsed() >= self.sync_interval)
+            || self.batch.since.is_some_and(|t| moment.now.saturating_duration_since(t) >= self.sync_interval)
             || self.sink.pending_bytes() >= SYNC_BYTES
     }
 

@@ -88,6 +88,9 @@ pub struct Moment {
     pub producer_waits: bool,
     /// A stop was asked.
     pub stopping: bool,
+    /// The time, as the reader last read the clock (at most a few hundred records ago):
+    /// for the batch's age, without a clock reading per record.
+    pub now: Instant,
 }
 
 /// A sink that runs in the group driver. Adding a sink means implementing this.
@@ -408,6 +411,7 @@ pub fn run_member<S: GroupSink>(
             uncommitted: BTreeMap::new(),
             last_commit: Instant::now(),
             last_message: Instant::now(),
+            clock: RecordClock::default(),
             last_poll_error: None,
             flow,
             unassigned_since: Some(Instant::now()),
@@ -439,6 +443,8 @@ struct Member<'a, S: GroupSink> {
     uncommitted: BTreeMap<i32, Commit>,
     last_commit: Instant,
     last_message: Instant,
+    /// The time records are read at, read from the system once per batch of them.
+    clock: RecordClock,
     last_poll_error: Option<Instant>,
     /// The producer's flow window, told what is durable (embedded broker).
     flow: Option<SinkSlot>,
@@ -466,7 +472,10 @@ impl<S: GroupSink> Member<'_, S> {
             };
             let mut queue_empty = false;
             match self.consumer.poll(wait) {
-                None => queue_empty = true,
+                None => {
+                    queue_empty = true;
+                    self.clock.refresh();
+                }
                 Some(Err(e)) => {
                     if let Some(reason) = refusal(&e) {
                         anyhow::bail!(reason);
@@ -483,6 +492,7 @@ impl<S: GroupSink> Member<'_, S> {
                 producer_waits: link
                     .is_some_and(|l| l.is_set() || l.flow().is_some_and(|f| f.producer_waiting())),
                 stopping: shutdown.requested(),
+                now: self.clock.at,
             };
             let due = self.context().with_sink(|sink| sink.pending() && sink.due(moment));
             if due {
@@ -552,7 +562,8 @@ impl<S: GroupSink> Member<'_, S> {
 
     /// Hands one message to the sink, after recording any gap before it.
     fn take(&mut self, message: &BorrowedMessage<'_>) -> anyhow::Result<()> {
-        self.last_message = Instant::now();
+        let (now, now_micros) = self.clock.now();
+        self.last_message = now;
         self.report.consumed += 1;
         let (partition, offset) = (message.partition(), message.offset());
         let config = &self.consumer.context().config;
@@ -568,7 +579,7 @@ impl<S: GroupSink> Member<'_, S> {
         }
         let record = match message.payload() {
             Some(payload) => match self.decoder.decode(payload, &config.catalogue).and_then(|order| {
-                check_event_time(&order, crate::clock::now_micros(), config.max_future)
+                check_event_time(&order, now_micros, config.max_future)
                     .map(|()| order)
                     .map_err(Undecodable::from)
             }) {
@@ -623,6 +634,42 @@ impl<S: GroupSink> Member<'_, S> {
         }
         self.commit(CommitMode::Sync);
         Ok(())
+    }
+}
+
+/// The clock of the records being read: reading the system clock for every record cost
+/// about 8 % of the reader's time, so it is read once per [`RecordClock::READS`] records
+/// and whenever the fetch queue runs empty (so an idle reader's clock is current).
+#[derive(Debug)]
+struct RecordClock {
+    at: Instant,
+    micros: i64,
+    reads_left: u32,
+}
+
+impl Default for RecordClock {
+    fn default() -> Self {
+        RecordClock { at: Instant::now(), micros: crate::clock::now_micros(), reads_left: Self::READS }
+    }
+}
+
+impl RecordClock {
+    /// Records read per clock reading: at half a million records a second, the time is
+    /// at most half a millisecond old, against `--max-future`'s hour.
+    const READS: u32 = 256;
+
+    /// The time now (monotonic, and µs on the order clock), at most [`Self::READS`]
+    /// records old.
+    fn now(&mut self) -> (Instant, i64) {
+        if self.reads_left == 0 {
+            self.refresh();
+        }
+        self.reads_left -= 1;
+        (self.at, self.micros)
+    }
+
+    fn refresh(&mut self) {
+        *self = RecordClock::default();
     }
 }
 

@@ -529,7 +529,7 @@ impl GroupSink for PostgresMember {
             // A finished batch in flight: settle it (and send what was read meanwhile).
             || self.in_flight.as_ref().is_some_and(|f| f.writing.is_finished())
             || (moment.queue_empty && moment.producer_waits)
-            || self.first_row_at.is_some_and(|t| t.elapsed() >= self.flush_interval)
+            || self.first_row_at.is_some_and(|t| moment.now.saturating_duration_since(t) >= self.flush_interval)
     }
 
     /// Finishes the batch in flight (its commits are returned) and sends the one read

@@ -242,9 +242,17 @@ fn under_lock_timeout(
                 }
                 warn!(object, waited = ?waited, "waiting for a lock held by another session (a report query or transaction, or another member's write)");
             }
+            // Another member made it at the same moment (IF NOT EXISTS is not atomic).
+            Err(error) if error.code().is_some_and(made_meanwhile) => return Ok(()),
             Err(error) => return Err(error.into()),
         }
     }
+}
+
+/// The errors of a `CREATE ... IF NOT EXISTS` that raced another session's.
+fn made_meanwhile(code: &postgres::error::SqlState) -> bool {
+    use postgres::error::SqlState;
+    [SqlState::UNIQUE_VIOLATION, SqlState::DUPLICATE_TABLE, SqlState::DUPLICATE_OBJECT].contains(code)
 }
 
 /// Compares the orders table with what the sink writes; every problem in one message.

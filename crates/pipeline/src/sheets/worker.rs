@@ -213,7 +213,7 @@ impl GroupSink for SheetsMember {
             || moment.stopping
             // Caught up with a producer that has finished, or that waits for us.
             || (moment.queue_empty && moment.producer_waits)
-            || (self.writer.oldest().is_some_and(|t| t.elapsed() >= self.flush_interval)
+            || (self.writer.oldest().is_some_and(|t| moment.now.saturating_duration_since(t) >= self.flush_interval)
                 && self.client.write_ready_at() <= Instant::now())
     }
 
