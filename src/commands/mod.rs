@@ -194,14 +194,19 @@ impl SinkProcess<'_> {
 type SideSink<R> = Option<std::thread::JoinHandle<anyhow::Result<R>>>;
 
 /// Runs `sink` on a thread named `name`. Its failure is logged at once (as `what`) and
-/// returned at the end; the CSV path carries on meanwhile.
+/// returned at the end; the CSV path carries on meanwhile. Once it ends, the producer
+/// of `run` (through `link`) no longer waits for it.
 fn spawn_side_sink<R: Send + 'static>(
     name: &str,
     what: &'static str,
+    link: Option<RunLink>,
     sink: impl FnOnce() -> anyhow::Result<R> + Send + 'static,
 ) -> anyhow::Result<SideSink<R>> {
     let thread = std::thread::Builder::new().name(name.into()).spawn(move || {
         let result = sink();
+        if let Some(link) = link {
+            link.leave();
+        }
         if let Err(e) = &result {
             tracing::error!("the {what} stopped: {e:#}. The CSV files are still written.");
         }
@@ -231,7 +236,7 @@ fn start_postgres(
     let Some(config) = config else { return Ok(None) };
     let (link, flow) = side_link(link, "postgres");
     let (stats, shutdown) = (stats.clone(), shutdown.clone());
-    spawn_side_sink("postgres", "PostgreSQL sink", move || {
+    spawn_side_sink("postgres", "PostgreSQL sink", link.clone(), move || {
         run_postgres(&config, &source, &stats, &shutdown, link.as_ref(), flow)
     })
 }
@@ -246,7 +251,7 @@ fn start_bigquery(
     let Some(config) = config else { return Ok(None) };
     let (link, flow) = side_link(link, "bigquery");
     let (stats, shutdown) = (stats.clone(), shutdown.clone());
-    spawn_side_sink("bigquery", "BigQuery sink", move || {
+    spawn_side_sink("bigquery", "BigQuery sink", link.clone(), move || {
         run_bigquery(&config, &source, &stats, &shutdown, link.as_ref(), flow)
     })
 }
@@ -271,7 +276,7 @@ fn start_sheets(
     let Some(config) = config else { return Ok(None) };
     let (link, flow) = side_link(link, "sheets");
     let (stats, shutdown) = (stats.clone(), shutdown.clone());
-    spawn_side_sink("sheets", "Google Sheets sink", move || {
+    spawn_side_sink("sheets", "Google Sheets sink", link.clone(), move || {
         run_sheets(&config, &source, &stats, &shutdown, link.as_ref(), flow)
     })
 }

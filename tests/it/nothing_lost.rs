@@ -128,7 +128,7 @@ fn records_deleted_before_they_were_read_are_recorded_as_gaps_and_fail_the_run()
     let out = consume(&brokers, &topic, &group, &dir, &["--idle-exit", "2s"]);
     assert_eq!(out.status.code(), Some(3), "exit code of a run with gaps; stderr:\n{}", stderr(&out));
     let err = stderr(&out);
-    assert!(err.contains("ERROR") && err.contains("1500 records were gone"), "{err}");
+    assert!(err.contains("ERROR") && err.contains("1500 missing from the CSV files"), "{err}");
     let mut gaps = gap_records(&dir);
     gaps.sort();
     let expected: Vec<_> = committed

@@ -296,3 +296,94 @@ fn tls_modes_as_libpq_has_them_and_a_server_without_tls_is_refused_at_once() {
     assert!(stderr(&out).contains("does not support TLS"), "{}", stderr(&out));
     assert!(started.elapsed() < Duration::from_secs(15), "took {:?}", started.elapsed());
 }
+
+#[test]
+#[ignore = "needs Apache Kafka and PostgreSQL, which scripts/test starts"]
+fn a_table_dropped_and_made_again_gets_every_order_again() {
+    let _server = shared();
+    let (brokers, topic, table) = (real_brokers(), topic("pg-dropped"), table());
+    produce(&brokers, &topic, &["--count", "2000"]);
+    let sink_once = || {
+        run_within(
+            sink(&brokers, &topic, &table, &unique("g")).args(["--idle-exit", "3s"]),
+            Duration::from_secs(120),
+        )
+    };
+    assert_ok(&sink_once());
+    client().batch_execute(&format!("DROP TABLE {table} CASCADE")).unwrap();
+    let out = sink_once();
+    assert_ok(&out);
+    assert!(stderr(&out).contains("retired them"), "{}", stderr(&out));
+    assert_eq!(counts(&table), (2000, 2000));
+}
+
+#[test]
+#[ignore = "needs PostgreSQL, which scripts/test starts"]
+fn run_does_not_wait_for_a_sink_that_has_stopped() {
+    let _server = shared();
+    let csv = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let out = run_within(
+        run_embedded("2000", &table(), csv.path()).args(["--postgres-manage-schema", "false"]),
+        Duration::from_secs(120),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("missing:"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("after 60 s"), "{}", stderr(&out));
+    assert!(started.elapsed() < Duration::from_secs(40), "took {:?}", started.elapsed());
+    assert_eq!(csv_ids(csv.path()).len(), 2000);
+}
+
+#[test]
+#[ignore = "needs Apache Kafka and PostgreSQL, which scripts/test starts"]
+fn records_deleted_after_the_stored_position_with_nothing_after_them_are_a_gap() {
+    let _server = shared();
+    let (brokers, topic, table) = (real_brokers(), topic("pg-deleted-tail"), table());
+    produce(&brokers, &topic, &["--count", "1000", "--partitions", "2"]);
+    let (csv, group) = (tempfile::tempdir().unwrap(), unique("g"));
+    let consume = || {
+        let mut cmd = orderstream();
+        cmd.args([
+            "consume",
+            "--brokers",
+            &brokers,
+            "--topic",
+            &topic,
+            "--group",
+            &group,
+            "--idle-exit",
+            "2s",
+        ])
+        .args(["--postgres-url", &url(), "--postgres-table", &table, "--csv-dir"])
+        .arg(csv.path());
+        run_within(&mut cmd, Duration::from_secs(120))
+    };
+    assert_ok(&consume());
+    // Everything after the stored positions deleted: no message will ever show the jump.
+    produce(&brokers, &topic, &["--count", "3000", "--partitions", "2"]);
+    let reader: BaseConsumer = ClientConfig::new().set("bootstrap.servers", &brokers).create().unwrap();
+    let mut tpl = TopicPartitionList::new();
+    for partition in 0..2 {
+        let (_, end) = reader.fetch_watermarks(&topic, partition, Duration::from_secs(10)).unwrap();
+        tpl.add_partition_offset(&topic, partition, Offset::Offset(end)).unwrap();
+    }
+    let admin: AdminClient<DefaultClientContext> =
+        ClientConfig::new().set("bootstrap.servers", &brokers).create().unwrap();
+    futures_executor::block_on(admin.delete_records(&tpl, &AdminOptions::new())).unwrap();
+
+    let out = consume();
+    let text = stderr(&out);
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(text.contains("3000 missing from the CSV files"), "{text}");
+    assert!(text.contains("3000 missing from the PostgreSQL table"), "{text}");
+    let gaps: i64 = client()
+        .query_one(
+            "SELECT COUNT(*) FROM orderstream_dead_letters WHERE target = $1 AND topic = $2 AND reason LIKE 'gap:%'",
+            &[&table, &topic],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(gaps, 2);
+    // Recorded once: a second run finds nothing new missing.
+    assert_ok(&consume());
+}

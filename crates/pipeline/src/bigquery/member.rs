@@ -128,6 +128,8 @@ impl GroupSink for BigQueryMember {
     fn gap(&mut self, gap: &Gap) -> Result<(), BigQueryError> {
         self.dead.push(Rejected::gap(gap));
         self.next.insert(gap.partition, gap.last_offset + 1);
+        // Written with the next batch, even when no message follows it.
+        self.first_row_at.get_or_insert_with(Instant::now);
         Ok(())
     }
 

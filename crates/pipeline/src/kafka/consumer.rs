@@ -309,7 +309,10 @@ impl GroupSink for CsvMember {
     }
 
     fn gap(&mut self, gap: &Gap) -> Result<(), SinkError> {
-        self.sink.write_gap(gap)
+        self.sink.write_gap(gap)?;
+        // Durable with the next sync, even when no message follows it.
+        self.batch.since.get_or_insert_with(Instant::now);
+        Ok(())
     }
 
     fn pending(&self) -> bool {

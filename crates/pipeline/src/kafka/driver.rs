@@ -555,9 +555,53 @@ impl<S: GroupSink> Member<'_, S> {
             info!(sink = config.name, idle = ?idle, "no new message and every assigned partition read to its end; exiting");
             return true;
         }
+        match self.gaps_to_an_empty_log() {
+            // Recorded: the batch holding the gap is made durable before the next check.
+            Ok(true) => return false,
+            Ok(false) => {}
+            Err(error) => {
+                *locked(&self.context().failure) = Some(error);
+                return false;
+            }
+        }
         // Not at the end (a broker away, a fetch stalled): wait another round.
         self.last_message = Instant::now();
         false
+    }
+
+    /// Records the gaps that no message will ever reveal: every record from a
+    /// partition's stored position on was deleted, and nothing came after them, so the
+    /// reader waits at the log's end for a message that would show the jump. Returns
+    /// whether any was recorded.
+    fn gaps_to_an_empty_log(&mut self) -> Result<bool, S::Error> {
+        let config = &self.consumer.context().config;
+        let Ok(assignment) = self.consumer.assignment() else { return Ok(false) };
+        let mut found = false;
+        for element in assignment.elements_for_topic(&config.topic) {
+            let partition = element.partition();
+            let Some(next) = locked(&self.context().gaps).expected(partition) else { continue };
+            let Ok((low, high)) =
+                self.consumer.fetch_watermarks(&config.topic, partition, Duration::from_secs(5))
+            else {
+                continue;
+            };
+            if next >= low || high > low {
+                continue;
+            }
+            locked(&self.context().gaps).assigned(partition, Some(low));
+            let gap = gaps::report(
+                self.consumer,
+                self.stats,
+                config.name,
+                &config.topic,
+                partition,
+                (next, low - 1),
+            );
+            self.context().with_sink(|sink| sink.gap(&gap))?;
+            self.report.lost += gap.missing;
+            found = true;
+        }
+        Ok(found)
     }
 
     /// Hands one message to the sink, after recording any gap before it.

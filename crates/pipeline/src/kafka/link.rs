@@ -66,6 +66,15 @@ impl RunLink {
         guard.iter().filter(|(_, assigned)| !**assigned).map(|(name, _)| *name).collect()
     }
 
+    /// This sink has stopped: the producer no longer waits for its partitions.
+    pub fn leave(&self) {
+        let (sinks, ready) = &*self.assigned;
+        if let Some(name) = self.member {
+            sinks.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(name);
+        }
+        ready.notify_all();
+    }
+
     pub(super) fn mark_assigned(&self) {
         let (sinks, ready) = &*self.assigned;
         let name = self.member.unwrap_or("sink");

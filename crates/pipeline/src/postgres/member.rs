@@ -63,6 +63,11 @@ impl PostgresMember {
         }
         let tls = match settings.get_ssl_mode() {
             SslMode::Require => Some(tls_connector(config.ca_file.as_deref())?),
+            _ if config.ca_file.is_some() => {
+                return Err(PostgresError::Url(
+                    "--postgres-ca is given, but the URL asks for no verified TLS: add sslmode=verify-full (or require, or verify-ca)".into(),
+                ));
+            }
             // `prefer` (the default) without verification would be TLS in name only.
             _ => {
                 settings.ssl_mode(SslMode::Disable);
@@ -71,6 +76,10 @@ impl PostgresMember {
         };
         schema::check_table_name(&config.table)
             .map_err(|e| PostgresError::Url(format!("--postgres-table {e}")))?;
+        if settings.get_connect_timeout().is_none() {
+            // A server that accepts and never answers would hold the sink without a word.
+            settings.connect_timeout(Duration::from_secs(10));
+        }
         let server = describe(&settings);
         let endpoint = Endpoint {
             settings,
@@ -385,8 +394,11 @@ fn verifying_modes_as_require(url: &str) -> String {
 pub(super) fn permanent(error: &postgres::Error) -> bool {
     match error.as_db_error() {
         // 22 data, 23 constraints, 42 syntax and privileges, 28 login, 3D database,
-        // 3F schema.
-        Some(db) => matches!(&db.code().code()[..2], "22" | "23" | "42" | "28" | "3D" | "3F"),
+        // 3F schema, P0 an error a trigger raised; 25006 a read-only server (a replica).
+        Some(db) => {
+            matches!(&db.code().code()[..2], "22" | "23" | "42" | "28" | "3D" | "3F" | "P0")
+                || db.code() == &postgres::error::SqlState::READ_ONLY_SQL_TRANSACTION
+        }
         None => {
             let text = reason(error);
             ["does not support TLS", "password missing", "invalid configuration", "certificate"]
@@ -516,6 +528,8 @@ impl GroupSink for PostgresMember {
     fn gap(&mut self, gap: &Gap) -> Result<(), PostgresError> {
         self.dead.push(Rejected::gap(gap));
         self.next.insert(gap.partition, gap.last_offset + 1);
+        // Written with the next batch, even when no message follows it.
+        self.first_row_at.get_or_insert_with(Instant::now);
         Ok(())
     }
 

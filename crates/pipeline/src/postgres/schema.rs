@@ -22,6 +22,9 @@ const MAX_IDENTIFIER: usize = 63;
 /// The longest suffix of a name derived from the table's (`_by_minute`, `_timestamp`).
 const LONGEST_SUFFIX: usize = "_by_minute".len();
 
+/// How long a batch's statements wait for a lock before the batch is retried.
+const WRITE_LOCK_WAIT: Duration = Duration::from_secs(10);
+
 /// How long one DDL statement waits for a lock before the sink says so and tries again.
 const LOCK_WAIT: Duration = Duration::from_secs(2);
 
@@ -189,7 +192,7 @@ pub(super) fn prepare(
     if !missing.is_empty() && !manage {
         let names: Vec<&str> = missing.iter().map(|(name, _)| name.as_str()).collect();
         return Err(SchemaError::Mismatch(format!(
-            "missing: {}; an administrator creates them (the README's \"Least privilege\" has the SQL), or run the sink once without --postgres-manage-schema=false",
+            "missing: {}; run the sink once as the owner without --postgres-manage-schema false to create them, then grant the writer role what the README's \"Least privilege\" lists",
             names.join(", ")
         )));
     }
@@ -206,14 +209,27 @@ pub(super) fn prepare(
         under_lock_timeout(client, name, statement, started, retry_for, shutdown)?;
     }
     check_bookkeeping(client)?;
+    if !orders.is_empty() {
+        // A new table holds none of the orders that offsets recorded for its name (a
+        // table dropped and made again): those offsets would skip them.
+        let retired = client.execute("DELETE FROM orderstream_offsets WHERE target = $1", &[&table])?;
+        if retired > 0 {
+            warn!(table, partitions = retired, "the table is new, but offsets were recorded for its name (it was dropped and made again): retired them; every partition is read from its start");
+        }
+    }
     under_lock_timeout(
         client,
-        "orderstream_staging",
+        table,
         &format!("CREATE TEMP TABLE IF NOT EXISTS orderstream_staging (LIKE {table}) ON COMMIT DELETE ROWS"),
         started,
         retry_for,
         shutdown,
-    )
+    )?;
+    // A batch that waits for a lock (a report's LOCK TABLE, a stalled member's rows)
+    // fails after this long, says so, and is retried like an outage, within
+    // --postgres-retry-for, instead of waiting silently without end.
+    client.batch_execute(&format!("SET lock_timeout = {}", WRITE_LOCK_WAIT.as_millis()))?;
+    Ok(())
 }
 
 /// Runs `statement` with a lock timeout, logging each wait, until it runs or `retry_for`
