@@ -3,7 +3,7 @@
 use rand::Rng;
 use uuid::Uuid;
 
-/// Share of orders placed by a returning customer (SPEC: 40%).
+/// Share of orders placed by a returning customer (40%: repeat buyers, a fixed share of the built-in scenario).
 pub const REPEAT_SHARE: f64 = 0.4;
 /// Default number of remembered customers; 16 bytes each.
 pub const DEFAULT_POOL_SIZE: usize = 100_000;

@@ -35,7 +35,7 @@ use customers::CustomerPool;
 use ids::IdAllocator;
 use load::{HourPlan, LoadModel, IN_STORE};
 
-/// The catalogue of the built-in scenario: SPEC's categories with the lowest prices its
+/// The catalogue of the built-in scenario: the order record's categories with the lowest prices its
 /// promotions allow. Compiled once, on first use.
 pub fn builtin_catalogue() -> order::Catalogue {
     static BUILTIN: std::sync::OnceLock<order::Catalogue> = std::sync::OnceLock::new();

@@ -51,7 +51,7 @@ macro_rules! text_enum {
 }
 
 text_enum! {
-    /// The five sales regions, per SPEC.
+    /// The five sales regions of the order record (README, "The order record").
     Region {
         /// Warsaw.
         Central = "Central",
@@ -198,7 +198,7 @@ static POLNOC: &[Store] = &[
     Store { city: "Szczecin", salespeople: &["Robert Pietrzak", "Elzbieta Wrobel", "Kamil Adamczyk"] },
 ];
 
-/// The built-in product catalogue, per SPEC; a scenario may replace it.
+/// The built-in product catalogue (README, "The order record"); a scenario may replace it.
 pub static BUILTIN_CATEGORIES: &[Category] = &[
     Category {
         name: "Laptopy",
@@ -260,7 +260,7 @@ pub struct Catalogue {
 }
 
 impl Catalogue {
-    /// SPEC's categories at list prices. Orders of the built-in scenario may be cheaper
+    /// The order record's categories at list prices. Orders of the built-in scenario may be cheaper
     /// (its promotions): check those against the compiled scenario's catalogue.
     pub const fn list_prices() -> Catalogue {
         Catalogue { categories: BUILTIN_CATEGORIES }

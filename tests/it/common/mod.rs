@@ -161,7 +161,7 @@ pub fn assert_ok(out: &Output) {
 }
 
 /// Every order id in the CSV files of `dir`, with how often it appears. Also checks
-/// that every file has the SPEC header exactly once, at the top, and 15 fields per row.
+/// that every file has the order record's header exactly once, at the top, and 15 fields per row.
 pub fn csv_ids(dir: &Path) -> HashMap<u64, u32> {
     let mut ids = HashMap::new();
     for path in csv_files(dir) {

@@ -56,7 +56,7 @@ pub fn sheets_group(group: &str) -> String {
 /// What the sink writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum SheetsMode {
-    /// One row per order, with the SPEC header.
+    /// One row per order, with the order record's header.
     Rows,
     /// Per-minute totals per region and category, updated in place for late orders.
     Aggregates,

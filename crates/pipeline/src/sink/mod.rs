@@ -5,7 +5,7 @@
 //! In the CSV directory `D` (default `dane_dzienne`):
 //!
 //! - `orders_YYYY-MM-DD.csv` ([`Layout::Daily`], the default) or
-//!   `orders_YYYY-MM-DD.pN.csv` ([`Layout::Partitioned`]): the SPEC header, then one row
+//!   `orders_YYYY-MM-DD.pN.csv` ([`Layout::Partitioned`]): the order record's header, then one row
 //!   per order, in the file of the order's own local day.
 //! - `dead_letters[.pN].jsonl`: messages that are not valid orders, with their topic,
 //!   partition, offset and the reason.

@@ -17,7 +17,7 @@ pub(crate) use write::write_order;
 /// The order schemas this version of orderstream can write, as registered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OrderSchema {
-    /// The first schema: the fifteen fields of SPEC, exact money, a UTC instant plus the
+    /// The first schema: the fifteen fields of the order record, exact money, a UTC instant plus the
     /// store's offset.
     #[value(name = "1")]
     V1,
