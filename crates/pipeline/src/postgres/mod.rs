@@ -10,6 +10,7 @@
 //! assignment: a member that lost its partition while it stalled (a "zombie") cannot
 //! commit over its successor. Kafka's own group commit follows, for lag tools only.
 
+mod connect;
 mod member;
 mod schema;
 mod write;
@@ -29,7 +30,7 @@ use crate::stats::Stats;
 
 /// Checks a connection URL (libpq's URL or `key=value` form) before anything starts.
 pub fn check_url(url: &str) -> Result<(), String> {
-    member::parse_url(url).map(drop).map_err(|e| format!("not a PostgreSQL connection string: {e}"))
+    connect::parse_url(url).map(drop).map_err(|e| format!("not a PostgreSQL connection string: {e}"))
 }
 
 /// Settings of the PostgreSQL sink.

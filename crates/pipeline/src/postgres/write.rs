@@ -9,7 +9,7 @@ use postgres::Client;
 use rust_decimal::Decimal;
 use tracing::{info, warn};
 
-use super::member::{permanent, reason, Endpoint};
+use super::connect::{permanent, reason, Endpoint};
 use super::PostgresError;
 use crate::kafka::rejected::Rejected;
 use crate::order::{Order, CSV_HEADER};
