@@ -358,20 +358,22 @@ fn two_sinks_in_one_group_share_the_topic_and_a_stopped_one_hands_over() {
     produce(&brokers, &topic, &["--count", "25000"]);
     let work = tempfile::tempdir().unwrap();
     let (log_a, log_b) = (work.path().join("a.log"), work.path().join("b.log"));
-    let spawn = |log: &Path| {
+    // b's partitions may be read to their end before a stops (the keys need not reach
+    // every partition), so b waits long enough to see a leave and take a's over.
+    let spawn = |log: &Path, idle: &str| {
         spawn_logged(
             sink(&google, &brokers, &topic, &dataset, &group).args([
                 "--idle-exit",
-                "5s",
+                idle,
                 "--bigquery-batch-rows",
                 "5000",
             ]),
             log,
         )
     };
-    let mut a = spawn(&log_a);
+    let mut a = spawn(&log_a, "5s");
     wait_for_log(&log_a, "BigQuery partitions assigned", &mut a);
-    let b = spawn(&log_b);
+    let b = spawn(&log_b, "25s");
     let deadline = Instant::now() + Duration::from_secs(60);
     while !std::fs::read_to_string(&log_b).unwrap_or_default().contains("BigQuery partitions assigned") {
         assert!(Instant::now() < deadline, "b never got partitions");
@@ -380,7 +382,8 @@ fn two_sinks_in_one_group_share_the_topic_and_a_stopped_one_hands_over() {
     std::thread::sleep(Duration::from_millis(1500));
     sigterm(&a);
     finish_logged(a, &log_a, Duration::from_secs(120));
-    finish_logged(b, &log_b, Duration::from_secs(600));
+    let b_log = finish_logged(b, &log_b, Duration::from_secs(600));
+    assert!(b_log.matches("BigQuery partitions assigned").count() >= 2, "b took over:\n{b_log}");
     assert_exactly_once(&topic_ids(&brokers, &topic), &table_ids(&dataset));
 }
 

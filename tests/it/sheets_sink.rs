@@ -203,18 +203,20 @@ fn two_sheets_writers_in_one_group_share_the_topic_and_a_stopped_one_hands_over(
     // Both writers use one account, so they share its 60 writes a minute: 12,000 orders
     // in 100 kB requests stay under it.
     let (case, group) = (Case::new("sheets-group", 12000), unique("g"));
-    let sheets = |log: &Path| {
+    // b's partitions may be read to their end before a stops (the keys need not reach
+    // every partition), so b waits long enough to see a leave and take a's over.
+    let sheets = |log: &Path, idle: &str| {
         let mut cmd = orderstream();
         cmd.args(["sheets", "--brokers", &case.brokers, "--topic", &case.topic, "--group", &group])
-            .args(["--idle-exit", "4s", "--spreadsheet-id", &case.spreadsheet])
+            .args(["--idle-exit", idle, "--spreadsheet-id", &case.spreadsheet])
             .args(["--sheets-max-request-bytes", "100000", "--sheets-flush-interval", "200ms"]);
         google_flags(&mut cmd, &case.google, &case.creds);
         spawn_logged(&mut cmd, log)
     };
     let logs = tempfile::tempdir().unwrap();
     let (log_a, log_b) = (logs.path().join("a.log"), logs.path().join("b.log"));
-    let mut a = sheets(&log_a);
-    let mut b = sheets(&log_b);
+    let mut a = sheets(&log_a, "4s");
+    let mut b = sheets(&log_b, "12s");
     // Both hold partitions and append, then one stops in the middle.
     let text = wait_for_log(&log_a, "Sheets partitions assigned", &mut a);
     wait_for_log(&log_b, "Sheets partitions assigned", &mut b);
