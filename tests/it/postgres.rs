@@ -48,6 +48,23 @@ pub fn table() -> String {
     unique("t").replace('-', "_")
 }
 
+/// The bookkeeping tables' name for `table`: schema-qualified.
+pub fn target(table: &str) -> String {
+    format!("public.{table}")
+}
+
+/// The server to oneself, for a test that restarts it.
+pub fn exclusive() -> std::sync::RwLockWriteGuard<'static, ()> {
+    SERVER.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Restarts the test server (`scripts/postgres-local restart`).
+pub fn restart_server() {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/postgres-local");
+    let restarted = Command::new(script).arg("restart").output().unwrap();
+    assert!(restarted.status.success(), "{}", String::from_utf8_lossy(&restarted.stderr));
+}
+
 pub fn sink(brokers: &str, topic: &str, table: &str, group: &str) -> Command {
     sink_at(&url(), brokers, topic, table, group)
 }
@@ -76,7 +93,8 @@ pub fn counts(table: &str) -> (i64, i64) {
     (row.get(0), row.get(1))
 }
 
-fn rows_now(table: &str) -> i64 {
+/// Rows in `table` now; 0 while it does not exist or the server is away.
+pub fn rows_now(table: &str) -> i64 {
     Client::connect(&url(), NoTls)
         .ok()
         .and_then(|mut c| c.query_one(&format!("SELECT COUNT(*) FROM {table}"), &[]).ok())
@@ -198,7 +216,7 @@ fn spawn_sink(brokers: &str, topic: &str, table: &str, group: &str, log: &Path) 
 #[test]
 #[ignore = "needs Apache Kafka and PostgreSQL, which scripts/test starts"]
 fn a_database_restart_mid_run_is_ridden_out() {
-    let _server = SERVER.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _server = exclusive();
     let (brokers, topic, table, group) = (real_brokers(), topic("pg-restart"), table(), unique("g"));
     // Enough that the restart (about a second) comes well before the end.
     produce(&brokers, &topic, &["--count", "1200000"]);
@@ -210,9 +228,7 @@ fn a_database_restart_mid_run_is_ridden_out() {
         assert!(Instant::now() < deadline && child.try_wait().unwrap().is_none(), "no rows written");
         std::thread::sleep(Duration::from_millis(50));
     }
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/postgres-local");
-    let restarted = Command::new(script).arg("restart").output().unwrap();
-    assert!(restarted.status.success(), "{}", String::from_utf8_lossy(&restarted.stderr));
+    restart_server();
     let text = finish_logged(child, &log, Duration::from_secs(300));
     assert!(
         text.contains("reconnecting") || text.contains("PostgreSQL not reachable"),
@@ -268,7 +284,7 @@ fn bad_messages_go_to_the_dead_letter_table_with_the_reason() {
     let letters = client()
         .query(
             "SELECT reason, payload FROM orderstream_dead_letters WHERE target = $1 AND topic = $2",
-            &[&table, &topic],
+            &[&target(&table), &topic],
         )
         .unwrap();
     assert_eq!(letters.len(), 3);

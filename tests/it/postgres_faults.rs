@@ -12,7 +12,10 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 use crate::common::*;
-use crate::postgres::{client, counts, produce, shared, sink, sink_at, table, table_ids, url};
+use crate::postgres::{
+    client, counts, exclusive, produce, restart_server, rows_now, shared, sink, sink_at, table, table_ids,
+    target, url,
+};
 
 /// `run` on the embedded broker with the PostgreSQL sink into `table` and the CSV files
 /// into `csv`.
@@ -128,7 +131,7 @@ fn a_new_table_on_a_topic_whose_start_was_deleted_finds_no_gap() {
     let gaps: i64 = client()
         .query_one(
             "SELECT COUNT(*) FROM orderstream_dead_letters WHERE target = $1 AND topic = $2",
-            &[&table, &topic],
+            &[&target(&table), &topic],
         )
         .unwrap()
         .get(0);
@@ -160,7 +163,7 @@ fn ids_past_bigint_become_dead_letters_not_negative_ids() {
     let reasons: Vec<String> = client()
         .query(
             "SELECT reason FROM orderstream_dead_letters WHERE target = $1 AND topic = $2",
-            &[&table, &topic],
+            &[&target(&table), &topic],
         )
         .unwrap()
         .iter()
@@ -379,11 +382,144 @@ fn records_deleted_after_the_stored_position_with_nothing_after_them_are_a_gap()
     let gaps: i64 = client()
         .query_one(
             "SELECT COUNT(*) FROM orderstream_dead_letters WHERE target = $1 AND topic = $2 AND reason LIKE 'gap:%'",
-            &[&table, &topic],
+            &[&target(&table), &topic],
         )
         .unwrap()
         .get(0);
     assert_eq!(gaps, 2);
     // Recorded once: a second run finds nothing new missing.
     assert_ok(&consume());
+}
+
+/// `url` with a `search_path` of `schemas` for every session (libpq's `options`).
+fn url_with_search_path(schemas: &str) -> String {
+    let base = url();
+    let joiner = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{joiner}options=-c%20search_path%3D{}", schemas.replace(',', "%2C"))
+}
+
+#[test]
+#[ignore = "needs Apache Kafka and PostgreSQL, which scripts/test starts"]
+fn tables_of_one_name_in_two_schemas_keep_offsets_of_their_own() {
+    let _server = shared();
+    let (brokers, topic, table) = (real_brokers(), topic("pg-schemas"), table());
+    produce(&brokers, &topic, &["--count", "2000"]);
+    let sink_once = |url: &str| {
+        run_within(
+            sink_at(url, &brokers, &topic, &table, &unique("g")).args(["--idle-exit", "3s"]),
+            Duration::from_secs(120),
+        )
+    };
+    assert_ok(&sink_once(&url()));
+    // Offsets recorded under the plain name (as earlier versions did) are taken over:
+    // the table is in the bookkeeping table's schema.
+    client()
+        .execute("UPDATE orderstream_offsets SET target = $1 WHERE target = $2", &[&table, &target(&table)])
+        .unwrap();
+    let out = sink_once(&url());
+    assert_ok(&out);
+    assert!(stderr(&out).contains("now keyed by its schema"), "{}", stderr(&out));
+    assert_eq!(logged_number(&stderr(&out), "PostgreSQL sink finished", "duplicate_ids"), 0);
+
+    // A table of the same name in a schema of its own, which the sessions' search_path
+    // finds first; the bookkeeping tables are found in public, holding the first
+    // table's offsets. The second table gets every order all the same.
+    let schema = unique("s").replace('-', "_");
+    client()
+        .batch_execute(&format!(
+            "CREATE SCHEMA {schema}; CREATE TABLE {schema}.{table} (LIKE public.{table} INCLUDING ALL)"
+        ))
+        .unwrap();
+    let out = sink_once(&url_with_search_path(&format!("{schema},public")));
+    assert_ok(&out);
+    assert_eq!(counts(&format!("{schema}.{table}")), (2000, 2000), "{}", stderr(&out));
+    assert_eq!(counts(&table), (2000, 2000));
+    let targets: Vec<String> = client()
+        .query("SELECT DISTINCT target FROM orderstream_offsets WHERE topic = $1 ORDER BY 1", &[&topic])
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    let mut expected = vec![format!("{schema}.{table}"), target(&table)];
+    expected.sort();
+    assert_eq!(targets, expected);
+}
+
+#[test]
+#[ignore = "needs Apache Kafka and PostgreSQL, which scripts/test starts"]
+fn a_trigger_that_drops_rows_stops_the_sink_and_loses_nothing() {
+    let _server = shared();
+    let (brokers, topic, table, group) = (real_brokers(), topic("pg-trigger"), table(), unique("g"));
+    // The table, made by the sink with one order to write.
+    let first = crate::common::topic("pg-trigger-first");
+    produce(&brokers, &first, &["--count", "1"]);
+    assert_ok(&run_within(
+        sink(&brokers, &first, &table, &unique("g")).args(["--idle-exit", "2s"]),
+        Duration::from_secs(60),
+    ));
+    client()
+        .batch_execute(&format!(
+            "CREATE FUNCTION {table}_drop() RETURNS trigger LANGUAGE plpgsql AS
+               $$ BEGIN IF NEW.id % 3 = 0 THEN RETURN NULL; END IF; RETURN NEW; END $$;
+             CREATE TRIGGER {table}_drop BEFORE INSERT ON {table}
+               FOR EACH ROW EXECUTE FUNCTION {table}_drop();"
+        ))
+        .unwrap();
+    produce(&brokers, &topic, &["--count", "3000"]);
+    let sink_once = || {
+        run_within(
+            sink(&brokers, &topic, &table, &group).args(["--idle-exit", "3s"]),
+            Duration::from_secs(120),
+        )
+    };
+    let out = sink_once();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("a trigger or rule on the table drops rows"), "{}", stderr(&out));
+    assert!(counts(&table).0 < 3001, "the refused batch was not committed");
+
+    client().batch_execute(&format!("DROP TRIGGER {table}_drop ON {table}")).unwrap();
+    assert_ok(&sink_once());
+    assert_eq!(counts(&table), (3001, 3001));
+}
+
+#[test]
+#[ignore = "needs Apache Kafka and PostgreSQL, which scripts/test starts"]
+fn a_rebalance_after_a_database_restart_reads_the_offsets_on_a_new_connection() {
+    let _server = exclusive();
+    let (brokers, topic, table, group) =
+        (real_brokers(), topic("pg-restart-rebalance"), table(), unique("g"));
+    produce(&brokers, &topic, &["--count", "20000"]);
+    let work = tempfile::tempdir().unwrap();
+    let (log_a, log_b) = (work.path().join("a.log"), work.path().join("b.log"));
+    let spawn =
+        |log: &Path| spawn_logged(sink(&brokers, &topic, &table, &group).args(["--idle-exit", "120s"]), log);
+    let rows_reach = |n: i64, a: &mut std::process::Child| {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while rows_now(&table) < n {
+            assert!(Instant::now() < deadline && a.try_wait().unwrap().is_none(), "{n} rows not reached");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    let mut a = spawn(&log_a);
+    rows_reach(20000, &mut a);
+    // a is idle: its connections die with the restart, and nothing writes meanwhile.
+    restart_server();
+    let mut b = spawn(&log_b);
+    wait_for_log(&log_b, "PostgreSQL partitions assigned", &mut b);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::fs::read_to_string(&log_a).unwrap().matches("PostgreSQL partitions assigned").count() < 2 {
+        assert!(
+            Instant::now() < deadline && a.try_wait().unwrap().is_none(),
+            "a was not given partitions again"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    produce(&brokers, &topic, &["--count", "20000"]);
+    rows_reach(40000, &mut a);
+    sigterm(&a);
+    sigterm(&b);
+    let a_log = finish_logged(a, &log_a, Duration::from_secs(60));
+    finish_logged(b, &log_b, Duration::from_secs(60));
+    assert!(a_log.contains("reading the table's offsets failed; reconnecting"), "{a_log}");
+    assert_exactly_once(&topic_ids(&brokers, &topic), &table_ids(&table));
 }

@@ -363,32 +363,25 @@ fn report_until(stats: &Stats, every: Duration, stop: &Shutdown) {
             crate::order::EventTime::in_poland(up_to * 1000).write_iso8601(&mut text);
             String::from_utf8_lossy(&text).into_owned()
         });
-        let (produce_rate, write_rate) = (
-            format!("{:.0}/s", produced.saturating_sub(last.1) as f64 / secs),
-            format!("{:.0}/s", written.saturating_sub(last.2) as f64 / secs),
-        );
+        // A count this process has no part in (a sink command produces nothing; `produce`
+        // writes nothing) is left out rather than shown as 0.
+        let rate = |now: u64, before: u64| format!("{:.0}/s", now.saturating_sub(before) as f64 / secs);
+        let (produce_rate, write_rate) =
+            ((produced > 0).then(|| rate(produced, last.1)), (written > 0).then(|| rate(written, last.2)));
         let (dead_letters, delivery_failures) =
             (Stats::get(&stats.dead_lettered), Stats::get(&stats.delivery_failed));
-        let event_time = event_time.unwrap_or_default();
-        if sinks.is_empty() {
-            info!(
-                event_time,
-                produced, produce_rate, written, write_rate, dead_letters, delivery_failures, "progress"
-            );
-        } else {
-            let other_sinks = sinks.join(", ");
-            info!(
-                event_time,
-                produced,
-                produce_rate,
-                written,
-                write_rate,
-                other_sinks,
-                dead_letters,
-                delivery_failures,
-                "progress"
-            );
-        }
+        let other_sinks = (!sinks.is_empty()).then(|| sinks.join(", "));
+        info!(
+            event_time,
+            produced = (produced > 0).then_some(produced),
+            produce_rate,
+            written = (written > 0).then_some(written),
+            write_rate,
+            other_sinks,
+            dead_letters,
+            delivery_failures,
+            "progress"
+        );
         last = (now, produced, written, counts);
     }
 }

@@ -214,7 +214,7 @@ impl<S: GroupSink> DriverContext<S> {
     }
 
     fn fail(&self, err: S::Error) {
-        error!(sink = self.config.name, error = %err, "the sink failed during a rebalance");
+        error!(sink = self.config.name, error = %err, "the sink failed while its partitions were assigned or revoked");
         *locked(&self.failure) = Some(err);
     }
 

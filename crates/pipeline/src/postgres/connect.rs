@@ -11,7 +11,7 @@ use postgres::{Client, NoTls};
 use tokio_postgres_rustls::MakeRustlsConnect;
 use tracing::warn;
 
-use super::schema::{self, SchemaError};
+use super::schema::{self, Resolved, SchemaError};
 use super::{PostgresConfig, PostgresError};
 use crate::shutdown::Shutdown;
 
@@ -22,6 +22,8 @@ pub(super) struct Endpoint {
     /// The server as logs show it (no password).
     pub(super) server: String,
     pub(super) table: String,
+    /// The table as the first connection resolved it; every later one must agree.
+    resolved: std::sync::OnceLock<Resolved>,
     /// Create what is missing; when false, only check what an administrator made.
     manage_schema: bool,
     pub(super) shutdown: Shutdown,
@@ -142,9 +144,15 @@ impl Endpoint {
             settings,
             tls,
             table: config.table.clone(),
+            resolved: std::sync::OnceLock::new(),
             manage_schema: config.manage_schema,
             shutdown,
         })
+    }
+
+    /// The table as the database resolved it (set by the first [`Endpoint::open`]).
+    pub(super) fn resolved(&self) -> &Resolved {
+        self.resolved.get().expect("a connection was opened before the table is written")
     }
 
     /// Connects and makes the tables ready, retrying a server that is down for
@@ -160,8 +168,15 @@ impl Endpoint {
             };
             let left = retry_for.saturating_sub(started.elapsed());
             let attempt = connected.map_err(SchemaError::Database).and_then(|mut client| {
-                schema::prepare(&mut client, &self.table, self.manage_schema, left, &self.shutdown)
-                    .map(|()| client)
+                let resolved = schema::prepare(&mut client, &self.table, self.manage_schema, left, &self.shutdown)?;
+                let first = self.resolved.get_or_init(|| resolved.clone());
+                if *first != resolved {
+                    return Err(SchemaError::Mismatch(format!(
+                        "{} now resolves to {}, but the sink has been writing {} (did search_path or the schemas change?)",
+                        self.table, resolved.key, first.key
+                    )));
+                }
+                Ok(client)
             });
             let error = match attempt {
                 Ok(client) => return Ok(client),

@@ -193,7 +193,7 @@ impl Writer {
             let read = self.clients[0].query(
                 "SELECT partition, next_offset, topic_id FROM orderstream_offsets
                  WHERE target = $1 AND topic = $2 AND partition = ANY($3)",
-                &[&self.endpoint.table, &self.topic, &partitions],
+                &[&self.endpoint.resolved().key, &self.topic, &partitions],
             );
             let error = match read {
                 Ok(rows) => {
@@ -228,8 +228,11 @@ impl Writer {
             }
         };
         let parts: Vec<Part<'_>> = (0..workers).map(share).collect();
-        let target =
-            Target { table: &self.endpoint.table, topic: &self.topic, topic_id: batch.topic_id.as_deref() };
+        let target = Target {
+            table: self.endpoint.resolved(),
+            topic: &self.topic,
+            topic_id: batch.topic_id.as_deref(),
+        };
         let (endpoint, retry_for) = (&self.endpoint, self.retry_for);
         let server = &self.endpoint.server;
         let results: Vec<Result<Written, PostgresError>> = std::thread::scope(|scope| {

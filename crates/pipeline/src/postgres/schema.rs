@@ -171,16 +171,26 @@ fn objects(table: &str) -> Vec<(String, String)> {
     ]
 }
 
+/// The orders table as the database found it through the connection's `search_path`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Resolved {
+    /// `schema.table`: the key of its offsets and dead letters, so that two tables of
+    /// one name in two schemas never share offsets (one would skip the other's orders).
+    pub(super) key: String,
+    /// The same name, quoted for SQL, so that every statement writes that very table.
+    pub(super) sql: String,
+}
+
 /// Makes the tables ready for writing: creates what is missing (when `manage`), checks
 /// what exists, and makes this session's staging table. Waits for locks at most
-/// `retry_for`, saying so every [`LOCK_WAIT`].
+/// `retry_for`, saying so every [`LOCK_WAIT`]. Returns the table as resolved.
 pub(super) fn prepare(
     client: &mut Client,
     table: &str,
     manage: bool,
     retry_for: Duration,
     shutdown: &Shutdown,
-) -> Result<(), SchemaError> {
+) -> Result<Resolved, SchemaError> {
     let started = Instant::now();
     let mut missing = Vec::new();
     for (name, statement) in objects(table) {
@@ -209,18 +219,24 @@ pub(super) fn prepare(
         under_lock_timeout(client, name, statement, started, retry_for, shutdown)?;
     }
     check_bookkeeping(client)?;
+    let (resolved, schema) = resolve(client, table)?;
+    adopt_unqualified_offsets(client, table, &resolved, &schema)?;
     if !orders.is_empty() {
         // A new table holds none of the orders that offsets recorded for its name (a
         // table dropped and made again): those offsets would skip them.
-        let retired = client.execute("DELETE FROM orderstream_offsets WHERE target = $1", &[&table])?;
+        let retired =
+            client.execute("DELETE FROM orderstream_offsets WHERE target = $1", &[&resolved.key])?;
         if retired > 0 {
-            warn!(table, partitions = retired, "the table is new, but offsets were recorded for its name (it was dropped and made again): retired them; every partition is read from its start");
+            warn!(table = %resolved.key, partitions = retired, "the table is new, but offsets were recorded for its name (it was dropped and made again): retired them; every partition is read from its start");
         }
     }
     under_lock_timeout(
         client,
         table,
-        &format!("CREATE TEMP TABLE IF NOT EXISTS orderstream_staging (LIKE {table}) ON COMMIT DELETE ROWS"),
+        &format!(
+            "CREATE TEMP TABLE IF NOT EXISTS orderstream_staging (LIKE {}) ON COMMIT DELETE ROWS",
+            resolved.sql
+        ),
         started,
         retry_for,
         shutdown,
@@ -229,6 +245,45 @@ pub(super) fn prepare(
     // fails after this long, says so, and is retried like an outage, within
     // --postgres-retry-for, instead of waiting silently without end.
     client.batch_execute(&format!("SET lock_timeout = {}", WRITE_LOCK_WAIT.as_millis()))?;
+    Ok(resolved)
+}
+
+/// The schema-qualified name of `table` as this connection's `search_path` finds it,
+/// and its schema.
+fn resolve(client: &mut Client, table: &str) -> Result<(Resolved, String), SchemaError> {
+    let row = client.query_opt(
+        "SELECT n.nspname, n.nspname || '.' || c.relname, quote_ident(n.nspname) || '.' || quote_ident(c.relname)
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)",
+        &[&table],
+    )?;
+    let row = row
+        .ok_or_else(|| SchemaError::Mismatch(format!("{table} is gone (dropped while the sink started?)")))?;
+    Ok((Resolved { key: row.get(1), sql: row.get(2) }, row.get(0)))
+}
+
+/// Offsets recorded under the table's name as given (before offsets were keyed by
+/// schema) move to its qualified key, but only when the offsets table is in the same
+/// schema as the orders table: otherwise they belong to another schema's table of the
+/// same name, and taking them would skip orders this table never had.
+fn adopt_unqualified_offsets(
+    client: &mut Client,
+    table: &str,
+    resolved: &Resolved,
+    schema: &str,
+) -> Result<(), postgres::Error> {
+    if table == resolved.key {
+        return Ok(());
+    }
+    let moved = client.execute(
+        "UPDATE orderstream_offsets SET target = $2 WHERE target = $1
+         AND NOT EXISTS (SELECT 1 FROM orderstream_offsets WHERE target = $2)
+         AND $3 = (SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                   WHERE c.oid = to_regclass('orderstream_offsets'))",
+        &[&table, &resolved.key, &schema],
+    )?;
+    if moved > 0 {
+        info!(from = table, to = %resolved.key, partitions = moved, "offsets recorded under the table's plain name are now keyed by its schema");
+    }
     Ok(())
 }
 

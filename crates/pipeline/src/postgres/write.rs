@@ -10,13 +10,14 @@ use rust_decimal::Decimal;
 use tracing::{info, warn};
 
 use super::connect::{permanent, reason, Endpoint};
+use super::schema::Resolved;
 use super::PostgresError;
 use crate::kafka::rejected::Rejected;
 use crate::order::{Order, CSV_HEADER};
 
 /// Where the rows go.
 pub(super) struct Target<'a> {
-    pub(super) table: &'a str,
+    pub(super) table: &'a Resolved,
     pub(super) topic: &'a str,
     pub(super) topic_id: Option<&'a str>,
 }
@@ -53,7 +54,7 @@ pub(super) fn write_with_retry(
         };
         let why = reason(&error);
         if permanent(&error) {
-            return Err(PostgresError::Refused { table: target.table.to_string(), reason: why });
+            return Err(PostgresError::Refused { table: target.table.key.clone(), reason: why });
         }
         if started.elapsed() >= retry_for || endpoint.shutdown.requested() {
             return Err(PostgresError::Unavailable { url: endpoint.server.clone(), reason: why });
@@ -71,7 +72,7 @@ fn attempt(
     target: &Target<'_>,
     part: &Part<'_>,
 ) -> Result<Result<Written, PostgresError>, postgres::Error> {
-    let Target { table, topic, topic_id } = *target;
+    let Target { table: Resolved { key, sql }, topic, topic_id } = *target;
     let mut tx = client.transaction()?;
     // Offsets first: a fenced partition stops the share before any row is copied.
     for &(partition, next, expected) in &part.offsets {
@@ -79,12 +80,12 @@ fn attempt(
             Some(expected) => tx.execute(
                 "UPDATE orderstream_offsets SET next_offset = $4, topic_id = $5, updated_at = now()
                  WHERE target = $1 AND topic = $2 AND partition = $3 AND next_offset = $6",
-                &[&table, &topic, &partition, &next, &topic_id, &expected],
+                &[key, &topic, &partition, &next, &topic_id, &expected],
             )?,
             None => tx.execute(
                 "INSERT INTO orderstream_offsets (target, topic, partition, next_offset, topic_id)
                  VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-                &[&table, &topic, &partition, &next, &topic_id],
+                &[key, &topic, &partition, &next, &topic_id],
             )?,
         };
         if updated == 1 {
@@ -95,7 +96,7 @@ fn attempt(
         let now: Option<i64> = tx
             .query_opt(
                 "SELECT next_offset FROM orderstream_offsets WHERE target = $1 AND topic = $2 AND partition = $3",
-                &[&table, &topic, &partition],
+                &[key, &topic, &partition],
             )?
             .map(|row| row.get(0));
         drop(tx);
@@ -106,12 +107,29 @@ fn attempt(
         }
         return Ok(Err(PostgresError::Fenced { partition }));
     }
-    let rows = if part.rows.is_empty() { 0 } else { copy_rows(&mut tx, table, &part.rows)? };
+    let rows = if part.rows.is_empty() {
+        0
+    } else {
+        let copied = copy_rows(&mut tx, sql, &part.rows)?;
+        if copied.dropped > 0 {
+            // Counting them as duplicates would lose them without a word.
+            drop(tx);
+            return Ok(Err(PostgresError::Refused {
+                table: key.clone(),
+                reason: format!(
+                    "{} of {} orders were neither inserted nor in the table already: a trigger or rule on the table drops rows (nothing of the batch was committed; let the sink's inserts through)",
+                    copied.dropped,
+                    part.rows.len()
+                ),
+            }));
+        }
+        copied.inserted
+    };
     for letter in &part.dead {
         tx.execute(
             "INSERT INTO orderstream_dead_letters (target, topic, partition, \"offset\", reason, payload)
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-            &[&table, &topic, &letter.partition, &letter.offset, &letter.reason, &letter.payload],
+            &[key, &topic, &letter.partition, &letter.offset, &letter.reason, &letter.payload],
         )?;
     }
     tx.commit()?;
@@ -175,26 +193,45 @@ fn copy_into(
     writer.finish()
 }
 
-/// Copies `rows` into `table` and returns how many were inserted: straight into the
-/// table (one write per row), unless an id is there already (the same order twice in the
-/// topic); then, for this batch, through the staging table, skipping those ids.
+/// What copying a share's rows did.
+struct Copied {
+    /// Rows inserted.
+    inserted: u64,
+    /// Rows neither inserted nor in the table already: a trigger or rule dropped them.
+    dropped: u64,
+}
+
+/// Copies `rows` into `table`: straight into the table (one write per row), unless an id
+/// is there already (the same order twice in the topic); then, for this batch, through
+/// the staging table, skipping those ids.
 fn copy_rows(
     tx: &mut postgres::Transaction<'_>,
     table: &str,
     rows: &[&Order],
-) -> Result<u64, postgres::Error> {
+) -> Result<Copied, postgres::Error> {
     let mut direct = tx.transaction()?;
     match copy_into(&mut direct, table, rows) {
-        Ok(n) => {
+        Ok(inserted) => {
             direct.commit()?;
-            return Ok(n);
+            // No id was there (that would have been a unique violation): whatever is
+            // missing was dropped on the way in.
+            return Ok(Copied { inserted, dropped: rows.len() as u64 - inserted.min(rows.len() as u64) });
         }
         Err(error) if error.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION) => drop(direct),
         Err(error) => return Err(error),
     }
     copy_into(tx, "orderstream_staging", rows)?;
-    tx.execute(
+    let inserted = tx.execute(
         &format!("INSERT INTO {table} SELECT * FROM orderstream_staging ON CONFLICT (id) DO NOTHING"),
         &[],
-    )
+    )?;
+    let dropped: i64 = tx
+        .query_one(
+            &format!(
+                "SELECT count(*) FROM orderstream_staging s WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE t.id = s.id)"
+            ),
+            &[],
+        )?
+        .get(0);
+    Ok(Copied { inserted, dropped: dropped as u64 })
 }
