@@ -523,3 +523,32 @@ fn a_rebalance_after_a_database_restart_reads_the_offsets_on_a_new_connection() 
     assert!(a_log.contains("reading the table's offsets failed; reconnecting"), "{a_log}");
     assert_exactly_once(&topic_ids(&brokers, &topic), &table_ids(&table));
 }
+
+#[test]
+#[ignore = "needs Apache Kafka, which scripts/test starts"]
+fn a_server_that_accepts_and_never_answers_is_given_up_on_with_the_reason() {
+    let brokers = real_brokers();
+    // Accepts connections and reads, but never says a word.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = silent.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in silent.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    let started = Instant::now();
+    let url = format!("postgres://postgres@{addr}/postgres");
+    let out = run_within(
+        sink_at(&url, &brokers, &topic("pg-silent"), &table(), &unique("g")).args([
+            "--postgres-retry-for",
+            "5s",
+            "--idle-exit",
+            "2s",
+        ]),
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("timeout") || stderr(&out).contains("timed out"), "{}", stderr(&out));
+    assert!(started.elapsed() < Duration::from_secs(30), "took {:?}", started.elapsed());
+}

@@ -29,6 +29,11 @@ pub(super) struct Endpoint {
     pub(super) shutdown: Shutdown,
 }
 
+/// How long connecting (TCP and the server's first answer) may take unless the URL's
+/// `connect_timeout` says otherwise: a server that accepts and never answers would hold
+/// the sink without a word.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// The database's own words (postgres::Error's Display is only "db error").
 pub(super) fn reason(error: &postgres::Error) -> String {
     match error.as_db_error() {
@@ -137,7 +142,7 @@ impl Endpoint {
             .map_err(|e| PostgresError::Url(format!("--postgres-table {e}")))?;
         if settings.get_connect_timeout().is_none() {
             // A server that accepts and never answers would hold the sink without a word.
-            settings.connect_timeout(Duration::from_secs(10));
+            settings.connect_timeout(CONNECT_TIMEOUT);
         }
         Ok(Endpoint {
             server: describe(&settings),
@@ -155,6 +160,32 @@ impl Endpoint {
         self.resolved.get().expect("a connection was opened before the table is written")
     }
 
+    /// Connects within the connect timeout, even when the server accepted the TCP
+    /// connection and never answers (the driver's own timeout covers only the TCP
+    /// connect); `Err` says it did not answer. A connection given up on ends in its own
+    /// thread when its socket does.
+    fn connect(&self) -> Result<Result<Client, postgres::Error>, String> {
+        let limit = self.settings.get_connect_timeout().copied().unwrap_or(CONNECT_TIMEOUT);
+        let (settings, tls) = (self.settings.clone(), self.tls.clone());
+        let (sender, answer) = std::sync::mpsc::sync_channel(1);
+        std::thread::Builder::new()
+            .name("postgres-connect".into())
+            .spawn(move || {
+                let connected = match tls {
+                    Some(tls) => settings.connect(tls),
+                    None => settings.connect(NoTls),
+                };
+                let _ = sender.send(connected);
+            })
+            .map_err(|e| format!("cannot start a thread to connect: {e}"))?;
+        answer.recv_timeout(limit).map_err(|_| {
+            format!(
+                "the server took the connection but did not answer within {} (connect_timeout in the URL sets this)",
+                humantime::format_duration(limit)
+            )
+        })
+    }
+
     /// Connects and makes the tables ready, retrying a server that is down for
     /// `retry_for`; a refusal, or tables that do not fit, end it at once.
     pub(super) fn open(&self, retry_for: Duration) -> Result<Client, PostgresError> {
@@ -162,9 +193,22 @@ impl Endpoint {
         let mut pause = Duration::from_millis(200);
         let server = self.server.as_str();
         loop {
-            let connected = match &self.tls {
-                Some(tls) => self.settings.connect(tls.clone()),
-                None => self.settings.connect(NoTls),
+            let connected = match self.connect() {
+                Ok(connected) => connected,
+                Err(silent) => {
+                    if started.elapsed() + pause > retry_for {
+                        return Err(PostgresError::Unavailable { url: server.to_string(), reason: silent });
+                    }
+                    warn!(server, error = %silent, retry_in = ?pause, "PostgreSQL not answering; retrying");
+                    if !self.shutdown.sleep_until(Instant::now() + pause) {
+                        return Err(PostgresError::Unavailable {
+                            url: server.to_string(),
+                            reason: format!("{silent}; stopped while retrying"),
+                        });
+                    }
+                    pause = (pause * 2).min(Duration::from_secs(5));
+                    continue;
+                }
             };
             let left = retry_for.saturating_sub(started.elapsed());
             let attempt = connected.map_err(SchemaError::Database).and_then(|mut client| {

@@ -56,6 +56,7 @@ impl PostgresMember {
     ) -> Result<Self, PostgresError> {
         let endpoint = Endpoint::new(config, shutdown)?;
         let server = endpoint.server.clone();
+        info!(server = %server, table = %config.table, "connecting to PostgreSQL and checking the tables");
         let clients = (0..config.connections.max(1))
             .map(|_| endpoint.open(config.retry_for))
             .collect::<Result<Vec<_>, _>>()?;
