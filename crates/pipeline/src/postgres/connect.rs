@@ -186,6 +186,21 @@ impl Endpoint {
         })
     }
 
+    /// Makes the tables ready on a new connection, which must find the table the first
+    /// one found.
+    fn ready(&self, mut client: Client, retry_for: Duration) -> Result<Client, SchemaError> {
+        let resolved =
+            schema::prepare(&mut client, &self.table, self.manage_schema, retry_for, &self.shutdown)?;
+        let first = self.resolved.get_or_init(|| resolved.clone());
+        if *first != resolved {
+            return Err(SchemaError::Mismatch(format!(
+                "{} now resolves to {}, but the sink has been writing {} (did search_path or the schemas change?)",
+                self.table, resolved.key, first.key
+            )));
+        }
+        Ok(client)
+    }
+
     /// Connects and makes the tables ready, retrying a server that is down for
     /// `retry_for`; a refusal, or tables that do not fit, end it at once.
     pub(super) fn open(&self, retry_for: Duration) -> Result<Client, PostgresError> {
@@ -193,47 +208,24 @@ impl Endpoint {
         let mut pause = Duration::from_millis(200);
         let server = self.server.as_str();
         loop {
-            let connected = match self.connect() {
-                Ok(connected) => connected,
-                Err(silent) => {
-                    if started.elapsed() + pause > retry_for {
-                        return Err(PostgresError::Unavailable { url: server.to_string(), reason: silent });
-                    }
-                    warn!(server, error = %silent, retry_in = ?pause, "PostgreSQL not answering; retrying");
-                    if !self.shutdown.sleep_until(Instant::now() + pause) {
-                        return Err(PostgresError::Unavailable {
-                            url: server.to_string(),
-                            reason: format!("{silent}; stopped while retrying"),
-                        });
-                    }
-                    pause = (pause * 2).min(Duration::from_secs(5));
-                    continue;
-                }
-            };
             let left = retry_for.saturating_sub(started.elapsed());
-            let attempt = connected.map_err(SchemaError::Database).and_then(|mut client| {
-                let resolved = schema::prepare(&mut client, &self.table, self.manage_schema, left, &self.shutdown)?;
-                let first = self.resolved.get_or_init(|| resolved.clone());
-                if *first != resolved {
-                    return Err(SchemaError::Mismatch(format!(
-                        "{} now resolves to {}, but the sink has been writing {} (did search_path or the schemas change?)",
-                        self.table, resolved.key, first.key
-                    )));
+            let (why, refused) = match self.connect() {
+                Err(silent) => (silent, false),
+                Ok(connected) => {
+                    match connected.map_err(SchemaError::Database).and_then(|client| self.ready(client, left))
+                    {
+                        Ok(client) => return Ok(client),
+                        Err(SchemaError::Mismatch(problems)) => {
+                            return Err(PostgresError::Table { table: self.table.clone(), problems });
+                        }
+                        Err(SchemaError::Locked(why)) => {
+                            return Err(PostgresError::Unavailable { url: server.to_string(), reason: why });
+                        }
+                        Err(SchemaError::Database(error)) => (reason(&error), permanent(&error)),
+                    }
                 }
-                Ok(client)
-            });
-            let error = match attempt {
-                Ok(client) => return Ok(client),
-                Err(SchemaError::Mismatch(problems)) => {
-                    return Err(PostgresError::Table { table: self.table.clone(), problems });
-                }
-                Err(SchemaError::Locked(why)) => {
-                    return Err(PostgresError::Unavailable { url: server.to_string(), reason: why });
-                }
-                Err(SchemaError::Database(error)) => error,
             };
-            let why = reason(&error);
-            if permanent(&error) || started.elapsed() + pause > retry_for {
+            if refused || started.elapsed() + pause > retry_for {
                 return Err(PostgresError::Unavailable { url: server.to_string(), reason: why });
             }
             warn!(server, error = %why, retry_in = ?pause, "PostgreSQL not reachable; retrying");
