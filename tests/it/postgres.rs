@@ -349,13 +349,25 @@ fn consume_writes_the_csv_files_and_the_table_side_by_side() {
                 &unique("g"),
                 "--idle-exit",
                 "3s",
+                "--progress",
+                "100ms",
             ])
             .args(["--postgres-url", &url(), "--postgres-table", &table, "--csv-dir"])
             .arg(csv.path()),
         Duration::from_secs(300),
     );
     assert_ok(&out);
-    assert!(stderr(&out).contains("PostgreSQL sink finished rows=50000"), "{}", stderr(&out));
+    let log = stderr(&out);
+    assert!(log.contains("PostgreSQL sink finished rows=50000"), "{log}");
+    // Progress counts each sink on its own (the CSV files as `written`), and leaves out
+    // what this command does not do (produce).
+    let progress: Vec<&str> = log.lines().filter(|l| l.contains(" progress ")).collect();
+    assert!(progress.iter().any(|l| l.contains("other_sinks=\"postgres ")), "{log}");
+    for line in &progress {
+        assert!(!line.contains("produced="), "{line}");
+        let written = line.split(" written=").nth(1).and_then(|r| r.split_whitespace().next());
+        assert!(written.is_none_or(|n| n.parse::<u64>().unwrap() <= 50000), "{line}");
+    }
     let in_topic = topic_ids(&brokers, &topic);
     assert_exactly_once(&in_topic, &csv_ids(csv.path()));
     assert_exactly_once(&in_topic, &table_ids(&table));
