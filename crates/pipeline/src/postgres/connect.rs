@@ -103,9 +103,10 @@ fn verifying_modes_as_require(url: &str) -> String {
 pub(super) fn permanent(error: &postgres::Error) -> bool {
     match error.as_db_error() {
         // 22 data, 23 constraints, 42 syntax and privileges, 28 login, 3D database,
-        // 3F schema, P0 an error a trigger raised; 25006 a read-only server (a replica).
+        // 3F schema, P0 an error a trigger raised, 0A a feature the table rules out (ON
+        // CONFLICT on a table with INSERT rules); 25006 a read-only server (a replica).
         Some(db) => {
-            matches!(&db.code().code()[..2], "22" | "23" | "42" | "28" | "3D" | "3F" | "P0")
+            matches!(&db.code().code()[..2], "22" | "23" | "42" | "28" | "3D" | "3F" | "P0" | "0A")
                 || db.code() == &postgres::error::SqlState::READ_ONLY_SQL_TRANSACTION
         }
         None => {

@@ -219,8 +219,7 @@ pub(super) fn prepare(
         under_lock_timeout(client, name, statement, started, retry_for, shutdown)?;
     }
     check_bookkeeping(client)?;
-    let (resolved, schema) = resolve(client, table)?;
-    adopt_unqualified_offsets(client, table, &resolved, &schema)?;
+    let resolved = resolve(client, table)?;
     if !orders.is_empty() {
         // A new table holds none of the orders that offsets recorded for its name (a
         // table dropped and made again): those offsets would skip them.
@@ -229,6 +228,8 @@ pub(super) fn prepare(
         if retired > 0 {
             warn!(table = %resolved.key, partitions = retired, "the table is new, but offsets were recorded for its name (it was dropped and made again): retired them; every partition is read from its start");
         }
+    } else {
+        warn_if_emptied(client, &resolved)?;
     }
     under_lock_timeout(
         client,
@@ -248,41 +249,34 @@ pub(super) fn prepare(
     Ok(resolved)
 }
 
-/// The schema-qualified name of `table` as this connection's `search_path` finds it,
-/// and its schema.
-fn resolve(client: &mut Client, table: &str) -> Result<(Resolved, String), SchemaError> {
+/// The schema-qualified name of `table` as this connection's `search_path` finds it.
+/// Offsets recorded under a plain name (by earlier versions) are not taken over: which
+/// table that name meant then cannot be known, so the topic is read again and the ids
+/// the table has are skipped.
+fn resolve(client: &mut Client, table: &str) -> Result<Resolved, SchemaError> {
     let row = client.query_opt(
-        "SELECT n.nspname, n.nspname || '.' || c.relname, quote_ident(n.nspname) || '.' || quote_ident(c.relname)
+        "SELECT n.nspname || '.' || c.relname, quote_ident(n.nspname) || '.' || quote_ident(c.relname)
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)",
         &[&table],
     )?;
     let row = row
         .ok_or_else(|| SchemaError::Mismatch(format!("{table} is gone (dropped while the sink started?)")))?;
-    Ok((Resolved { key: row.get(1), sql: row.get(2) }, row.get(0)))
+    Ok(Resolved { key: row.get(0), sql: row.get(1) })
 }
 
-/// Offsets recorded under the table's name as given (before offsets were keyed by
-/// schema) move to its qualified key, but only when the offsets table is in the same
-/// schema as the orders table: otherwise they belong to another schema's table of the
-/// same name, and taking them would skip orders this table never had.
-fn adopt_unqualified_offsets(
-    client: &mut Client,
-    table: &str,
-    resolved: &Resolved,
-    schema: &str,
-) -> Result<(), postgres::Error> {
-    if table == resolved.key {
-        return Ok(());
-    }
-    let moved = client.execute(
-        "UPDATE orderstream_offsets SET target = $2 WHERE target = $1
-         AND NOT EXISTS (SELECT 1 FROM orderstream_offsets WHERE target = $2)
-         AND $3 = (SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                   WHERE c.oid = to_regclass('orderstream_offsets'))",
-        &[&table, &resolved.key, &schema],
+/// Warns when the table is empty but offsets say orders were written to it: emptied or
+/// made again by hand, it would never get those orders back unless the offsets go.
+fn warn_if_emptied(client: &mut Client, resolved: &Resolved) -> Result<(), postgres::Error> {
+    let row = client.query_one(
+        &format!(
+            "SELECT NOT EXISTS (SELECT 1 FROM {}), (SELECT count(*) FROM orderstream_offsets WHERE target = $1)",
+            resolved.sql
+        ),
+        &[&resolved.key],
     )?;
-    if moved > 0 {
-        info!(from = table, to = %resolved.key, partitions = moved, "offsets recorded under the table's plain name are now keyed by its schema");
+    let (empty, partitions): (bool, i64) = (row.get(0), row.get(1));
+    if empty && partitions > 0 {
+        warn!(table = %resolved.key, partitions, "the table is empty, but offsets say orders were written to it: if it was emptied or made again by hand, run DELETE FROM orderstream_offsets WHERE target = '{}' to read the topic into it again", resolved.key);
     }
     Ok(())
 }
@@ -379,6 +373,19 @@ fn check_orders(client: &mut Client, table: &str) -> Result<(), SchemaError> {
         let now = if key.is_empty() { "none".to_string() } else { key.join(", ") };
         problems.push(format!(
             "the primary key is ({now}), the sink needs it on id alone to write each order once (ALTER TABLE {table} ADD PRIMARY KEY (id))"
+        ));
+    }
+    let rules: Vec<String> = client
+        .query(
+            "SELECT rulename::text FROM pg_rewrite WHERE ev_class = to_regclass($1) AND ev_type = '3'",
+            &[&table],
+        )?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    for rule in rules {
+        problems.push(format!(
+            "rule {rule} rewrites inserts, but the sink copies rows in with COPY, which runs no rules (DROP RULE {rule} ON {table}; a trigger does what a rule does and COPY runs it)"
         ));
     }
     if problems.is_empty() {

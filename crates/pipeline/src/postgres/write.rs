@@ -117,7 +117,7 @@ fn attempt(
             return Ok(Err(PostgresError::Refused {
                 table: key.clone(),
                 reason: format!(
-                    "{} of {} orders were neither inserted nor in the table already: a trigger or rule on the table drops rows (nothing of the batch was committed; let the sink's inserts through)",
+                    "{} of {} orders were neither inserted nor in the table already: a trigger on the table drops rows (this connection's share of the batch was rolled back and its partitions' offsets stay; let the sink's inserts through and run it again)",
                     copied.dropped,
                     part.rows.len()
                 ),
