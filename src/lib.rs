@@ -11,7 +11,7 @@
 //!
 //! - `orderstream-model` ([`order`], [`clock`]): the order record, the typed catalogue,
 //!   the codecs, event time. No Kafka, no I/O.
-//! - `orderstream-runtime` ([`stats`], [`shutdown`]): counters, progress lines, signals.
+//! - `orderstream-runtime` ([`stats`], [`progress`], [`shutdown`]): counters, progress lines, signals.
 //! - `orderstream-generate` ([`generate`]): catalogue scenarios, the Polish retail
 //!   calendar, the load curve, Poisson arrivals, live and backfill timing.
 //! - `orderstream-pipeline` ([`format`], [`kafka`], [`sink`], [`sheets`]): JSON or Avro
@@ -36,4 +36,4 @@ pub use orderstream_dashboard as dashboard;
 pub use orderstream_generate as generate;
 pub use orderstream_model::{self as order, clock};
 pub use orderstream_pipeline::{bigquery, format, kafka, postgres, sheets, sink};
-pub use orderstream_runtime::{shutdown, stats};
+pub use orderstream_runtime::{progress, shutdown, stats};

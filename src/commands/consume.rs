@@ -9,8 +9,9 @@ use super::DataMissing;
 use crate::cli::ConsumeArgs;
 use crate::kafka::consumer::{consume, ConsumerConfig};
 use crate::kafka::observer::PipelineObserver;
+use crate::progress::ProgressReporter;
 use crate::shutdown::Shutdown;
-use crate::stats::{ProgressReporter, Stats};
+use crate::stats::Stats;
 
 /// Consumes until a signal or `--idle-exit`.
 pub fn execute(args: &ConsumeArgs, progress: Duration) -> anyhow::Result<()> {

@@ -6,8 +6,9 @@ use anyhow::Context;
 
 use crate::cli::DashboardArgs;
 use crate::kafka::reader::{read_into, ReaderConfig};
+use crate::progress::ProgressReporter;
 use crate::shutdown::Shutdown;
-use crate::stats::{ProgressReporter, Stats};
+use crate::stats::Stats;
 
 /// The address served when `--http` is not given.
 pub const DEFAULT_HTTP: &str = "127.0.0.1:8080";

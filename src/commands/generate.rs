@@ -10,8 +10,9 @@ use crate::cli::GenerateArgs;
 use crate::generate::pacing::Rate;
 use crate::generate::source::{OrderSource, Speed, Timing};
 use crate::order::write_json;
+use crate::progress::ProgressReporter;
 use crate::shutdown::Shutdown;
-use crate::stats::{ProgressReporter, Stats};
+use crate::stats::Stats;
 
 /// Writes orders to stdout until the count, Ctrl-C or a closed pipe.
 pub fn execute(args: &GenerateArgs, progress: Duration) -> anyhow::Result<()> {

@@ -168,7 +168,7 @@ impl SinkProcess<'_> {
         let catalogue = member.catalogue.catalogue()?;
         let stats = Stats::new();
         shutdown.report_on_exit(&stats);
-        let reporter = crate::stats::ProgressReporter::start(stats.clone(), self.progress);
+        let reporter = crate::progress::ProgressReporter::start(stats.clone(), self.progress);
         let source = group_source(
             &member.kafka.cluster()?,
             &member.kafka.topic,

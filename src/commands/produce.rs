@@ -7,8 +7,9 @@ use anyhow::{bail, Context};
 use crate::cli::ProduceArgs;
 use crate::kafka::admin::ensure_topic;
 use crate::kafka::producer::{produce, ProducerConfig};
+use crate::progress::ProgressReporter;
 use crate::shutdown::Shutdown;
-use crate::stats::{ProgressReporter, Stats};
+use crate::stats::Stats;
 
 /// Creates the topic if needed and produces until the count or a signal.
 pub fn execute(args: &ProduceArgs, progress: Duration) -> anyhow::Result<()> {

@@ -16,9 +16,10 @@ use crate::kafka::observer::PipelineObserver;
 use crate::kafka::producer::{produce, ProduceReport, ProducerConfig};
 use crate::kafka::source::GroupSource;
 use crate::kafka::Cluster;
+use crate::progress::ProgressReporter;
 use crate::sheets::SheetsReport;
 use crate::shutdown::Shutdown;
-use crate::stats::{ProgressReporter, Stats};
+use crate::stats::Stats;
 
 /// Runs the whole pipeline. With `--count`, returns once every order is durable; else
 /// on Ctrl-C, after the orders already produced are written too.

@@ -1,7 +1,8 @@
-//! What every long-running stage shares: counters and progress lines ([`stats`]) and the
+//! What every long-running stage shares: counters ([`stats`]), progress lines ([`progress`]) and the
 //! handling of SIGINT/SIGTERM with a bounded grace period ([`shutdown`]). Below the
 //! generator and the pipeline, and free of Kafka.
 
+pub mod progress;
 pub mod shutdown;
 pub mod stats;
 
