@@ -203,20 +203,24 @@ fn two_sheets_writers_in_one_group_share_the_topic_and_a_stopped_one_hands_over(
     // Both writers use one account, so they share its 60 writes a minute: 12,000 orders
     // in 100 kB requests stay under it.
     let (case, group) = (Case::new("sheets-group", 12000), unique("g"));
-    // b's partitions may be read to their end before a stops (the keys need not reach
-    // every partition), so b waits long enough to see a leave and take a's over.
-    let sheets = |log: &Path, idle: &str| {
+    // b has no idle exit: its own partitions may be read to their end before a has left
+    // (the keys need not reach every partition, and a's last append may wait for the
+    // shared quota). It is stopped once the sheet holds every order.
+    let sheets = |log: &Path, idle: Option<&str>| {
         let mut cmd = orderstream();
         cmd.args(["sheets", "--brokers", &case.brokers, "--topic", &case.topic, "--group", &group])
-            .args(["--idle-exit", idle, "--spreadsheet-id", &case.spreadsheet])
+            .args(["--spreadsheet-id", &case.spreadsheet])
             .args(["--sheets-max-request-bytes", "100000", "--sheets-flush-interval", "200ms"]);
+        if let Some(idle) = idle {
+            cmd.args(["--idle-exit", idle]);
+        }
         google_flags(&mut cmd, &case.google, &case.creds);
         spawn_logged(&mut cmd, log)
     };
     let logs = tempfile::tempdir().unwrap();
     let (log_a, log_b) = (logs.path().join("a.log"), logs.path().join("b.log"));
-    let mut a = sheets(&log_a, "4s");
-    let mut b = sheets(&log_b, "12s");
+    let mut a = sheets(&log_a, Some("4s"));
+    let mut b = sheets(&log_b, None);
     // Both hold partitions and append, then one stops in the middle.
     let text = wait_for_log(&log_a, "Sheets partitions assigned", &mut a);
     wait_for_log(&log_b, "Sheets partitions assigned", &mut b);
@@ -227,7 +231,19 @@ fn two_sheets_writers_in_one_group_share_the_topic_and_a_stopped_one_hands_over(
     }
     sigterm(&a);
     assert!(a.wait().unwrap().success(), "{}", std::fs::read_to_string(&log_a).unwrap());
-    let status = wait_output(b, Duration::from_secs(120)).status;
+    let in_topic = topic_ids(&case.brokers, &case.topic).len();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while case.google.rows(&case.spreadsheet, "Data").len().saturating_sub(1) < in_topic {
+        let running = b.try_wait().unwrap().is_none();
+        assert!(
+            running && Instant::now() < deadline,
+            "b did not append the rest:\n{}",
+            std::fs::read_to_string(&log_b).unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    sigterm(&b);
+    let status = wait_output(b, Duration::from_secs(60)).status;
     assert!(status.success(), "{}", std::fs::read_to_string(&log_b).unwrap());
     case.assert_exactly_once();
     let (a_log, b_log) = (std::fs::read_to_string(&log_a).unwrap(), std::fs::read_to_string(&log_b).unwrap());
