@@ -383,18 +383,8 @@ fn two_sinks_in_one_group_share_the_topic_and_a_stopped_one_hands_over() {
         std::thread::sleep(Duration::from_millis(100));
     }
     let in_topic = topic_ids(&brokers, &topic);
-    let deadline = Instant::now() + Duration::from_secs(600);
-    while table_ids(&dataset).len() < in_topic.len() {
-        let running = b.try_wait().unwrap().is_none();
-        assert!(
-            running && Instant::now() < deadline,
-            "b did not write the rest:\n{}",
-            std::fs::read_to_string(&log_b).unwrap()
-        );
-        std::thread::sleep(Duration::from_secs(2));
-    }
-    sigterm(&b);
-    finish_logged(b, &log_b, Duration::from_secs(120));
+    let written = || table_ids(&dataset).len();
+    stop_when_written(b, &log_b, in_topic.len(), written, Duration::from_secs(2), Duration::from_secs(600));
     assert_exactly_once(&in_topic, &table_ids(&dataset));
 }
 

@@ -232,19 +232,8 @@ fn two_sheets_writers_in_one_group_share_the_topic_and_a_stopped_one_hands_over(
     sigterm(&a);
     assert!(a.wait().unwrap().success(), "{}", std::fs::read_to_string(&log_a).unwrap());
     let in_topic = topic_ids(&case.brokers, &case.topic).len();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while case.google.rows(&case.spreadsheet, "Data").len().saturating_sub(1) < in_topic {
-        let running = b.try_wait().unwrap().is_none();
-        assert!(
-            running && Instant::now() < deadline,
-            "b did not append the rest:\n{}",
-            std::fs::read_to_string(&log_b).unwrap()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    sigterm(&b);
-    let status = wait_output(b, Duration::from_secs(60)).status;
-    assert!(status.success(), "{}", std::fs::read_to_string(&log_b).unwrap());
+    let written = || case.google.rows(&case.spreadsheet, "Data").len().saturating_sub(1);
+    stop_when_written(b, &log_b, in_topic, written, Duration::from_millis(100), Duration::from_secs(120));
     case.assert_exactly_once();
     let (a_log, b_log) = (std::fs::read_to_string(&log_a).unwrap(), std::fs::read_to_string(&log_b).unwrap());
     assert!(a_log.contains("shutdown requested"), "{a_log}");

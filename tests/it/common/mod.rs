@@ -404,6 +404,31 @@ pub fn finish_logged(mut child: Child, log: &Path, limit: Duration) -> String {
     }
 }
 
+/// Stops a logged sink that has no idle exit once `written()` reaches `wanted` (polled
+/// every `every`, for at most `limit`), and returns its log: a sink whose own partitions
+/// are done early must not leave before it has taken over another member's.
+pub fn stop_when_written(
+    mut child: Child,
+    log: &Path,
+    wanted: usize,
+    written: impl Fn() -> usize,
+    every: Duration,
+    limit: Duration,
+) -> String {
+    let deadline = Instant::now() + limit;
+    while written() < wanted {
+        let running = child.try_wait().unwrap().is_none();
+        assert!(
+            running && Instant::now() < deadline,
+            "the sink did not write the rest:\n{}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+        std::thread::sleep(every);
+    }
+    sigterm(&child);
+    finish_logged(child, log, Duration::from_secs(120))
+}
+
 /// A loopback address whose port nothing listens on now, for a server a test starts
 /// (the kernel hands out a fresh port; the listener is dropped at once).
 pub fn free_addr() -> String {
