@@ -184,7 +184,7 @@ fn every_order_once_with_the_same_sums_by_day_and_region_as_the_csv_files() {
     produce(
         &brokers,
         &topic,
-        &["--seed", "5", "--from", "2026-10-24", "--to", "2026-10-27", "--base-rate", "4"],
+        &["--seed", "5", "--from", "2026-10-24", "--to", "2026-10-27", "--base-rate", "2"],
     );
     let csv = tempfile::tempdir().unwrap();
     let mut consume = orderstream();
@@ -213,7 +213,7 @@ fn every_order_once_with_the_same_sums_by_day_and_region_as_the_csv_files() {
     assert!(google.fake.tokens_issued() >= 1);
 
     let in_csv = csv_ids(csv.path());
-    assert!(in_csv.len() > 5_000, "{} orders", in_csv.len());
+    assert!(in_csv.len() > 3_000, "{} orders", in_csv.len());
     assert_exactly_once(&in_csv, &table_ids(&dataset));
     // Sums by Polish day and region, by BigQuery's own arithmetic, through the view the
     // sink makes for reports.
@@ -259,13 +259,13 @@ fn kill_9_five_times_mid_batch_then_a_restart_lose_and_repeat_nothing() {
     let _server = shared();
     let google = google();
     let (brokers, topic, dataset, group) = (real_brokers(), topic("bq-kill"), dataset(), unique("g"));
-    produce(&brokers, &topic, &["--count", "60000"]);
+    produce(&brokers, &topic, &["--count", "12000"]);
     let work = tempfile::tempdir().unwrap();
     let mut seen = Vec::new();
     for round in 0..5u64 {
         let log = work.path().join(format!("kill-{round}.log"));
         let mut child = spawn_logged(
-            sink(&google, &brokers, &topic, &dataset, &group).args(["--bigquery-batch-rows", "3000"]),
+            sink(&google, &brokers, &topic, &dataset, &group).args(["--bigquery-batch-rows", "1000"]),
             &log,
         );
         wait_for_log(&log, "BigQuery partitions assigned", &mut child);
@@ -276,7 +276,7 @@ fn kill_9_five_times_mid_batch_then_a_restart_lose_and_repeat_nothing() {
     }
     println!("FIGURE rows in the table after each kill -9: {seen:?}");
     assert!(seen.windows(2).all(|w| w[0] <= w[1]) && seen[4] > 0, "{seen:?}");
-    assert!(seen[4] < 60_000, "the kills came after the end: {seen:?}");
+    assert!(seen[4] < 12_000, "the kills came after the end: {seen:?}");
     assert_ok(&run_within(
         sink(&google, &brokers, &topic, &dataset, &group).args(["--idle-exit", "3s"]),
         Duration::from_secs(600),
@@ -290,7 +290,7 @@ fn an_emulator_restart_mid_run_is_ridden_out() {
     let _server = SERVER.write().unwrap_or_else(std::sync::PoisonError::into_inner);
     let google = google();
     let (brokers, topic, dataset, group) = (real_brokers(), topic("bq-restart"), dataset(), unique("g"));
-    produce(&brokers, &topic, &["--count", "25000"]);
+    produce(&brokers, &topic, &["--count", "6000"]);
     let work = tempfile::tempdir().unwrap();
     let log = work.path().join("sink.log");
     let mut child = spawn_logged(
@@ -298,7 +298,7 @@ fn an_emulator_restart_mid_run_is_ridden_out() {
             "--idle-exit",
             "5s",
             "--bigquery-batch-rows",
-            "5000",
+            "1500",
         ]),
         &log,
     );
@@ -321,7 +321,7 @@ fn a_burst_of_429s_and_503s_and_a_lost_answer_lose_and_repeat_nothing() {
     let _server = shared();
     let google = google();
     let (brokers, topic, dataset) = (real_brokers(), topic("bq-burst"), dataset());
-    produce(&brokers, &topic, &["--count", "20000"]);
+    produce(&brokers, &topic, &["--count", "6000"]);
     // The sink's first jobs (the views, the offsets read) go through; then the batches
     // meet rate limits, backend errors, and a job that ran but whose answer never came.
     google.fake.inject_bigquery(
@@ -336,7 +336,7 @@ fn a_burst_of_429s_and_503s_and_a_lost_answer_lose_and_repeat_nothing() {
             "--idle-exit",
             "3s",
             "--bigquery-batch-rows",
-            "8000",
+            "2000",
             "--bigquery-request-timeout",
             "20s",
         ]),
@@ -355,13 +355,13 @@ fn two_sinks_in_one_group_share_the_topic_and_a_stopped_one_hands_over() {
     let _server = shared();
     let google = google();
     let (brokers, topic, dataset, group) = (real_brokers(), topic("bq-pair"), dataset(), unique("g"));
-    produce(&brokers, &topic, &["--count", "25000"]);
+    produce(&brokers, &topic, &["--count", "8000"]);
     let work = tempfile::tempdir().unwrap();
     let (log_a, log_b) = (work.path().join("a.log"), work.path().join("b.log"));
     let spawn = |log: &Path, extra: &[&str]| {
         spawn_logged(
             sink(&google, &brokers, &topic, &dataset, &group)
-                .args(["--bigquery-batch-rows", "5000"])
+                .args(["--bigquery-batch-rows", "1500"])
                 .args(extra),
             log,
         )
@@ -460,7 +460,7 @@ fn consume_writes_the_csv_files_and_bigquery_side_by_side() {
     let _server = shared();
     let google = google();
     let (brokers, topic, dataset) = (real_brokers(), topic("bq-consume"), dataset());
-    produce(&brokers, &topic, &["--count", "15000"]);
+    produce(&brokers, &topic, &["--count", "5000"]);
     let csv = tempfile::tempdir().unwrap();
     let out = run_within(
         orderstream()
@@ -481,7 +481,7 @@ fn consume_writes_the_csv_files_and_bigquery_side_by_side() {
         Duration::from_secs(600),
     );
     assert_ok(&out);
-    assert!(stderr(&out).contains("BigQuery sink finished rows=15000"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("BigQuery sink finished rows=5000"), "{}", stderr(&out));
     let in_topic = topic_ids(&brokers, &topic);
     assert_exactly_once(&in_topic, &csv_ids(csv.path()));
     assert_exactly_once(&in_topic, &table_ids(&dataset));
