@@ -164,12 +164,16 @@ pub fn consume(
     let (member_report, member) = result?;
     let report =
         ConsumeReport { consumed: member_report.consumed, lost: member_report.lost, ..member.report };
+    let rate = member_report
+        .rate()
+        .map(|(rate, span)| format!("{rate:.0} orders/s over {:.2} s", span.as_secs_f64()));
     let latency = stats
         .latency
         .quantiles_ms()
         .map(|(p50, p99, max)| format!("p50 {p50:.1} ms, p99 {p99:.1} ms, max {max:.1} ms"));
     info!(consumed = report.consumed, written = report.written, dead_letters = report.dead_lettered,
-        redeliveries_skipped = Stats::get(&stats.duplicates_skipped), order_to_durable_row = latency.unwrap_or_default(), csv_dir = %dir.display(), "consumer finished");
+        redeliveries_skipped = Stats::get(&stats.duplicates_skipped), order_to_durable_row = latency.unwrap_or_default(),
+        first_message_to_last_durable_row = rate.unwrap_or_default(), csv_dir = %dir.display(), "consumer finished");
     Ok(report)
 }
 

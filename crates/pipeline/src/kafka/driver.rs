@@ -169,6 +169,19 @@ pub struct MemberReport {
     pub consumed: u64,
     /// Records gone before they could be read.
     pub lost: u64,
+    /// When the first message arrived.
+    pub first_message: Option<Instant>,
+    /// When the last batch became durable.
+    pub last_durable: Option<Instant>,
+}
+
+impl MemberReport {
+    /// Messages per second from the first message to the last durable batch: the
+    /// reading speed, without the group join before it or an idle exit's wait after it.
+    pub fn rate(&self) -> Option<(f64, Duration)> {
+        let span = self.last_durable?.checked_duration_since(self.first_message?)?;
+        (!span.is_zero()).then(|| (self.consumed as f64 / span.as_secs_f64(), span))
+    }
 }
 
 /// The consumer's context: the sink, so that rebalances reach it.
@@ -608,6 +621,7 @@ impl<S: GroupSink> Member<'_, S> {
     fn take(&mut self, message: &BorrowedMessage<'_>) -> anyhow::Result<()> {
         let (now, now_micros) = self.clock.now();
         self.last_message = now;
+        self.report.first_message.get_or_insert(now);
         self.report.consumed += 1;
         let (partition, offset) = (message.partition(), message.offset());
         let config = &self.consumer.context().config;
@@ -649,6 +663,9 @@ impl<S: GroupSink> Member<'_, S> {
     /// asynchronously at most every `commit_interval`).
     fn flush(&mut self) -> anyhow::Result<()> {
         let commits = self.context().with_sink(GroupSink::flush)?;
+        if !commits.is_empty() {
+            self.report.last_durable = Some(Instant::now());
+        }
         if let Some(flow) = &self.flow {
             flow.durable(commits.iter().map(|c| (c.partition, c.next)));
         }
