@@ -80,8 +80,13 @@ fn to_grosz(field: &'static str, zloty: f64) -> Result<Grosz, DecodeError> {
 
 /// Parses one message payload and validates it against `catalogue`.
 pub fn decode_json(payload: &[u8], catalogue: &Catalogue) -> Result<Order, DecodeError> {
+    // One UTF-8 check of the whole payload, then a parser that trusts it: from a byte
+    // slice, serde_json checks each of the order's eleven strings on its own, which cost
+    // about a tenth of the reader's time.
+    let text =
+        std::str::from_utf8(payload).map_err(|e| DecodeError::Malformed(format!("not UTF-8 text: {e}")))?;
     let wire: WireOrder<'_> =
-        serde_json::from_slice(payload).map_err(|e| DecodeError::Malformed(e.to_string()))?;
+        serde_json::from_str(text).map_err(|e| DecodeError::Malformed(e.to_string()))?;
     validate(wire, catalogue)
 }
 
