@@ -56,6 +56,10 @@ fn summary(base: &str) -> serde_json::Value {
 }
 
 #[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "half a minute or more in a debug build; scripts/test runs it optimised"
+)]
 fn the_dashboard_shows_live_moving_exact_figures_in_chromium() {
     let work = tempfile::tempdir().unwrap();
     let log = work.path().join("run.log");
@@ -182,6 +186,10 @@ fn is_date(label: &str) -> bool {
 /// overlap (their boxes as Chromium lays them out), the time axes read as Polish times
 /// and days, the text stays readable, and the tooltips carry exact figures.
 #[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "half a minute or more in a debug build; scripts/test runs it optimised"
+)]
 fn after_a_28_day_backfill_the_page_reads_well_at_1400_and_390_px() {
     use chrono::TimeZone;
     let work = tempfile::tempdir().unwrap();

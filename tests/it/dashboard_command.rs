@@ -55,6 +55,10 @@ fn wait_for_orders(addr: &str, n: u64) -> serde_json::Value {
 }
 
 #[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "half a minute or more in a debug build; scripts/test runs it optimised"
+)]
 fn the_dashboard_rebuilds_from_the_topic_and_survives_idle_stream_clients() {
     let (brokers, topic, group) = (brokers(), topic("dash"), unique("dash-group"));
     let produce = |n: &str| {

@@ -12,6 +12,10 @@ fn generate(args: &[&str]) -> std::process::Output {
 }
 
 #[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "half a minute or more in a debug build; scripts/test runs it optimised"
+)]
 fn a_seeded_backfill_is_byte_identical_and_in_time_order() {
     let args = ["--from", "2026-03-01", "--to", "2026-03-02", "--seed", "42"];
     let (a, b) = (generate(&args), generate(&args));

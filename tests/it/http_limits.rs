@@ -16,6 +16,10 @@ fn connect(addr: &SocketAddr) -> Option<TcpStream> {
 }
 
 #[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "half a minute or more in a debug build; scripts/test runs it optimised"
+)]
 fn idle_slow_and_stalled_clients_cannot_hurt_the_pipeline() {
     let work = tempfile::tempdir().unwrap();
     let (csv, log, addr) = (work.path().join("csv"), work.path().join("run.log"), free_addr());

@@ -181,6 +181,10 @@ fn records_removed_by_a_tiny_retention_bytes_are_recorded_as_gaps() {
 }
 
 #[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "half a minute or more in a debug build; scripts/test runs it optimised"
+)]
 fn idle_exit_waits_while_a_killed_member_still_holds_the_partitions() {
     let (brokers, topic, group) = (brokers(), topic("idle"), unique("group"));
     let work = tempfile::tempdir().unwrap();
@@ -227,6 +231,10 @@ fn a_join_the_broker_refuses_and_a_bad_topic_name_fail_instead_of_idling_out() {
 }
 
 #[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "half a minute or more in a debug build; scripts/test runs it optimised"
+)]
 fn a_corrupted_checkpoint_slot_loses_and_repeats_nothing() {
     let (brokers, topic, group) = (brokers(), topic_with("slots", 3), unique("group"));
     let work = tempfile::tempdir().unwrap();

@@ -110,6 +110,10 @@ fn appends(google: &FakeGoogle) -> Vec<fake_google::Logged> {
 }
 
 #[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "half a minute or more in a debug build; scripts/test runs it optimised"
+)]
 fn run_appends_every_order_once_under_the_write_quota_and_finds_the_sheet_by_name() {
     let brokers = brokers();
     let topic = topic("sheets-run");
@@ -253,6 +257,10 @@ fn an_append_that_landed_before_a_timeout_is_not_sent_again() {
 }
 
 #[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "half a minute or more in a debug build; scripts/test runs it optimised"
+)]
 fn kill_9_after_an_append_landed_and_a_restart_lose_and_repeat_nothing() {
     let (case, group) = (Case::new("sheets-kill", 20000), unique("g"));
     // The fourth append lands, and its answer never comes before the kill.
@@ -341,6 +349,10 @@ fn sheet_aggregates(
 }
 
 #[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "half a minute or more in a debug build; scripts/test runs it optimised"
+)]
 fn aggregates_match_the_csv_and_late_orders_update_their_rows_in_place() {
     let (case, group) = (Case::new("sheets-agg", 0), unique("g"));
     let backfill = |seed: &str| {
@@ -380,6 +392,10 @@ fn aggregates_match_the_csv_and_late_orders_update_their_rows_in_place() {
 }
 
 #[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "half a minute or more in a debug build; scripts/test runs it optimised"
+)]
 fn bad_credentials_and_unshared_or_missing_sheets_fail_clearly_while_the_csv_is_written() {
     let (brokers, topic) = (brokers(), topic("sheets-bad"));
     produce(&brokers, &topic, 200);
