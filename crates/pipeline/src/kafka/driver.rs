@@ -329,6 +329,17 @@ impl<S: GroupSink> DriverContext<S> {
         }
         let revoked = self.with_sink(|sink| sink.revoke(&partitions));
         match revoked {
+            // A lost assignment (the session timed out while the coordinator could not be
+            // reached) is not the member's to commit any more: the group has moved on, and
+            // for a static member the old generation's commit comes back as a fatal
+            // "fenced" error. The sink's own durable record of its offsets covers it.
+            Ok(_) if consumer.assignment_lost() => {
+                warn!(
+                    sink = self.config.name,
+                    ?partitions,
+                    "partitions lost (the group session timed out): their rows are durable, their offsets stay in the sink's own record, and the member rejoins"
+                );
+            }
             Ok(commits) => {
                 commit(consumer, &self.config.topic, &commits, CommitMode::Sync);
                 info!(
