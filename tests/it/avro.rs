@@ -248,7 +248,13 @@ fn we_read_what_confluents_python_serializer_writes_in_v1_and_v2() {
     read_json.args(["consume", "--brokers", &brokers, "--topic", &json_topic]);
     assert_ok(&consume(read_json, &unique("g"), &json_dir));
     let rows = sorted_rows(&avro_dir);
-    assert_eq!(rows.len(), 30_000);
+    assert_eq!(
+        rows.len(),
+        30_000,
+        "{} messages in the topic; the consumer said:\n{}",
+        topic_messages(&brokers, &avro_topic).len(),
+        stderr(&read)
+    );
     assert!(rows == sorted_rows(&json_dir), "Python's Avro gave other CSV rows than the same orders in JSON");
     let ids: std::collections::HashSet<u32> = topic_messages(&brokers, &avro_topic)
         .iter()

@@ -235,6 +235,13 @@ fn two_sheets_writers_in_one_group_share_the_topic_and_a_stopped_one_hands_over(
     }
     sigterm(&a);
     assert!(a.wait().unwrap().success(), "{}", std::fs::read_to_string(&log_a).unwrap());
+    // a left the group: b is given every partition. Wait for that before b is stopped,
+    // since a may have appended every order before it left.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while std::fs::read_to_string(&log_b).unwrap().matches("Sheets partitions assigned").count() < 2 {
+        assert!(b.try_wait().unwrap().is_none() && Instant::now() < deadline, "b did not take over");
+        std::thread::sleep(Duration::from_millis(100));
+    }
     let in_topic = topic_ids(&case.brokers, &case.topic).len();
     let written = || case.google.rows(&case.spreadsheet, "Data").len().saturating_sub(1);
     stop_when_written(b, &log_b, in_topic, written, Duration::from_millis(100), Duration::from_secs(120));
