@@ -195,6 +195,17 @@ struct Run {
     static_members: bool,
 }
 
+/// A failed scenario must not leave its consumers running: they would keep reconnecting
+/// to the cluster long after the test, taking ports and cores from the tests after it.
+impl Drop for Run {
+    fn drop(&mut self) {
+        for child in self.consumers.iter_mut().flatten() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 impl Run {
     /// Starts one more consumer of the group.
     fn add_consumer(&mut self) {
