@@ -359,30 +359,24 @@ fn check_orders(client: &mut Client, table: &str) -> Result<(), SchemaError> {
             ));
         }
     }
-    let key: Vec<String> = client
-        .query(
-            "SELECT a.attname FROM pg_index i
+    let key: Vec<String> = first_column(
+        client,
+        "SELECT a.attname FROM pg_index i
              JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
              WHERE i.indrelid = to_regclass($1) AND i.indisprimary",
-            &[&table],
-        )?
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+        table,
+    )?;
     if key != ["id"] {
         let now = if key.is_empty() { "none".to_string() } else { key.join(", ") };
         problems.push(format!(
             "the primary key is ({now}), the sink needs it on id alone to write each order once (ALTER TABLE {table} ADD PRIMARY KEY (id))"
         ));
     }
-    let rules: Vec<String> = client
-        .query(
-            "SELECT rulename::text FROM pg_rewrite WHERE ev_class = to_regclass($1) AND ev_type = '3'",
-            &[&table],
-        )?
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let rules: Vec<String> = first_column(
+        client,
+        "SELECT rulename::text FROM pg_rewrite WHERE ev_class = to_regclass($1) AND ev_type = '3'",
+        table,
+    )?;
     for rule in rules {
         problems.push(format!(
             "rule {rule} rewrites inserts, but the sink copies rows in with COPY, which runs no rules (DROP RULE {rule} ON {table}; a trigger does what a rule does and COPY runs it)"
@@ -395,6 +389,12 @@ fn check_orders(client: &mut Client, table: &str) -> Result<(), SchemaError> {
     }
 }
 
+/// The first column of every row `sql` returns for the one text parameter `arg`: the
+/// catalogue lookups here each ask for a list of names.
+fn first_column(client: &mut Client, sql: &str, arg: &str) -> Result<Vec<String>, postgres::Error> {
+    Ok(client.query(sql, &[&arg])?.iter().map(|r| r.get(0)).collect())
+}
+
 /// Checks that the offsets and dead-letter tables have the columns the sink writes.
 fn check_bookkeeping(client: &mut Client) -> Result<(), SchemaError> {
     let mut problems = Vec::new();
@@ -402,14 +402,7 @@ fn check_bookkeeping(client: &mut Client) -> Result<(), SchemaError> {
         ("orderstream_offsets", &OFFSETS_COLUMNS[..]),
         ("orderstream_dead_letters", &DEAD_LETTER_COLUMNS[..]),
     ] {
-        let have: Vec<String> = client
-            .query(
-                "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped",
-                &[&bookkeeping],
-            )?
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
+        let have: Vec<String> = first_column(client, "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped", bookkeeping)?;
         let lacking: Vec<&str> = columns.iter().copied().filter(|c| !have.iter().any(|h| h == c)).collect();
         if !lacking.is_empty() {
             problems.push(format!("{bookkeeping} lacks column(s) {}", lacking.join(", ")));
