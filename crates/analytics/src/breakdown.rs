@@ -17,7 +17,7 @@ pub(crate) struct Breakdown {
     by_category: Vec<Totals>,
     by_channel: [Totals; 2],
     by_device: [Totals; 3],
-    by_payment: [Totals; 5],
+    by_payment: [Totals; Payment::ALL.len()],
     pub(crate) customers: [Totals; 2],
     stores: Vec<Vec<Totals>>,
     products: Vec<Vec<Totals>>,
@@ -100,7 +100,7 @@ impl Breakdown {
     pub(crate) fn top_stores(&self, top: usize) -> Vec<Ranked> {
         let entries = self.stores.iter().zip(Region::ALL).flat_map(|(list, region)| {
             list.iter().zip(region.stores()).map(|(t, store)| Ranked {
-                name: store.city,
+                name: store.id,
                 group: region.as_str(),
                 totals: t.report(),
             })

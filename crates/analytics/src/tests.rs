@@ -29,8 +29,10 @@ fn summaries_equal_the_orders_recomputed_for_every_filter() {
     let region_sum = all.by_region.values().map(|r| r.gross_value_grosz).sum::<i64>();
     assert_eq!(region_sum, all.total.gross_value_grosz);
 
-    let from_ms = T0 / 1000 + 3 * 3_600_000;
-    let to_ms = T0 / 1000 + 20 * 3_600_000;
+    // Window-aligned bounds (whole hours): a summary answers whole windows.
+    let hour_ms = (T0 / 1000).div_euclid(3_600_000) * 3_600_000;
+    let from_ms = hour_ms + 4 * 3_600_000;
+    let to_ms = hour_ms + 20 * 3_600_000;
     let filter = Filter { from_ms: Some(from_ms), to_ms: Some(to_ms), region: Some(2), category: Some(4) };
     let want = sums(orders.iter().filter(|o| {
         let t = o.timestamp.utc_millis();

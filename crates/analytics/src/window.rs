@@ -3,7 +3,7 @@
 //! answered exactly from the same data.
 
 use super::totals::Totals;
-use crate::order::{Category, Order, Region};
+use crate::order::{Category, Order, Payment, Region};
 
 /// Where an order falls in every breakdown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,7 +46,7 @@ impl Keys {
         Some(Keys {
             region: order.region.index(),
             category: category.index,
-            store: order.region.stores().iter().position(|s| s.city == order.store_id)?,
+            store: order.region.stores().iter().position(|s| s.id == order.store_id)?,
             product: position(known.products, order.nazwa_produktu)?,
             brand: position(known.brands, order.marka)?,
             channel: order.sales_channel.index(),
@@ -73,7 +73,7 @@ pub struct Cell {
     /// Per device.
     pub devices: [Totals; 3],
     /// Per payment method.
-    pub payments: [Totals; 5],
+    pub payments: [Totals; Payment::ALL.len()],
     /// New, then repeat customers.
     pub customers: [Totals; 2],
 }

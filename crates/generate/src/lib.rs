@@ -20,9 +20,13 @@ pub mod calendar;
 pub mod customers;
 pub mod ids;
 pub mod load;
+pub mod mix;
 pub mod pacing;
 pub mod scenario;
 pub mod source;
+
+#[cfg(test)]
+mod realism_tests;
 
 use std::sync::Arc;
 
@@ -30,7 +34,7 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
 use crate::order::{gross_value, EventTime, Order};
-use crate::order::{Channel, Payment, Region};
+use crate::order::{Channel, Region};
 use customers::CustomerPool;
 use ids::IdAllocator;
 use load::{HourPlan, LoadModel, IN_STORE};
@@ -160,9 +164,10 @@ impl Generator {
         let category = &self.model.categories()[usize::from(cell.category)];
         let rng = &mut self.rng;
 
+        let mix = self.model.mix();
+
         let region = Region::ALL[usize::from(cell.region)];
-        let stores = region.stores();
-        let store = &stores[rng.random_range(0..stores.len())];
+        let store = &region.stores()[mix.store(region, rng.random())];
         let in_store = usize::from(cell.channel) == IN_STORE;
         let sales_channel = if in_store { Channel::InStore } else { Channel::Online };
         let device_type = match sales_channel.devices() {
@@ -170,18 +175,27 @@ impl Generator {
             devices => devices[rng.random_range(0..devices.len())],
         };
         let customer_id = self.customers.next(rng);
-        let payment_method = Payment::ALL[rng.random_range(0..Payment::ALL.len())];
-        let product = category.products[rng.random_range(0..category.products.len())];
-        let marka = category.brands[rng.random_range(0..category.brands.len())];
-        let ilosc = rng.random_range(1..=4u8);
-        let list_price = rng.random_range(category.min_price_grosz..=category.max_price_grosz);
+        let (product, marka, list_price) = if category.items.is_empty() {
+            // A category in the prototype's form: name, brand and price drawn uniformly.
+            (
+                category.products[rng.random_range(0..category.products.len())],
+                category.brands[rng.random_range(0..category.brands.len())],
+                rng.random_range(category.min_price_grosz..=category.max_price_grosz),
+            )
+        } else {
+            let item = &category.items[mix.product(category.index, rng.random())];
+            (item.name, item.brand, item.price_grosz)
+        };
+        let ilosc = mix.quantity(category.index, rng.random());
         let cena_netto = load::discounted(list_price, cell.discount);
+        let wartosc_brutto = gross_value(cena_netto, ilosc);
+        let payment_method = mix.payment(sales_channel, wartosc_brutto, rng.random());
         let sprzedawca = in_store.then(|| store.salespeople[rng.random_range(0..store.salespeople.len())]);
 
         Order {
             id,
             timestamp,
-            store_id: store.city,
+            store_id: store.id,
             region,
             sales_channel,
             device_type,
@@ -192,7 +206,7 @@ impl Generator {
             kategoria_produktu: category,
             ilosc,
             cena_netto,
-            wartosc_brutto: gross_value(cena_netto, ilosc),
+            wartosc_brutto,
             sprzedawca,
         }
     }
@@ -243,30 +257,6 @@ mod tests {
                 prop_assert_eq!(a.order_at(T0 + i), b.order_at(T0 + i));
             }
         }
-    }
-
-    #[test]
-    fn uniform_choices_keep_the_prototype_distributions() {
-        let mut g = seeded(42);
-        let n = 60_000;
-        let orders: Vec<Order> = (0..n).map(|i| g.order_at(T0 + i * 1000)).collect();
-        let share = |pred: &dyn Fn(&Order) -> bool, of: &dyn Fn(&Order) -> bool| {
-            orders.iter().filter(|o| of(o) && pred(o)).count() as f64
-                / orders.iter().filter(|o| of(o)).count() as f64
-        };
-        let all = |_: &Order| true;
-        // Binomial sd at n=60k is at most 0.002 (0.004 within a fifth); tolerances are 5 sd.
-        assert!((share(&|o| o.payment_method == Payment::Blik, &all) - 0.2).abs() < 0.01);
-        assert!((share(&|o| o.ilosc == 4, &all) - 0.25).abs() < 0.01);
-        assert!(
-            (share(&|o| o.store_id == "Lublin", &|o| o.region == Region::Wschod) - 1.0 / 3.0).abs() < 0.03
-        );
-        assert!(
-            (share(&|o| o.device_type == order::Device::Mobile, &|o| o.sales_channel == Channel::Online)
-                - 0.5)
-                .abs()
-                < 0.015
-        );
     }
 
     #[test]

@@ -8,10 +8,11 @@
 use chrono::{Datelike, NaiveDate, Timelike};
 
 use super::calendar::{self, DayKind};
+use super::mix::{Mix, MixBuilder};
 use super::scenario::{
     ChannelProfile, DateRange, DateSpec, OpeningHours, Promotion, Scenario, ScenarioError, Season,
 };
-use crate::order::catalogue::{Catalogue, Category, Channel, Region, BUILTIN_CATEGORIES};
+use crate::order::catalogue::{Catalogue, Category, Channel, Product, Region, PROTOTYPE_CATEGORIES};
 use crate::order::EventTime;
 
 /// Index of the online channel in per-channel arrays.
@@ -31,6 +32,7 @@ pub struct LoadModel {
     promotions: Vec<CompiledPromotion>,
     categories: &'static [Category],
     category_weights: Vec<f64>,
+    mix: Mix,
 }
 
 #[derive(Debug, Clone)]
@@ -130,7 +132,10 @@ impl LoadModel {
         let opening = check.opening_hours(&scenario.opening_hours)?;
         let regions = check.regions(scenario)?;
 
-        let (categories, mut category_weights) = build_catalogue(scenario, path)?;
+        let Built { categories, weights: mut category_weights, popularity } =
+            build_catalogue(scenario, path)?;
+        let mix =
+            MixBuilder { path }.build(&categories, &scenario.categories, &popularity, &scenario.payments)?;
         let catalogue = CategoryNames { check, categories: &categories };
         for (name, w) in &scenario.category_weights {
             category_weights[catalogue.index("category_weights", name)?] =
@@ -157,7 +162,13 @@ impl LoadModel {
             promotions,
             categories,
             category_weights,
+            mix,
         })
+    }
+
+    /// The draws of store, product, quantity and payment.
+    pub fn mix(&self) -> &Mix {
+        &self.mix
     }
 
     /// The catalogue orders of this model come from, and are checked against.
@@ -484,11 +495,25 @@ pub fn discounted(price: i64, discount: f64) -> i64 {
     }
 }
 
-fn build_catalogue(scenario: &Scenario, path: &str) -> Result<(Vec<Category>, Vec<f64>), ScenarioError> {
-    if scenario.categories.is_empty() {
-        let weights = BUILTIN_CATEGORIES.iter().map(|c| c.products.len() as f64).collect();
-        return Ok((BUILTIN_CATEGORIES.iter().map(|c| Category { ..*c }).collect(), weights));
-    }
+/// The net price in grosz of a shelf price in PLN with 23 % VAT.
+fn net_of_shelf_price(pln: f64) -> i64 {
+    (pln * 100.0 / 1.23).round() as i64
+}
+
+/// The scenario's categories, their demand weights, and each one's product popularity
+/// (empty for a category given in the prototype's form). A category named as one of the
+/// prototype's also accepts the prototype's names, brands and prices, so that old orders
+/// still decode.
+/// A scenario's catalogue, as [`build_catalogue`] makes it.
+struct Built {
+    categories: Vec<Category>,
+    /// Demand weight per category.
+    weights: Vec<f64>,
+    /// Per category, each item's popularity.
+    popularity: Vec<Vec<f64>>,
+}
+
+fn build_catalogue(scenario: &Scenario, path: &str) -> Result<Built, ScenarioError> {
     let invalid = |field: String, value: String, reason: &str| ScenarioError::Invalid {
         path: path.to_string(),
         field,
@@ -497,62 +522,127 @@ fn build_catalogue(scenario: &Scenario, path: &str) -> Result<(Vec<Category>, Ve
     };
     let text = |field: String, value: &str| -> Result<&'static str, ScenarioError> {
         if value.is_empty()
-            || value.len() > 100
+            || value.chars().count() > 100
             || value.chars().any(|c| c.is_control() || matches!(c, '"' | '\\' | ','))
+            || value.starts_with(['=', '+', '-', '@', ' '])
         {
             return Err(invalid(
                 field,
                 format!("{value:?}"),
-                "needs 1-100 characters without quotes, backslashes, commas or control characters",
+                "needs 1-100 characters without quotes, backslashes, commas or control characters, \
+                 not starting with a space or = + - @ (a spreadsheet would read a formula)",
             ));
         }
         Ok(Box::leak(value.to_string().into_boxed_str()))
     };
-    let list = |field: String, values: &[String]| -> Result<&'static [&'static str], ScenarioError> {
+    let list = |field: String, values: &[String]| -> Result<Vec<&'static str>, ScenarioError> {
         if values.is_empty() {
             return Err(invalid(field, "[]".into(), "needs at least one entry"));
         }
-        let leaked = values.iter().map(|v| text(field.clone(), v)).collect::<Result<Vec<_>, _>>()?;
-        Ok(Box::leak(leaked.into_boxed_slice()))
+        values.iter().map(|v| text(field.clone(), v)).collect()
     };
-    if scenario.categories.len() > 200 {
+    if scenario.categories.is_empty() || scenario.categories.len() > 200 {
         return Err(invalid(
             "categories".into(),
             scenario.categories.len().to_string(),
-            "at most 200 categories",
+            "needs 1 to 200 categories",
         ));
     }
     let mut categories = Vec::new();
     let mut weights = Vec::new();
+    let mut popularity = Vec::new();
     for (i, c) in scenario.categories.iter().enumerate() {
         let field = |key: &str| format!("categories[{i}].{key}");
         let name = text(field("name"), &c.name)?;
         if categories.iter().any(|k: &Category| k.name == name) {
             return Err(invalid(field("name"), c.name.clone(), "duplicate category"));
         }
-        let [min, max] = c.price;
-        if !(min.is_finite() && max.is_finite() && min > 0.0 && min <= max && max < 1e9) {
-            return Err(invalid(
-                field("price"),
-                format!("{:?}", c.price),
-                "needs [min, max] in PLN with 0 < min <= max",
-            ));
+        let (mut products, mut brands, mut items, mut min, mut max, mut sold) =
+            (Vec::new(), Vec::new(), Vec::new(), i64::MAX, 0, Vec::new());
+        match (&c.items[..], c.price) {
+            ([], Some([lo, hi])) => {
+                if !(lo.is_finite() && hi.is_finite() && lo > 0.0 && lo <= hi && hi < 1e9) {
+                    return Err(invalid(
+                        field("price"),
+                        format!("{:?}", [lo, hi]),
+                        "needs [min, max] in PLN with 0 < min <= max",
+                    ));
+                }
+                products = list(field("products"), &c.products)?;
+                brands = list(field("brands"), &c.brands)?;
+                (min, max) = ((lo * 100.0).round() as i64, (hi * 100.0).round() as i64);
+            }
+            ([], None) => {
+                return Err(invalid(
+                    field("items"),
+                    "[]".into(),
+                    "needs `items` (each product with brand and shelf price), or `products`, `brands` and a `price` range",
+                ))
+            }
+            (given, price) => {
+                if price.is_some() || !c.products.is_empty() || !c.brands.is_empty() {
+                    return Err(invalid(
+                        field("items"),
+                        format!("{} items", given.len()),
+                        "give either `items` or `products`, `brands` and `price`, not both",
+                    ));
+                }
+                for (j, item) in given.iter().enumerate() {
+                    let at = |key: &str| format!("categories[{i}].items[{j}].{key}");
+                    let product = text(at("name"), &item.name)?;
+                    if products.contains(&product) {
+                        return Err(invalid(at("name"), item.name.clone(), "duplicate product in this category"));
+                    }
+                    let brand = text(at("brand"), &item.brand)?;
+                    if !(item.shelf_price.is_finite() && item.shelf_price >= 0.02 && item.shelf_price < 1e7) {
+                        return Err(invalid(
+                            at("shelf_price"),
+                            item.shelf_price.to_string(),
+                            "needs a price in PLN from 0.02 to 9,999,999",
+                        ));
+                    }
+                    if !(item.popularity.is_finite() && item.popularity >= 0.0) {
+                        return Err(invalid(at("popularity"), item.popularity.to_string(), "must be a number of 0 or more"));
+                    }
+                    let price_grosz = net_of_shelf_price(item.shelf_price);
+                    (min, max) = (min.min(price_grosz), max.max(price_grosz));
+                    products.push(product);
+                    if !brands.contains(&brand) {
+                        brands.push(brand);
+                    }
+                    items.push(Product { name: product, brand, price_grosz });
+                    sold.push(item.popularity);
+                }
+                if sold.iter().sum::<f64>() <= 0.0 {
+                    return Err(invalid(field("items"), "popularity 0".into(), "at least one product needs a popularity above 0"));
+                }
+            }
         }
-        let weight = c.weight.unwrap_or(c.products.len() as f64);
+        let weight = c.weight.unwrap_or(products.len() as f64);
         if !(weight.is_finite() && weight > 0.0) {
             return Err(invalid(field("weight"), weight.to_string(), "must be a number above 0"));
         }
-        let min_price_grosz = (min * 100.0).round() as i64;
+        if let Some(old) = PROTOTYPE_CATEGORIES.iter().find(|p| p.name == name) {
+            let names: Vec<&'static str> =
+                old.products.iter().copied().filter(|p| !products.contains(p)).collect();
+            products.extend(names);
+            let makers: Vec<&'static str> =
+                old.brands.iter().copied().filter(|b| !brands.contains(b)).collect();
+            brands.extend(makers);
+            (min, max) = (min.min(old.min_price_grosz), max.max(old.max_price_grosz));
+        }
         categories.push(Category {
             name,
-            products: list(field("products"), &c.products)?,
-            brands: list(field("brands"), &c.brands)?,
-            min_price_grosz,
-            max_price_grosz: (max * 100.0).round() as i64,
-            lowest_price_grosz: min_price_grosz,
+            products: Box::leak(products.into_boxed_slice()),
+            brands: Box::leak(brands.into_boxed_slice()),
+            items: Box::leak(items.into_boxed_slice()),
+            min_price_grosz: min,
+            max_price_grosz: max,
+            lowest_price_grosz: min,
             index: categories.len(),
         });
         weights.push(weight);
+        popularity.push(sold);
     }
-    Ok((categories, weights))
+    Ok(Built { categories, weights, popularity })
 }

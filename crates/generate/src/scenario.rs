@@ -75,12 +75,40 @@ pub struct Scenario {
     /// Date ranges with a discount and an uplift of demand.
     #[serde(default = "builtin_promotions")]
     pub promotions: Vec<Promotion>,
-    /// Replaces the built-in catalogue when present.
-    #[serde(default)]
+    /// How buyers pay, per channel.
+    #[serde(default = "builtin_payments")]
+    pub payments: Payments,
+    /// The catalogue: categories and the products sold in them.
+    #[serde(default = "builtin_categories")]
     pub categories: Vec<CategorySpec>,
-    /// Demand weight per category of the built-in catalogue (default: its product count).
+    /// Demand weight per category, replacing the one its entry gives.
     #[serde(default)]
     pub category_weights: BTreeMap<String, f64>,
+}
+
+/// The payment mix: a share per payment method in each channel, and how instalments
+/// follow the order's value.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Payments {
+    /// Share of orders per payment method online (methods left out: 0).
+    pub online: BTreeMap<String, f64>,
+    /// Share of orders per payment method in stores.
+    pub in_store: BTreeMap<String, f64>,
+    /// Multipliers of the instalments share by the order's gross value: the first band
+    /// whose `below` is above the value applies; the last band has no `below`.
+    #[serde(default)]
+    pub instalments_by_value: Vec<ValueBand>,
+}
+
+/// One band of order values.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValueBand {
+    /// Upper end of the band in PLN gross, exclusive; absent for the last band.
+    pub below: Option<f64>,
+    /// Multiplier of the share in this band.
+    pub factor: f64,
 }
 
 /// The two channels.
@@ -180,20 +208,44 @@ pub struct Promotion {
     pub uplift: f64,
 }
 
-/// A category of a replacement catalogue.
+/// A category of the catalogue: either `items`, each product with its brand and price,
+/// or the prototype's form, `products`, `brands` and a `price` range drawn uniformly.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CategorySpec {
     /// `kategoria_produktu`.
     pub name: String,
-    /// `nazwa_produktu` values.
+    /// The products sold, each with its brand, shelf price and popularity.
+    #[serde(default)]
+    pub items: Vec<ItemSpec>,
+    /// `nazwa_produktu` values (the form without `items`).
+    #[serde(default)]
     pub products: Vec<String>,
-    /// `marka` values.
+    /// `marka` values (the form without `items`).
+    #[serde(default)]
     pub brands: Vec<String>,
-    /// Net unit price range in PLN, `[min, max]`.
-    pub price: [f64; 2],
-    /// Demand weight (default: the number of products).
+    /// Net unit price range in PLN, `[min, max]` (the form without `items`).
+    pub price: Option<[f64; 2]>,
+    /// Share of demand (default: the number of products).
     pub weight: Option<f64>,
+    /// Weights of buying 1, 2, 3 or 4 units (default: each equally likely).
+    pub quantity: Option<Vec<f64>>,
+}
+
+/// One product of the catalogue.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ItemSpec {
+    /// `nazwa_produktu`.
+    pub name: String,
+    /// `marka`.
+    pub brand: String,
+    /// Regular shelf price in PLN with 23 % VAT, as a shop lists it; the net price of
+    /// the record is this divided by 1.23, to the grosz.
+    pub shelf_price: f64,
+    /// Relative sales weight within the category.
+    #[serde(default = "one")]
+    pub popularity: f64,
 }
 
 fn one() -> f64 {
@@ -225,6 +277,12 @@ fn builtin_seasons() -> Vec<Season> {
 }
 fn builtin_promotions() -> Vec<Promotion> {
     Scenario::builtin().promotions
+}
+fn builtin_payments() -> Payments {
+    Scenario::builtin().payments
+}
+fn builtin_categories() -> Vec<CategorySpec> {
+    Scenario::builtin().categories
 }
 
 impl Scenario {

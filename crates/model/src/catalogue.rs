@@ -1,11 +1,15 @@
 //! The retailer's world: regions, stores, salespeople, channels, devices, payment
 //! methods and the product catalogue.
 //!
+//! The stores are listed in `catalogue/chain.rs`; the products come from the scenario.
+//!
 //! The fixed dimensions are enums, so code matches on them instead of comparing strings,
 //! and an enum's index is its position in `ALL`. The categories are data (a scenario may
 //! replace them), held in a [`Catalogue`] value that a command builds once and passes to
 //! whatever decodes or aggregates orders. All text is `'static`, so generated and decoded
 //! orders point at it instead of allocating.
+
+mod chain;
 
 /// Declares a closed set of values that travel as fixed strings: the enum, `ALL` in index
 /// order, the text of each and the parse back.
@@ -99,8 +103,10 @@ text_enum! {
         Blik = "blik",
         /// A gift voucher.
         Voucher = "voucher",
-        /// A bank transfer.
+        /// A bank transfer; online mostly pay-by-link.
         BankTransfer = "bank_transfer",
+        /// Instalments (raty), granted at the till or online by a partner bank.
+        Instalments = "instalments",
     }
 }
 
@@ -115,36 +121,70 @@ impl Channel {
 }
 
 impl Region {
-    /// The stores of this region.
+    /// The stores of this region, the closed ones of the prototype included.
     pub const fn stores(self) -> &'static [Store] {
         match self {
-            Region::Central => CENTRAL,
-            Region::Wschod => WSCHOD,
-            Region::Poludnie => POLUDNIE,
-            Region::Zachod => ZACHOD,
-            Region::Polnoc => POLNOC,
+            Region::Central => chain::CENTRAL,
+            Region::Wschod => chain::WSCHOD,
+            Region::Poludnie => chain::POLUDNIE,
+            Region::Zachod => chain::ZACHOD,
+            Region::Polnoc => chain::POLNOC,
+        }
+    }
+
+    /// The region's name in Polish, for people; the code stays what the record carries.
+    pub const fn polish_name(self) -> &'static str {
+        match self {
+            Region::Central => "Centrum",
+            Region::Wschod => "Wschód",
+            Region::Poludnie => "Południe",
+            Region::Zachod => "Zachód",
+            Region::Polnoc => "Północ",
         }
     }
 }
 
-/// A store, named by its city, with the salespeople who work there.
+/// A store of the chain, with the salespeople who work there.
 #[derive(Debug)]
 pub struct Store {
-    /// City name, used as `store_id` and as the Kafka message key.
+    /// `store_id`, also the Kafka message key: the city, or city and district where a
+    /// city has several stores.
+    pub id: &'static str,
+    /// The city, with its Polish letters.
     pub city: &'static str,
+    /// The voivodeship (province) of the city.
+    pub voivodeship: &'static str,
+    /// Relative share of its region's orders; 0 for a closed store, whose past orders
+    /// still decode.
+    pub weight: f64,
     /// Salespeople who can serve an in-store order here.
     pub salespeople: &'static [&'static str],
 }
 
-/// A product category with its products, brands and net unit price range.
+/// A product the generator sells: one SKU at one list price.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Product {
+    /// `nazwa_produktu`.
+    pub name: &'static str,
+    /// `marka`.
+    pub brand: &'static str,
+    /// Net list price per unit in grosz, before any promotion.
+    pub price_grosz: i64,
+}
+
+/// A product category: what is sold in it, and what an order of it may carry.
 #[derive(PartialEq, Eq)]
 pub struct Category {
     /// Category name as it appears in `kategoria_produktu`.
     pub name: &'static str,
-    /// Product names (`nazwa_produktu`) sold in this category.
+    /// Every product name (`nazwa_produktu`) an order of this category may carry: the
+    /// products sold, and those of the prototype's catalogue, so old orders still decode.
     pub products: &'static [&'static str],
-    /// Brands (`marka`) that make products of this category.
+    /// Every brand (`marka`) an order of this category may carry, likewise.
     pub brands: &'static [&'static str],
+    /// The products sold, each at its own price. Empty for a category given only as
+    /// names, brands and a price range, whose orders draw each of them uniformly.
+    pub items: &'static [Product],
     /// Lowest net unit price in grosz (1/100 PLN).
     pub min_price_grosz: i64,
     /// Highest net unit price in grosz.
@@ -169,43 +209,17 @@ const fn zloty(amount: i64) -> i64 {
     amount * 100
 }
 
-static CENTRAL: &[Store] =
-    &[Store { city: "Warszawa", salespeople: &["Anna Kowalska", "Piotr Nowak", "Katarzyna Wisniewska"] }];
-
-static WSCHOD: &[Store] = &[
-    Store { city: "Lublin", salespeople: &["Tomasz Wojcik", "Magdalena Kaminska", "Pawel Lewandowski"] },
-    Store { city: "Terespol", salespeople: &["Agnieszka Zielinska", "Michal Szymanski"] },
-    Store { city: "Bialystok", salespeople: &["Joanna Wozniak", "Krzysztof Dabrowski"] },
-];
-
-static POLUDNIE: &[Store] = &[
-    Store { city: "Krakow", salespeople: &["Marcin Kozlowski", "Ewa Jankowska", "Lukasz Mazur"] },
-    Store { city: "Katowice", salespeople: &["Monika Kwiatkowska", "Grzegorz Krawczyk"] },
-    Store { city: "Rzeszow", salespeople: &["Aleksandra Piotrowska", "Jakub Grabowski"] },
-    Store { city: "Czestochowa", salespeople: &["Barbara Pawlowska", "Adam Michalski", "Natalia Krol"] },
-];
-
-static ZACHOD: &[Store] = &[
-    Store { city: "Wroclaw", salespeople: &["Marek Wieczorek", "Dorota Jablonska", "Bartosz Majewski"] },
-    Store { city: "Poznan", salespeople: &["Karolina Olszewska", "Rafal Stepien"] },
-];
-
-static POLNOC: &[Store] = &[
-    Store { city: "Gdansk", salespeople: &["Zofia Malinowska", "Dariusz Gorski", "Iwona Rutkowska"] },
-    Store { city: "Gdynia", salespeople: &["Sebastian Witkowski", "Beata Walczak"] },
-    Store { city: "Bydgoszcz", salespeople: &["Wojciech Sikora", "Renata Baran"] },
-    Store { city: "Sopot", salespeople: &["Hubert Zalewski", "Marta Szczepanska"] },
-    Store { city: "Szczecin", salespeople: &["Robert Pietrzak", "Elzbieta Wrobel", "Kamil Adamczyk"] },
-];
-
-/// The built-in product catalogue (README, "The order record"); a scenario may replace it.
-pub static BUILTIN_CATEGORIES: &[Category] = &[
+/// The prototype's catalogue: its names, brands and price ranges are still accepted in the
+/// categories of the same name, so that orders written before the catalogue of products
+/// still decode.
+pub static PROTOTYPE_CATEGORIES: &[Category] = &[
     Category {
         name: "Laptopy",
         products: &["Laptop gamingowy", "Ultrabook", "Laptop biznesowy", "Laptop 2w1"],
         brands: &["Apple", "Dell", "HP", "Lenovo", "Asus"],
         min_price_grosz: zloty(2000),
         max_price_grosz: zloty(8000),
+        items: &[],
         lowest_price_grosz: zloty(2000),
         index: 0,
     },
@@ -220,6 +234,7 @@ pub static BUILTIN_CATEGORIES: &[Category] = &[
         brands: &["Apple", "Samsung", "Xiaomi", "Sony"],
         min_price_grosz: zloty(1000),
         max_price_grosz: zloty(6000),
+        items: &[],
         lowest_price_grosz: zloty(1000),
         index: 1,
     },
@@ -229,6 +244,7 @@ pub static BUILTIN_CATEGORIES: &[Category] = &[
         brands: &["Sony", "JBL", "Bose", "Anker"],
         min_price_grosz: zloty(100),
         max_price_grosz: zloty(3000),
+        items: &[],
         lowest_price_grosz: zloty(100),
         index: 2,
     },
@@ -238,6 +254,7 @@ pub static BUILTIN_CATEGORIES: &[Category] = &[
         brands: &["Samsung", "LG", "Sony"],
         min_price_grosz: zloty(1500),
         max_price_grosz: zloty(10000),
+        items: &[],
         lowest_price_grosz: zloty(1500),
         index: 3,
     },
@@ -247,6 +264,7 @@ pub static BUILTIN_CATEGORIES: &[Category] = &[
         brands: &["Anker", "Belkin", "Samsung", "Apple"],
         min_price_grosz: zloty(30),
         max_price_grosz: zloty(500),
+        items: &[],
         lowest_price_grosz: zloty(30),
         index: 4,
     },
@@ -260,10 +278,10 @@ pub struct Catalogue {
 }
 
 impl Catalogue {
-    /// The order record's categories at list prices. Orders of the built-in scenario may be cheaper
-    /// (its promotions): check those against the compiled scenario's catalogue.
-    pub const fn list_prices() -> Catalogue {
-        Catalogue { categories: BUILTIN_CATEGORIES }
+    /// The prototype's categories at their list price ranges: what orders written before
+    /// the catalogue of products carry.
+    pub const fn prototype() -> Catalogue {
+        Catalogue { categories: PROTOTYPE_CATEGORIES }
     }
 
     /// A catalogue of `categories`, whose `index` fields must be their positions (a
@@ -292,22 +310,37 @@ pub fn intern(list: &'static [&'static str], value: &str) -> Option<&'static str
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashSet;
 
     #[test]
-    fn fifteen_cities_with_two_or_three_salespeople() {
+    fn a_chain_of_seventy_stores_in_every_voivodeship_with_two_or_three_salespeople() {
         let stores: Vec<&Store> = Region::ALL.iter().flat_map(|r| r.stores()).collect();
-        assert_eq!(stores.len(), 15);
-        for s in stores {
-            let want = if s.city == "Warszawa" || s.city == "Lublin" { 3..=3 } else { 2..=3 };
-            assert!(want.contains(&s.salespeople.len()), "{}", s.city);
+        let open: Vec<&&Store> = stores.iter().filter(|s| s.weight > 0.0).collect();
+        assert_eq!(open.len(), 70);
+        assert!(open.iter().map(|s| s.city).collect::<HashSet<_>>().len() >= 40);
+        assert_eq!(open.iter().map(|s| s.voivodeship).collect::<HashSet<_>>().len(), 16);
+        let ids: HashSet<&str> = stores.iter().map(|s| s.id).collect();
+        assert_eq!(ids.len(), stores.len(), "store ids are unique across regions");
+        for s in &stores {
+            assert!((2..=3).contains(&s.salespeople.len()), "{}", s.id);
+        }
+        // The prototype's fifteen stores still exist, with their staff, in their regions.
+        for (id, region, seller) in [
+            ("Krakow", Region::Poludnie, "Ewa Jankowska"),
+            ("Warszawa", Region::Central, "Piotr Nowak"),
+            ("Sopot", Region::Polnoc, "Marta Szczepanska"),
+            ("Terespol", Region::Wschod, "Michal Szymanski"),
+        ] {
+            let store = region.stores().iter().find(|s| s.id == id).unwrap();
+            assert!(store.salespeople.contains(&seller), "{id}");
         }
     }
 
     #[test]
-    fn twenty_one_products_in_five_categories() {
-        assert_eq!(BUILTIN_CATEGORIES.len(), 5);
-        assert_eq!(BUILTIN_CATEGORIES.iter().map(|c| c.products.len()).sum::<usize>(), 21);
-        assert!(BUILTIN_CATEGORIES.iter().enumerate().all(|(i, c)| c.index == i));
+    fn the_prototype_had_twenty_one_products_in_five_categories() {
+        assert_eq!(PROTOTYPE_CATEGORIES.len(), 5);
+        assert_eq!(PROTOTYPE_CATEGORIES.iter().map(|c| c.products.len()).sum::<usize>(), 21);
+        assert!(PROTOTYPE_CATEGORIES.iter().enumerate().all(|(i, c)| c.index == i));
     }
 
     #[test]

@@ -216,7 +216,7 @@ pub fn check_fields(wire: &OrderFields<'_>, catalogue: &Catalogue) -> Result<Ord
     let store = region
         .stores()
         .iter()
-        .find(|s| s.city == wire.store_id)
+        .find(|s| s.id == wire.store_id)
         .ok_or_else(|| invalid("store_id", wire.store_id, format!("no such store in region {region}")))?;
     let sales_channel = Channel::parse(wire.sales_channel)
         .ok_or_else(|| invalid("sales_channel", wire.sales_channel, "expected online or in_store"))?;
@@ -259,7 +259,7 @@ pub fn check_fields(wire: &OrderFields<'_>, catalogue: &Catalogue) -> Result<Ord
     let sprzedawca = match (in_store, seller) {
         (true, Some(name)) => Some(
             intern(store.salespeople, name)
-                .ok_or_else(|| invalid("sprzedawca", name, format!("does not work in {}", store.city)))?,
+                .ok_or_else(|| invalid("sprzedawca", name, format!("does not work in {}", store.id)))?,
         ),
         (true, None) => return Err(invalid("sprzedawca", "", "an in-store sale needs a salesperson")),
         (false, Some(name)) => return Err(invalid("sprzedawca", name, "an online sale has no salesperson")),
@@ -269,7 +269,7 @@ pub fn check_fields(wire: &OrderFields<'_>, catalogue: &Catalogue) -> Result<Ord
     Ok(Order {
         id: wire.id,
         timestamp: wire.timestamp,
-        store_id: store.city,
+        store_id: store.id,
         region,
         sales_channel,
         device_type,
@@ -299,7 +299,7 @@ mod tests {
     }
 
     fn decode(payload: &[u8]) -> Result<Order, DecodeError> {
-        decode_json(payload, &Catalogue::list_prices())
+        decode_json(payload, &Catalogue::prototype())
     }
 
     fn field_of(err: DecodeError) -> &'static str {

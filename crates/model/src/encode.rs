@@ -1,7 +1,8 @@
 //! Hand-rolled JSON and CSV writers for [`Order`].
 //!
-//! Every text field of an order is a catalogue string (plain ASCII without quotes, commas
-//! or backslashes, which a catalogue test checks), so neither format needs escaping and
+//! Every text field of an order is a catalogue string (UTF-8 text without quotes, commas,
+//! backslashes or control characters, which a catalogue test and the scenario's checks
+//! make sure of), so neither format needs escaping and
 //! both can be written straight into a reused buffer: this is the generator's and the CSV
 //! sink's hot path. Money is written with exactly two decimals.
 
@@ -81,7 +82,7 @@ pub fn push_money(out: &mut Vec<u8>, grosz: Grosz) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalogue::{Region, BUILTIN_CATEGORIES};
+    use crate::catalogue::{Region, PROTOTYPE_CATEGORIES};
 
     #[test]
     fn money_has_two_decimals() {
@@ -98,18 +99,18 @@ mod tests {
         for r in Region::ALL {
             all.push(r.as_str());
             for s in r.stores() {
-                all.push(s.city);
+                all.push(s.id);
                 all.extend(s.salespeople);
             }
         }
-        for c in BUILTIN_CATEGORIES {
+        for c in PROTOTYPE_CATEGORIES {
             all.push(c.name);
             all.extend(c.products);
             all.extend(c.brands);
         }
         for text in all {
             assert!(
-                text.bytes().all(|b| b.is_ascii_graphic() || b == b' ') && !text.contains(['"', ',', '\\']),
+                !text.chars().any(char::is_control) && !text.contains(['"', ',', '\\']),
                 "{text:?} would need escaping"
             );
         }

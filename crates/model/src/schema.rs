@@ -101,7 +101,7 @@ mod tests {
     #[test]
     fn serde_and_the_hand_written_writer_give_the_same_object() {
         let good = br#"{"id":7,"timestamp":"2026-11-26T09:15:02.345+01:00","store_id":"Lublin","region":"Wschod","sales_channel":"in_store","device_type":"store","customer_id":"8d3f2c1e-9a4b-4c5d-8e6f-0a1b2c3d4e5f","payment_method":"blik","nazwa_produktu":"Powerbank","marka":"Anker","kategoria_produktu":"Akcesoria","ilosc":3,"cena_netto":99.99,"wartosc_brutto":368.96,"sprzedawca":"Tomasz Wojcik"}"#;
-        let order = decode_json(good, &Catalogue::list_prices()).unwrap();
+        let order = decode_json(good, &Catalogue::prototype()).unwrap();
         let mut written = Vec::new();
         write_json(&order, &mut written);
         let by_hand: serde_json::Value = serde_json::from_slice(&written).unwrap();
