@@ -123,7 +123,9 @@ fn filter_form(filter: &Filter, categories: &[Category], range: &str) -> String 
         ranges.push_str(&option(range, &format!("last {range}"), true));
     }
     let regions: String = std::iter::once(option("", "all regions", filter.region.is_none()))
-        .chain(Region::ALL.iter().map(|r| option(r.as_str(), r.as_str(), filter.region == Some(r.index()))))
+        .chain(
+            Region::ALL.iter().map(|r| option(r.as_str(), r.polish_name(), filter.region == Some(r.index()))),
+        )
         .collect();
     let category_options: String = std::iter::once(option("", "all categories", filter.category.is_none()))
         .chain(categories.iter().enumerate().map(|(i, c)| option(c.name, c.name, filter.category == Some(i))))

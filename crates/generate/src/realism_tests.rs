@@ -172,3 +172,52 @@ fn orders_of_the_prototypes_chain_and_catalogue_still_decode() {
     let new = orders_from(&mut seeded(8), MARCH, 1)[0];
     assert!(new.store_id != "Krakow");
 }
+
+/// The figures the README's table shows: November 2026 (Black Friday included) with
+/// seed 1. Run with `--nocapture` to print them.
+#[test]
+fn a_seeded_november_lands_within_the_stated_bounds() {
+    let mut g = seeded(1);
+    let (from, to) = (1_793_487_600_000_000_f64, 1_796_079_600_000_000_f64); // 2026-11-01/12-01, Polish time
+    let mut t = from;
+    let mut orders = Vec::new();
+    while let Some(next) = g.next_arrival(t).filter(|n| *n < to) {
+        t = next;
+        orders.push(g.order_at(t as i64));
+    }
+    let gross: i64 = orders.iter().map(|o| o.wartosc_brutto).sum();
+    let ticket = gross as f64 / orders.len() as f64 / 100.0;
+    let gross_m = gross as f64 / 1e8;
+    println!(
+        "| orders | {} |\n| gross | {gross_m:.0} M zł |\n| average ticket | {ticket:.0} zł |",
+        orders.len()
+    );
+    let mut by_category: Vec<(&str, i64)> = Vec::new();
+    for o in &orders {
+        match by_category.iter_mut().find(|(n, _)| *n == o.kategoria_produktu.name) {
+            Some((_, v)) => *v += o.wartosc_brutto,
+            None => by_category.push((o.kategoria_produktu.name, o.wartosc_brutto)),
+        }
+    }
+    by_category.sort_by_key(|(_, v)| -v);
+    for (name, v) in &by_category {
+        println!("| {name} | {:.1} % of gross |", *v as f64 * 100.0 / gross as f64);
+    }
+    for channel in Channel::ALL {
+        let of: Vec<&Order> = orders.iter().filter(|o| o.sales_channel == *channel).collect();
+        let mix: Vec<String> = Payment::ALL
+            .iter()
+            .map(|p| {
+                let n = of.iter().filter(|o| o.payment_method == *p).count();
+                format!("{p} {:.0} %", n as f64 * 100.0 / of.len() as f64)
+            })
+            .collect();
+        println!("| {channel} ({} orders) | {} |", of.len(), mix.join(", "));
+    }
+    // A month of a chain turning over 3-15 bn zł a year; November runs above the average.
+    assert!((250.0..=1900.0).contains(&gross_m), "{gross_m} M zł");
+    assert!((300.0..=2500.0).contains(&ticket), "{ticket} zł");
+    assert_eq!(by_category.len(), 5);
+    let stores: HashSet<&str> = orders.iter().map(|o| o.store_id).collect();
+    assert_eq!(stores.len(), 70, "every store sells in a month");
+}
