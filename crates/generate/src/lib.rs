@@ -27,6 +27,8 @@ pub mod source;
 
 #[cfg(test)]
 mod realism_tests;
+#[cfg(test)]
+mod scenario_tests;
 
 use std::sync::Arc;
 

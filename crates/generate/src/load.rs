@@ -20,6 +20,13 @@ pub const ONLINE: usize = Channel::Online.index();
 /// Index of the in-store channel in per-channel arrays.
 pub const IN_STORE: usize = Channel::InStore.index();
 const MICROS_PER_HOUR: i64 = 3_600_000_000;
+/// The largest rate, share, multiplier or weight a scenario may give: their products and
+/// sums stay finite, so no draw degenerates.
+pub const MAX_WEIGHT: f64 = 1e9;
+/// The deepest discount a promotion may give; the decoder accepts prices down to it in
+/// every category, so orders of a scenario that only changes promotions still decode
+/// with the built-in catalogue.
+pub const MAX_DISCOUNT: f64 = 0.9;
 
 /// A compiled scenario: everything needed to plan any hour.
 #[derive(Debug, Clone)]
@@ -142,14 +149,13 @@ impl LoadModel {
                 check.positive(&format!("category_weights.{name}"), *w)?;
         }
         let seasons = catalogue.seasons(&scenario.seasons)?;
-        let (promotions, deepest) = catalogue.promotions(&scenario.promotions)?;
+        let promotions = catalogue.promotions(&scenario.promotions)?;
 
-        // The decoder accepts a price as low as the deepest discount allows.
+        // The decoder accepts a price as low as the deepest discount any scenario may give.
         let categories: &'static [Category] = Box::leak(
             categories
                 .iter()
-                .zip(&deepest)
-                .map(|(c, d)| Category { lowest_price_grosz: discounted(c.min_price_grosz, *d), ..*c })
+                .map(|c| Category { lowest_price_grosz: discounted(c.min_price_grosz, MAX_DISCOUNT), ..*c })
                 .collect::<Vec<_>>()
                 .into_boxed_slice(),
         );
@@ -231,6 +237,36 @@ impl LoadModel {
         let active: Vec<&CompiledPromotion> =
             self.promotions.iter().filter(|p| p.range.contains(date)).collect();
 
+        let (mut cells, mut cumulative, total) = self.cells(channel, demand, &mix, &active);
+        let rate_per_sec = total / 60.0;
+        if cells.is_empty() {
+            // Nothing is expected this hour, but a fixed-rate run still needs a mix: the
+            // scenario's own, without the hour's and the day's multipliers (in stores only
+            // while they are open).
+            let mut fallback = [self.channels[ONLINE].share, 0.0];
+            if open {
+                fallback[IN_STORE] = self.channels[IN_STORE].share;
+            }
+            if mix.iter().sum::<f64>() <= 0.0 {
+                mix = vec![1.0; mix.len()];
+            }
+            (cells, cumulative, _) = self.cells(fallback, 1.0, &mix, &active);
+            if cells.is_empty() {
+                // Promotions with an uplift of 0 on everything: the plain mix then.
+                (cells, cumulative, _) = self.cells(fallback, 1.0, &mix, &[]);
+            }
+        }
+        HourPlan { hour, offset_secs, rate_per_sec, cells, cumulative }
+    }
+
+    /// The cells with an expected rate above 0, and their cumulative rates per minute.
+    fn cells(
+        &self,
+        channel: [f64; 2],
+        demand: f64,
+        mix: &[f64],
+        active: &[&CompiledPromotion],
+    ) -> (Vec<Cell>, Vec<f64>, f64) {
         let mut cells = Vec::with_capacity(2 * self.regions.len() * mix.len());
         let mut cumulative = Vec::with_capacity(cells.capacity());
         let mut total = 0.0;
@@ -251,23 +287,7 @@ impl LoadModel {
                 }
             }
         }
-        let rate_per_sec = total / 60.0;
-        if cells.is_empty() {
-            // Nothing is expected this hour; a fixed-rate run still needs a mix, so it
-            // falls back to online orders spread evenly.
-            for r in 0..self.regions.len() {
-                for k in 0..mix.len() {
-                    cells.push(Cell {
-                        channel: ONLINE as u8,
-                        region: r as u8,
-                        category: k as u8,
-                        discount: 0.0,
-                    });
-                    cumulative.push(cells.len() as f64);
-                }
-            }
-        }
-        HourPlan { hour, offset_secs, rate_per_sec, cells, cumulative }
+        (cells, cumulative, total)
     }
 }
 
@@ -289,18 +309,18 @@ impl Check<'_> {
     }
 
     fn positive(&self, field: &str, v: f64) -> Result<f64, ScenarioError> {
-        if v.is_finite() && v > 0.0 {
+        if v.is_finite() && v > 0.0 && v <= MAX_WEIGHT {
             Ok(v)
         } else {
-            Err(self.invalid(field, v.to_string(), "must be a number above 0"))
+            Err(self.invalid(field, v.to_string(), "must be a number above 0 and at most 1e9"))
         }
     }
 
     fn non_negative(&self, field: &str, v: f64) -> Result<f64, ScenarioError> {
-        if v.is_finite() && v >= 0.0 {
+        if v.is_finite() && (0.0..=MAX_WEIGHT).contains(&v) {
             Ok(v)
         } else {
-            Err(self.invalid(field, v.to_string(), "must be a number of 0 or more"))
+            Err(self.invalid(field, v.to_string(), "must be a number from 0 to 1e9"))
         }
     }
 
@@ -410,10 +430,18 @@ impl CategoryNames<'_> {
     fn index(&self, field: &str, name: &str) -> Result<usize, ScenarioError> {
         self.categories.iter().position(|c| c.name == name).ok_or_else(|| {
             let known: Vec<&str> = self.categories.iter().map(|c| c.name).collect();
+            // Seasons and promotions left out of a file are the built-in ones, which name
+            // the built-in categories: say so when the file replaced the catalogue.
+            let hint = if field.starts_with("seasons") || field.starts_with("promotions") {
+                "; seasons and promotions a file leaves out are the built-in ones: give your own, \
+                 or `seasons = []` and `promotions = []`"
+            } else {
+                ""
+            };
             self.check.invalid(
                 field,
                 name.to_string(),
-                &format!("unknown category; the categories are {known:?}"),
+                &format!("unknown category; the categories are {known:?}{hint}"),
             )
         })
     }
@@ -437,17 +465,13 @@ impl CategoryNames<'_> {
         Ok(compiled)
     }
 
-    /// The promotions, and the deepest discount each category gets from any of them.
-    fn promotions(
-        &self,
-        promotions: &[Promotion],
-    ) -> Result<(Vec<CompiledPromotion>, Vec<f64>), ScenarioError> {
+    /// The promotions.
+    fn promotions(&self, promotions: &[Promotion]) -> Result<Vec<CompiledPromotion>, ScenarioError> {
         let check = self.check;
         let mut compiled = Vec::new();
-        let mut deepest = vec![0.0f64; self.categories.len()];
         for (i, p) in promotions.iter().enumerate() {
             let field = format!("promotions[{i}] ({})", p.name);
-            if !(0.0..=0.9).contains(&p.discount) {
+            if !(0.0..=MAX_DISCOUNT).contains(&p.discount) {
                 return Err(check.invalid(
                     &format!("{field}.discount"),
                     p.discount.to_string(),
@@ -469,11 +493,6 @@ impl CategoryNames<'_> {
                 })?;
                 channels[channel.index()] = true;
             }
-            for (d, on) in deepest.iter_mut().zip(&on) {
-                if *on {
-                    *d = d.max(p.discount);
-                }
-            }
             compiled.push(CompiledPromotion {
                 range: check.range(&field, &p.from, &p.to)?,
                 categories: on,
@@ -482,28 +501,52 @@ impl CategoryNames<'_> {
                 uplift: check.non_negative(&format!("{field}.uplift"), p.uplift)?,
             });
         }
-        Ok((compiled, deepest))
+        Ok(compiled)
     }
 }
 
-/// `price` lowered by `discount`, rounded half up to the grosz.
+/// `price` lowered by `discount`, rounded half up to the grosz, and never below 1 grosz:
+/// nothing is given away.
 pub fn discounted(price: i64, discount: f64) -> i64 {
     if discount <= 0.0 {
         price
     } else {
-        (price as f64 * (1.0 - discount)).round() as i64
+        ((price as f64 * (1.0 - discount)).round() as i64).max(1)
     }
 }
 
-/// The net price in grosz of a shelf price in PLN with 23 % VAT.
+/// The net price in grosz of a shelf price in PLN with 23 % VAT: the one whose gross
+/// value for one unit is the shelf price, where one is (for most prices one is; for the
+/// rest the nearest).
 fn net_of_shelf_price(pln: f64) -> i64 {
-    (pln * 100.0 / 1.23).round() as i64
+    let shelf = (pln * 100.0).round() as i64;
+    let near = (shelf as f64 / 1.23).round() as i64;
+    [near, near - 1, near + 1]
+        .into_iter()
+        .find(|n| *n > 0 && crate::order::gross_value(*n, 1) == shelf)
+        .unwrap_or(near.max(1))
 }
 
 /// The scenario's categories, their demand weights, and each one's product popularity
 /// (empty for a category given in the prototype's form). A category named as one of the
 /// prototype's also accepts the prototype's names, brands and prices, so that old orders
 /// still decode.
+/// A name the record can carry as it is into JSON, CSV and a spreadsheet, that reads as
+/// what it is: printable letters, digits, single spaces and punctuation.
+fn is_plain_name(value: &str) -> bool {
+    let allowed = |c: char| {
+        c.is_alphanumeric()
+            || c == ' '
+            || (c.is_ascii_punctuation() && !matches!(c, '"' | '\\' | ',' | ';'))
+            || "–—’‘°×²³®™µ½".contains(c)
+    };
+    (1..=100).contains(&value.chars().count())
+        && value.chars().all(allowed)
+        && !value.starts_with(['=', '+', '-', '@', ' '])
+        && !value.ends_with(' ')
+        && !value.contains("  ")
+}
+
 /// A scenario's catalogue, as [`build_catalogue`] makes it.
 struct Built {
     categories: Vec<Category>,
@@ -521,19 +564,24 @@ fn build_catalogue(scenario: &Scenario, path: &str) -> Result<Built, ScenarioErr
         reason: reason.to_string(),
     };
     let text = |field: String, value: &str| -> Result<&'static str, ScenarioError> {
-        if value.is_empty()
-            || value.chars().count() > 100
-            || value.chars().any(|c| c.is_control() || matches!(c, '"' | '\\' | ','))
-            || value.starts_with(['=', '+', '-', '@', ' '])
-        {
+        if !is_plain_name(value) {
             return Err(invalid(
                 field,
                 format!("{value:?}"),
-                "needs 1-100 characters without quotes, backslashes, commas or control characters, \
-                 not starting with a space or = + - @ (a spreadsheet would read a formula)",
+                "needs 1-100 letters, digits, spaces and punctuation, without quotes, backslashes, \
+                 commas or semicolons, without spaces at either end, not starting with = + - or @ \
+                 (a spreadsheet would read a formula)",
             ));
         }
         Ok(Box::leak(value.to_string().into_boxed_str()))
+    };
+    // Two names that differ only in letter case would look like one product on a chart.
+    let distinct = |field: String, names: &[&str]| -> Result<(), ScenarioError> {
+        let mut seen = std::collections::HashSet::new();
+        match names.iter().find(|n| !seen.insert(n.to_lowercase())) {
+            Some(twin) => Err(invalid(field, format!("{twin:?}"), "named twice (letter case aside)")),
+            None => Ok(()),
+        }
     };
     let list = |field: String, values: &[String]| -> Result<Vec<&'static str>, ScenarioError> {
         if values.is_empty() {
@@ -569,7 +617,9 @@ fn build_catalogue(scenario: &Scenario, path: &str) -> Result<Built, ScenarioErr
                     ));
                 }
                 products = list(field("products"), &c.products)?;
+                distinct(field("products"), &products)?;
                 brands = list(field("brands"), &c.brands)?;
+                distinct(field("brands"), &brands)?;
                 (min, max) = ((lo * 100.0).round() as i64, (hi * 100.0).round() as i64);
             }
             ([], None) => {
@@ -590,8 +640,12 @@ fn build_catalogue(scenario: &Scenario, path: &str) -> Result<Built, ScenarioErr
                 for (j, item) in given.iter().enumerate() {
                     let at = |key: &str| format!("categories[{i}].items[{j}].{key}");
                     let product = text(at("name"), &item.name)?;
-                    if products.contains(&product) {
-                        return Err(invalid(at("name"), item.name.clone(), "duplicate product in this category"));
+                    if products.iter().any(|p: &&str| p.to_lowercase() == product.to_lowercase()) {
+                        return Err(invalid(
+                            at("name"),
+                            item.name.clone(),
+                            "duplicate product in this category (letter case aside)",
+                        ));
                     }
                     let brand = text(at("brand"), &item.brand)?;
                     if !(item.shelf_price.is_finite() && item.shelf_price >= 0.02 && item.shelf_price < 1e7) {
@@ -601,8 +655,12 @@ fn build_catalogue(scenario: &Scenario, path: &str) -> Result<Built, ScenarioErr
                             "needs a price in PLN from 0.02 to 9,999,999",
                         ));
                     }
-                    if !(item.popularity.is_finite() && item.popularity >= 0.0) {
-                        return Err(invalid(at("popularity"), item.popularity.to_string(), "must be a number of 0 or more"));
+                    if !(item.popularity.is_finite() && (0.0..=MAX_WEIGHT).contains(&item.popularity)) {
+                        return Err(invalid(
+                            at("popularity"),
+                            item.popularity.to_string(),
+                            "must be a number from 0 to 1e9",
+                        ));
                     }
                     let price_grosz = net_of_shelf_price(item.shelf_price);
                     (min, max) = (min.min(price_grosz), max.max(price_grosz));
@@ -619,10 +677,17 @@ fn build_catalogue(scenario: &Scenario, path: &str) -> Result<Built, ScenarioErr
             }
         }
         let weight = c.weight.unwrap_or(products.len() as f64);
-        if !(weight.is_finite() && weight > 0.0) {
-            return Err(invalid(field("weight"), weight.to_string(), "must be a number above 0"));
+        if !(weight.is_finite() && weight > 0.0 && weight <= MAX_WEIGHT) {
+            return Err(invalid(
+                field("weight"),
+                weight.to_string(),
+                "must be a number above 0 and at most 1e9",
+            ));
         }
-        if let Some(old) = PROTOTYPE_CATEGORIES.iter().find(|p| p.name == name) {
+        // Only a category of items, whose orders draw from the items, can also accept the
+        // prototype's values without selling them.
+        let prototype = PROTOTYPE_CATEGORIES.iter().find(|p| p.name == name).filter(|_| !items.is_empty());
+        if let Some(old) = prototype {
             let names: Vec<&'static str> =
                 old.products.iter().copied().filter(|p| !products.contains(p)).collect();
             products.extend(names);

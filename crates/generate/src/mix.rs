@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::load::MAX_WEIGHT;
 use crate::order::catalogue::{Category, Channel, Payment, Region};
 use crate::order::Grosz;
 use crate::scenario::{CategorySpec, Payments, ScenarioError, ValueBand};
@@ -140,12 +141,14 @@ impl MixBuilder<'_> {
     }
 
     fn quantity(&self, field: &str, q: &[f64]) -> Result<Vec<f64>, ScenarioError> {
-        let ok = q.len() == 4 && q.iter().all(|w| w.is_finite() && *w >= 0.0) && q.iter().sum::<f64>() > 0.0;
+        let ok = q.len() == 4
+            && q.iter().all(|w| w.is_finite() && (0.0..=MAX_WEIGHT).contains(w))
+            && q.iter().sum::<f64>() > 0.0;
         if !ok {
             return Err(self.invalid(
                 field.to_string(),
                 format!("{q:?}"),
-                "needs 4 weights of 0 or more (1, 2, 3 and 4 units), not all 0",
+                "needs 4 weights from 0 to 1e9 (1, 2, 3 and 4 units), not all 0",
             ));
         }
         Ok(q.to_vec())
@@ -170,8 +173,8 @@ impl MixBuilder<'_> {
                     &format!("unknown payment method; the methods are {known:?}"),
                 )
             })?;
-            if !(share.is_finite() && *share >= 0.0) {
-                return Err(self.invalid(field, share.to_string(), "must be a number of 0 or more"));
+            if !(share.is_finite() && (0.0..=MAX_WEIGHT).contains(share)) {
+                return Err(self.invalid(field, share.to_string(), "must be a number from 0 to 1e9"));
             }
             base[payment.index()] = *share;
         }
@@ -208,17 +211,17 @@ impl MixBuilder<'_> {
         let mut out = Vec::with_capacity(bands.len());
         let mut previous = 0;
         for (i, band) in bands.iter().enumerate() {
-            if !(band.factor.is_finite() && band.factor >= 0.0) {
+            if !(band.factor.is_finite() && (0.0..=MAX_WEIGHT).contains(&band.factor)) {
                 return Err(self.invalid(
                     field(i) + ".factor",
                     band.factor.to_string(),
-                    "must be a number of 0 or more",
+                    "must be a number from 0 to 1e9",
                 ));
             }
             let last = i + 1 == bands.len();
             let below = match (band.below, last) {
                 (None, true) => Grosz::MAX,
-                (Some(pln), false) if pln.is_finite() && pln > 0.0 && pln < 1e12 => {
+                (Some(pln), false) if pln.is_finite() && (0.01..1e12).contains(&pln) => {
                     (pln * 100.0).round() as Grosz
                 }
                 (None, false) => {
@@ -239,14 +242,14 @@ impl MixBuilder<'_> {
                     return Err(self.invalid(
                         field(i) + ".below",
                         pln.to_string(),
-                        "must be an amount in PLN above 0",
+                        "must be an amount in PLN of at least 0.01",
                     ))
                 }
             };
             if below <= previous {
                 return Err(self.invalid(
                     field(i) + ".below",
-                    format!("{}", below as f64 / 100.0),
+                    band.below.unwrap_or_default().to_string(),
                     "bands must be in ascending order",
                 ));
             }

@@ -11,12 +11,14 @@ use crate::analytics::TotalsReport;
 const ROW: f64 = 40.0;
 const BAR: f64 = 12.0;
 
-/// Draws bars of gross value per key of `values`, `width` px wide; a key's colour is
-/// that of its place in `colour_order` (the same as in the stacked charts).
+/// Draws bars of gross value per key of `values`, `width` px wide, each named by
+/// `label(key)`; a bar's colour is that of its label's place in `colour_order` (the same
+/// as in the stacked charts).
 pub(crate) fn draw(
     name: &str,
     title: &str,
     values: &BTreeMap<&'static str, TotalsReport>,
+    label: fn(&'static str) -> &'static str,
     colour_order: &[&str],
     width: f64,
 ) -> String {
@@ -43,7 +45,8 @@ pub(crate) fn draw(
     }
     let (left, right) = (8.0, width - 8.0);
     let max = rows.iter().map(|(_, v)| v.gross_value_grosz).max().unwrap_or(1).max(1) as f64;
-    for (i, (key, v)) in rows.iter().enumerate() {
+    for (i, (code, v)) in rows.iter().enumerate() {
+        let key = label(code);
         let y = top + ROW * i as f64;
         let share = v.gross_value_grosz as f64 / all as f64 * 100.0;
         let figures = format!(
@@ -65,7 +68,7 @@ pub(crate) fn draw(
         );
         let length = (v.gross_value_grosz.max(0) as f64 / max * (right - left)).max(1.0);
         svg.rect(left, y + 18.0, right - left, BAR, "#f1f5f9", "", &tooltip);
-        let colour = colour_order.iter().position(|k| k == key).unwrap_or(i);
+        let colour = colour_order.iter().position(|k| *k == key).unwrap_or(i);
         svg.rect(left, y + 18.0, length, BAR, PALETTE[colour % PALETTE.len()], "", &tooltip);
     }
     svg.finish()

@@ -78,7 +78,8 @@ pub(super) fn render(
     let width = f64::from(width.clamp(240, 4000));
     let title = CHARTS.iter().find(|(n, _)| *n == name)?.1;
     let categories: Vec<&'static str> = analytics.categories().iter().map(|c| c.name).collect();
-    let regions: Vec<&'static str> = Region::ALL.iter().map(|r| r.as_str()).collect();
+    // Regions are shown by their Polish names; the record and the API keep the codes.
+    let regions: Vec<&'static str> = Region::ALL.iter().map(|r| r.polish_name()).collect();
     let over_time = |analytics: &mut Analytics, by: Split, measure: Measure, keys: Vec<&'static str>| {
         let watermark = analytics.watermark_ms();
         let points = analytics
@@ -112,13 +113,23 @@ pub(super) fn render(
                     &computed
                 }
             };
-            let (values, order) = match name {
-                "category" => (&summary.by_category, categories),
-                "region" => (&summary.by_region, regions),
-                "channel" => (&summary.by_channel, summary.by_channel.keys().copied().collect()),
-                _ => (&summary.by_payment, summary.by_payment.keys().copied().collect()),
+            let (values, label, order): (_, fn(&'static str) -> &'static str, _) = match name {
+                "category" => (&summary.by_category, same, categories),
+                "region" => (&summary.by_region, region_name, regions),
+                "channel" => (&summary.by_channel, same, summary.by_channel.keys().copied().collect()),
+                _ => (&summary.by_payment, same, summary.by_payment.keys().copied().collect()),
             };
-            bars::draw(name, title, values, &order, width)
+            bars::draw(name, title, values, label, &order, width)
         }
     })
+}
+
+/// The Polish name of a region code, for people; other text as it is.
+fn region_name(code: &'static str) -> &'static str {
+    Region::parse(code).map_or(code, Region::polish_name)
+}
+
+/// A key shown as it is.
+fn same(key: &'static str) -> &'static str {
+    key
 }
