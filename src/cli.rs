@@ -230,6 +230,26 @@ pub const MIN_BASE_RATE: f64 = 1e-4;
 /// The fastest `--base-rate`: far beyond what one producer sends (`--rate max`).
 pub const MAX_BASE_RATE: f64 = 1e9;
 
+/// A flag whose value cannot be used, found after parsing (e.g. `--to` before `--from`):
+/// the command exits 2, as for a flag clap refuses.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct BadFlag(pub String);
+
+/// Checks `--http` before anything starts: a host (or address) and a port.
+fn http_address(text: &str) -> Result<String, String> {
+    use std::net::ToSocketAddrs;
+    match text.to_socket_addrs().map(|mut addresses| addresses.next()) {
+        Ok(Some(_)) => Ok(text.to_string()),
+        _ => Err("expected HOST:PORT, e.g. 127.0.0.1:8080 (port 0 picks a free one)".to_string()),
+    }
+}
+
+/// A [`BadFlag`] as the error the commands return.
+fn bad_flag(message: String) -> anyhow::Error {
+    BadFlag(message).into()
+}
+
 impl GeneratorArgs {
     /// The timing these flags ask for; fails with a message naming the flag.
     pub fn timing(&self) -> anyhow::Result<Timing> {
@@ -247,13 +267,16 @@ impl GeneratorArgs {
         // Ids count milliseconds from 2025-01-01 UTC; the hour before (Polish New Year's
         // Eve) shares their first millisecond, which the sequence part keeps unique.
         if start < ids::ID_EPOCH_MS * 1000 - 3_600_000_000 {
-            bail!("--from: orders before 2025-01-01 cannot be backfilled (order ids count from then)");
+            return Err(bad_flag(
+                "--from: orders before 2025-01-01 cannot be backfilled (order ids count from then)"
+                    .to_string(),
+            ));
         }
         if end <= start {
-            bail!("--to must be after --from");
+            return Err(bad_flag("--to must be after --from".to_string()));
         }
         if end > now {
-            bail!("--to is in the future; leave it out to backfill up to now (with --then-live to carry on live)");
+            return Err(bad_flag("--to is in the future; leave it out to backfill up to now (with --then-live to carry on live)".to_string()));
         }
         Ok(Timing::Backfill { from: start, to: end, speed: self.speed, then_live: self.then_live })
     }
@@ -261,7 +284,7 @@ impl GeneratorArgs {
     /// The load model: the scenario file's or the built-in one, with --base-rate.
     pub fn model(&self) -> anyhow::Result<LoadModel> {
         if let Some(rate) = self.base_rate.filter(|r| !(MIN_BASE_RATE..=MAX_BASE_RATE).contains(r)) {
-            bail!("--base-rate {rate}: must be a number of orders per minute from {MIN_BASE_RATE} to {MAX_BASE_RATE}");
+            return Err(bad_flag(format!("--base-rate {rate:?}: must be a number of orders per minute from {MIN_BASE_RATE} to {MAX_BASE_RATE}")));
         }
         let model = load_model(self.scenario.as_deref())?;
         Ok(match self.base_rate {
@@ -370,10 +393,15 @@ impl FormatArgs {
             FormatKind::Json => Ok(Format::Json),
             FormatKind::Avro => {
                 let Some(url) = self.schema_registry.clone() else {
-                    bail!("--format avro needs --schema-registry URL (or ORDERSTREAM_SCHEMA_REGISTRY)");
+                    return Err(bad_flag(
+                        "--format avro needs --schema-registry URL (or ORDERSTREAM_SCHEMA_REGISTRY)"
+                            .to_string(),
+                    ));
                 };
                 if !(url.starts_with("http://") || url.starts_with("https://")) {
-                    bail!("--schema-registry {url:?}: expected an http:// or https:// URL");
+                    return Err(bad_flag(format!(
+                        "--schema-registry {url:?}: expected an http:// or https:// URL"
+                    )));
                 }
                 let password = match &self.schema_registry_password_file {
                     Some(file) => Some(secret_from(file, "schema registry password")?),
@@ -598,7 +626,7 @@ pub struct SinkArgs {
 pub struct HttpArgs {
     /// Serve the JSON API, live events (SSE) and Prometheus metrics on this address, e.g.
     /// `127.0.0.1:8080` (port 0 picks a free one; the address is logged).
-    #[arg(long, env = "ORDERSTREAM_HTTP")]
+    #[arg(long, env = "ORDERSTREAM_HTTP", value_parser = http_address)]
     pub http: Option<String>,
     /// HTTP connections served at once; more wait in the kernel's queue, so clients can
     /// never take the file handles the sinks need.
@@ -1035,14 +1063,20 @@ impl BigQuerySinkArgs {
             [("--bigquery-dataset", &self.bigquery_dataset), ("--bigquery-table", &self.bigquery_table)]
         {
             if !crate::bigquery::valid_name(name) {
-                bail!("{flag} {name:?}: expected letters, digits and underscores only");
+                return Err(bad_flag(format!(
+                    "{flag} {name:?}: expected letters, digits and underscores only"
+                )));
             }
         }
         if project.is_empty() || !project.chars().all(|c| c.is_ascii_alphanumeric() || "-.:".contains(c)) {
-            bail!("--bigquery-project {project:?}: expected a project id such as my-project-123");
+            return Err(bad_flag(format!(
+                "--bigquery-project {project:?}: expected a project id such as my-project-123"
+            )));
         }
         if self.bigquery_no_auth && self.bigquery_api_url == DEFAULT_BIGQUERY_API {
-            bail!("--bigquery-no-auth is for an emulator: give its address with --bigquery-api-url");
+            return Err(bad_flag(
+                "--bigquery-no-auth is for an emulator: give its address with --bigquery-api-url".to_string(),
+            ));
         }
         Ok(Some(BigQueryConfig {
             project,

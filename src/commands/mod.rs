@@ -48,9 +48,10 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
     } else if err.chain().any(|e| {
         e.downcast_ref::<crate::kafka::BadSetting>().is_some()
             || e.downcast_ref::<crate::config::ConfigError>().is_some()
+            || e.downcast_ref::<crate::cli::BadFlag>().is_some()
     }) {
-        // A setting librdkafka refuses, or a config file that cannot be used, is a usage
-        // error, like a bad flag.
+        // A setting librdkafka refuses, a config file that cannot be used, or a flag whose
+        // value fails a check after parsing, is a usage error, like a bad flag.
         2
     } else {
         1

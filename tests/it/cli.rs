@@ -36,10 +36,17 @@ fn bad_flag_values_are_named() {
         (vec!["produce", "--brokers", "x", "--partitions", "0"], "--partitions"),
         (vec!["consume", "--brokers", "x", "--idle-exit", "soon"], "--idle-exit"),
         (vec!["generate", "--instance", "5000"], "--instance"),
+        // Checked after parsing, still a bad flag: exit 2, the value as given, nothing started.
+        (vec!["generate", "--from", "2026-03-02", "--to", "2026-03-01"], "--to must be after --from"),
+        (vec!["generate", "--base-rate", "1e-300"], "--base-rate 1e-300: must be"),
+        (vec!["run", "--count", "10", "--http", "localhost"], "expected HOST:PORT"),
+        (vec!["run", "--count", "10", "--format", "avro"], "--format avro needs --schema-registry"),
     ] {
         let out = run_within(orderstream().args(&args), Duration::from_secs(30));
-        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
         assert!(stderr(&out).contains(needle), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).len() < 2_000, "{args:?}: a short message, not {} bytes", stderr(&out).len());
+        assert!(!stderr(&out).contains("starting"), "{args:?} started something: {}", stderr(&out));
     }
 }
 

@@ -164,6 +164,14 @@ fn every_order_once_with_the_same_sums_by_day_and_region_as_the_csv_files() {
     }
     assert_eq!(from_db, csv_sums_by_day_and_region(csv.path()), "count and gross value by day and region");
     assert!(from_db.keys().map(|(day, _)| day).collect::<std::collections::BTreeSet<_>>().len() >= 4);
+    // Names with Polish letters arrive letter for letter.
+    let mut names = HashMap::new();
+    let sql = format!("SELECT id, store_id, nazwa_produktu, marka, coalesce(sprzedawca, '') FROM {table}");
+    for row in client().query(&sql, &[]).unwrap() {
+        let text = |i: usize| row.get::<_, String>(i);
+        names.insert(row.get::<_, i64>(0) as u64, [text(1), text(2), text(3), text(4)]);
+    }
+    assert!(names == csv_names(csv.path()), "store, product, brand or salesperson differ from the CSV");
 
     // Again: nothing new, nothing twice.
     assert_ok(&run_within(

@@ -144,6 +144,15 @@ fn run_appends_every_order_once_under_the_write_quota_and_finds_the_sheet_by_nam
     let in_sheet = sheet_ids(&google, &spreadsheet, "Data");
     assert_eq!(in_sheet.len(), 30000);
     assert_exactly_once(&in_csv, &in_sheet);
+    // Names with Polish letters arrive letter for letter.
+    let names: HashMap<u64, [String; 4]> = google.rows(&spreadsheet, "Data")[1..]
+        .iter()
+        .map(|r| {
+            let cell = |i: usize| r.get(i).cloned().unwrap_or_default();
+            (r[0].parse().unwrap(), [cell(2), cell(8), cell(9), cell(14)])
+        })
+        .collect();
+    assert!(names == csv_names(csv.path()), "store, product, brand or salesperson differ from the CSV");
     let tab = google.tabs(&spreadsheet).into_iter().find(|t| t.0 == "Data").unwrap();
     assert_eq!(tab.2, 15, "the tab is created with the header's 15 columns");
 

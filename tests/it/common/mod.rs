@@ -207,6 +207,24 @@ pub fn csv_sums_by_day_and_region(dir: &Path) -> std::collections::BTreeMap<(Str
     sums
 }
 
+/// The text columns a person reads (store, product, brand, salesperson) of every order in
+/// the CSV files of `dir`, by id: what every other sink must carry letter for letter.
+pub fn csv_names(dir: &Path) -> HashMap<u64, [String; 4]> {
+    let mut names = HashMap::new();
+    for file in csv_files(dir) {
+        let mut reader = csv::Reader::from_path(&file).unwrap();
+        for record in reader.records() {
+            let r = record.unwrap();
+            let id: u64 = r[0].parse().unwrap();
+            names.insert(id, [r[2].to_string(), r[8].to_string(), r[9].to_string(), r[14].to_string()]);
+        }
+    }
+    // Polish letters are in the data, or the comparison would prove little.
+    assert!(names.values().any(|n| !n[0].is_ascii()), "no store with a Polish letter");
+    assert!(names.values().any(|n| !n[1].is_ascii()), "no product with a Polish letter");
+    names
+}
+
 /// Every message of `topic`, read from the beginning to the high watermarks.
 pub fn topic_messages(brokers: &str, topic: &str) -> Vec<(Option<Vec<u8>>, Vec<u8>)> {
     let consumer: BaseConsumer = ClientConfig::new()
