@@ -499,8 +499,8 @@ fn key_value(text: &str) -> Result<(String, String), String> {
 
 /// The first line of a secret file, named in the error.
 fn secret_from(path: &Path, what: &str) -> anyhow::Result<String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| anyhow::anyhow!("reading the {what} file {}: {e}", path.display()))?;
+    let text = crate::files::read_text_bounded(path, crate::files::SECRET_LIMIT)
+        .map_err(|e| bad_flag(format!("reading the {what} file {}: {e}", path.display())))?;
     let line = text.lines().next().unwrap_or("").trim_end_matches('\r').to_string();
     if line.is_empty() {
         bail!("the {what} file {} is empty: its first line must be the {what}", path.display());

@@ -49,7 +49,7 @@ pub struct ConfigFile {
 impl ConfigFile {
     /// Reads and parses the file at `path`.
     pub fn load(path: &Path) -> Result<ConfigFile, ConfigError> {
-        let text = std::fs::read_to_string(path)
+        let text = crate::files::read_text_bounded(path, crate::files::SETTINGS_LIMIT)
             .map_err(|error| ConfigError::Read { path: path.display().to_string(), error })?;
         ConfigFile::parse(&text, path)
     }

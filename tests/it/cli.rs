@@ -1,7 +1,8 @@
 //! The command line without a broker: output format, reproducibility, and clear errors
 //! for bad flags, unreachable brokers, unwritable directories and a full disk.
 
-use std::time::Duration;
+use std::process::Command;
+use std::time::{Duration, Instant};
 
 use crate::common::{assert_ok, orderstream, run_within, stderr};
 use orderstream::order::decode_json;
@@ -51,6 +52,50 @@ fn bad_flag_values_are_named() {
 }
 
 #[test]
+fn files_a_user_names_are_read_only_if_regular_and_of_a_sensible_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let big = dir.path().join("big.toml");
+    std::fs::write(&big, format!("# {}\n", "x".repeat(2 << 20))).unwrap();
+    let fifo = fifo.to_str().unwrap();
+    for (args, reason) in [
+        (vec!["--config", "/dev/zero", "generate", "--count", "1"], "a device, not a regular file"),
+        (vec!["--config", big.to_str().unwrap(), "generate", "--count", "1"], "larger than 1 MiB"),
+        (vec!["generate", "--count", "1", "--scenario", "/dev/zero"], "a device, not a regular file"),
+        (
+            vec![
+                "produce",
+                "--brokers",
+                "127.0.0.1:1",
+                "--count",
+                "1",
+                "--security-protocol",
+                "sasl_ssl",
+                "--sasl-mechanism",
+                "scram-sha-512",
+                "--sasl-username",
+                "u",
+                "--sasl-password-file",
+                "/dev/zero",
+            ],
+            "a device, not a regular file",
+        ),
+        (
+            vec!["run", "--count", "1", "--http", "127.0.0.1:0", "--http-token-file", fifo],
+            "a FIFO, not a regular file",
+        ),
+    ] {
+        let started = Instant::now();
+        let out = run_within(orderstream().args(&args).current_dir(dir.path()), Duration::from_secs(60));
+        let text = stderr(&out);
+        assert!(!out.status.success() && text.contains(reason), "{args:?}: {text}");
+        assert!(started.elapsed() < Duration::from_secs(20), "{args:?} took {:?}", started.elapsed());
+        assert!(!text.contains("panicked") && text.len() < 4_000, "{args:?}: {text}");
+    }
+}
+
+#[test]
 fn unreachable_broker_is_a_clear_error_not_a_hang() {
     for (cmd, extra) in
         [("produce", vec!["--count", "1"]), ("consume", vec![]), ("run", vec!["--count", "1"])]
@@ -87,7 +132,7 @@ fn unwritable_csv_directory_is_named() {
 #[test]
 fn full_disk_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
-    let mount = std::process::Command::new("mount")
+    let mount = Command::new("mount")
         .args(["-t", "tmpfs", "-o", "size=256k", "tmpfs"])
         .arg(dir.path())
         .status()
@@ -97,7 +142,7 @@ fn full_disk_is_a_clear_error() {
         orderstream().args(["run", "--count", "20000", "--csv-dir"]).arg(dir.path()),
         Duration::from_secs(120),
     );
-    let _ = std::process::Command::new("umount").arg(dir.path()).status();
+    let _ = Command::new("umount").arg(dir.path()).status();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let text = stderr(&out);
     assert!(text.contains("No space left on device"), "{text}");
@@ -189,6 +234,6 @@ fn completions_for_three_shells_and_a_version_with_librdkafka() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("orderstream.bash");
     std::fs::write(&file, bash).unwrap();
-    let check = std::process::Command::new("bash").arg("-n").arg(&file).output().unwrap();
+    let check = Command::new("bash").arg("-n").arg(&file).output().unwrap();
     assert!(check.status.success(), "bash rejects the script: {}", String::from_utf8_lossy(&check.stderr));
 }

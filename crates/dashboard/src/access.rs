@@ -37,7 +37,9 @@ impl Access {
     pub fn from_files(token: Option<&Path>, basic: Option<&Path>) -> Result<Access, AccessError> {
         let read = |path: &Path| -> Result<String, AccessError> {
             let error = |reason: String| AccessError { path: path.display().to_string(), reason };
-            let text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
+            let text =
+                orderstream_runtime::files::read_text_bounded(path, orderstream_runtime::files::SECRET_LIMIT)
+                    .map_err(|e| error(e.to_string()))?;
             let line = text.lines().next().unwrap_or("").trim().to_string();
             if line.is_empty() {
                 return Err(error("the file is empty; it needs the secret on its first line".into()));

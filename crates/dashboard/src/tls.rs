@@ -45,8 +45,13 @@ pub enum TlsError {
 /// makes the acceptor that the server wraps each connection in (HTTP/1.1 over TLS 1.2
 /// or 1.3).
 pub fn acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, TlsError> {
-    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
-        .and_then(Iterator::collect::<Result<_, _>>)
+    let read = |path: &Path| {
+        orderstream_runtime::files::read_bounded(path, orderstream_runtime::files::SETTINGS_LIMIT)
+    };
+    let cert_pem =
+        read(cert).map_err(|e| TlsError::Certificate { path: cert.to_path_buf(), reason: e.to_string() })?;
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&cert_pem)
+        .collect::<Result<_, _>>()
         .map_err(|e| TlsError::Certificate { path: cert.to_path_buf(), reason: e.to_string() })?;
     if chain.is_empty() {
         return Err(TlsError::Certificate {
@@ -54,7 +59,8 @@ pub fn acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, TlsError> {
             reason: "no certificate in it".into(),
         });
     }
-    let private = PrivateKeyDer::from_pem_file(key)
+    let key_pem = read(key).map_err(|e| TlsError::Key { path: key.to_path_buf(), reason: e.to_string() })?;
+    let private = PrivateKeyDer::from_pem_slice(&key_pem)
         .map_err(|e| TlsError::Key { path: key.to_path_buf(), reason: e.to_string() })?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = ServerConfig::builder_with_provider(provider)

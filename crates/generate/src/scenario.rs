@@ -302,8 +302,9 @@ impl Scenario {
     /// Reads and parses a scenario file.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
         let name = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|error| ScenarioError::Read { path: name.clone(), error })?;
+        let text =
+            orderstream_runtime::files::read_text_bounded(path, orderstream_runtime::files::SCENARIO_LIMIT)
+                .map_err(|error| ScenarioError::Read { path: name.clone(), error })?;
         Scenario::parse(&text, &name)
     }
 

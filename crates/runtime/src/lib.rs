@@ -1,7 +1,9 @@
-//! What every long-running stage shares: counters ([`stats`]), progress lines ([`progress`]) and the
-//! handling of SIGINT/SIGTERM with a bounded grace period ([`shutdown`]). Below the
+//! What every long-running stage shares: counters ([`stats`]), progress lines ([`progress`]), the
+//! handling of SIGINT/SIGTERM with a bounded grace period ([`shutdown`]) and bounded reads
+//! of the files a user names ([`files`]). Below the
 //! generator and the pipeline, and free of Kafka.
 
+pub mod files;
 pub mod progress;
 pub mod shutdown;
 pub mod stats;

@@ -51,7 +51,8 @@ impl ServiceAccountKey {
     /// Reads and checks a key file.
     pub fn load(path: &Path) -> Result<Self, CredsError> {
         let fail = |problem: String| CredsError { path: path.to_path_buf(), problem };
-        let text = std::fs::read(path).map_err(|e| fail(format!("cannot read it: {e}")))?;
+        let text = orderstream_runtime::files::read_bounded(path, orderstream_runtime::files::SETTINGS_LIMIT)
+            .map_err(|e| fail(format!("cannot read it: {e}")))?;
         Self::parse(&text).map_err(fail)
     }
 
