@@ -487,7 +487,11 @@ pub struct SecurityArgs {
 /// True for a librdkafka setting that holds a secret (a password, a client secret):
 /// masked wherever settings are shown, refused in a config file.
 pub fn is_secret_option(key: &str) -> bool {
-    ["password", "secret", "credentials"].iter().any(|w| key.contains(w))
+    // Passwords and client secrets by name; private keys given inline (`ssl.key.pem`,
+    // `ssl.keystore...`), and the OAuth and JAAS settings that carry secrets inside.
+    ["password", "secret", "credentials", "ssl.key.pem", "keystore", "oauthbearer.config", "jaas.config"]
+        .iter()
+        .any(|w| key.contains(w))
 }
 
 fn key_value(text: &str) -> Result<(String, String), String> {

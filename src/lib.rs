@@ -36,4 +36,4 @@ pub use orderstream_dashboard as dashboard;
 pub use orderstream_generate as generate;
 pub use orderstream_model::{self as order, clock};
 pub use orderstream_pipeline::{bigquery, format, kafka, postgres, sheets, sink};
-pub use orderstream_runtime::{files, progress, shutdown, stats};
+pub use orderstream_runtime::{files, progress, shutdown, stats, userinfo};

@@ -117,13 +117,13 @@ fn line(
     let _ = writeln!(out, "{key} = {value}  # {source}");
 }
 
-/// A librdkafka option that holds a secret shows its key only.
+/// A librdkafka option that holds a secret shows its key only; a URL, no password.
 fn masked(key: &str, value: &str) -> String {
     match value.split_once('=') {
         Some((option, _)) if key == "kafka-option" && is_secret_option(option) => {
             format!("{option}=********")
         }
-        _ => value.to_string(),
+        _ => crate::userinfo::masked(value),
     }
 }
 

@@ -567,7 +567,7 @@ fn avro_without_a_registry_or_with_a_bad_one_is_a_usage_error() {
         orderstream().args(["produce", "--brokers", "127.0.0.1:1", "--format", "avro"]),
         Duration::from_secs(30),
     );
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("--format avro needs --schema-registry"), "{}", stderr(&out));
     let out = run_within(
         orderstream().args([
@@ -581,6 +581,7 @@ fn avro_without_a_registry_or_with_a_bad_one_is_a_usage_error() {
         ]),
         Duration::from_secs(30),
     );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("expected an http:// or https:// URL"), "{}", stderr(&out));
 }
 

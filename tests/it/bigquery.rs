@@ -446,11 +446,11 @@ fn refusals_stop_the_sink_with_what_to_do() {
         PROJECT,
         "--bigquery-no-auth",
     ]));
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("--bigquery-api-url"), "{}", stderr(&out));
-    // Absurd names never reach SQL.
+    // Absurd names never reach SQL: a bad flag value, exit 2.
     let out = run(&mut sink(&google, &brokers, &topic, "x`; DROP", &unique("g")));
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--bigquery-dataset"), "{}", stderr(&out));
 }
 

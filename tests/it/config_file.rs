@@ -190,4 +190,31 @@ fn config_show_masks_secrets() {
         shown.contains("# the SASL password: ******** (environment ORDERSTREAM_SASL_PASSWORD)"),
         "{shown}"
     );
+
+    // Secrets inside values: passwords in URLs, an inline private key, an OAuth config.
+    let out = run_within(
+        orderstream().args([
+            "config",
+            "show",
+            "run",
+            "--postgres-url",
+            "postgres://app:hunter2@db.example:5432/shop",
+            "--schema-registry",
+            "https://key:hunter2@registry.example/apis",
+            "--kafka-option",
+            "ssl.key.pem=-----BEGIN PRIVATE KEY-----hunter2",
+            "--kafka-option",
+            "sasl.oauthbearer.config=clientSecret=hunter2",
+        ]),
+        Duration::from_secs(30),
+    );
+    assert_ok(&out);
+    let shown = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(!shown.contains("hunter2") && !stderr(&out).contains("hunter2"), "{shown}");
+    assert!(shown.contains("postgres://app:********@db.example:5432/shop"), "{shown}");
+    assert!(shown.contains("https://key:********@registry.example/apis"), "{shown}");
+    assert!(
+        shown.contains("ssl.key.pem=********") && shown.contains("sasl.oauthbearer.config=********"),
+        "{shown}"
+    );
 }

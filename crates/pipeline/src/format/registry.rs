@@ -138,8 +138,16 @@ impl Registry {
     /// A client; nothing is asked yet.
     pub fn new(config: RegistryConfig) -> Self {
         let agent = crate::http::agent(config.request_timeout);
+        // Credentials written into the URL sign in like --schema-registry-user and its
+        // password, and never reach a log line or an error with it.
+        let parts = orderstream_runtime::userinfo::split(&config.url);
         Registry {
-            config: RegistryConfig { url: config.url.trim_end_matches('/').to_string(), ..config },
+            config: RegistryConfig {
+                url: parts.url.trim_end_matches('/').to_string(),
+                user: config.user.or(parts.user),
+                password: config.password.or(parts.password),
+                ..config
+            },
             agent,
             plans: RwLock::default(),
         }
