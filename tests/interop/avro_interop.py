@@ -19,6 +19,7 @@ import sys
 import uuid
 
 from confluent_kafka import Consumer, Producer
+from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
@@ -99,12 +100,20 @@ def write(brokers, registry, topic, orders_file, schema_files):
         text = open(path).read()
         version = 2 if "currency" in json.loads(text)["fields"][-1]["name"] else 1
         serializers.append((version, AvroSerializer(client, text, conf={"auto.register.schemas": True})))
+    # The topic is made before the first message, with the broker's six partitions, so
+    # that no message meets a topic being created automatically.
+    admin = AdminClient({"bootstrap.servers": brokers})
+    for future in admin.create_topics([NewTopic(topic, num_partitions=6, replication_factor=1)]).values():
+        future.result(60)
     producer = Producer({"bootstrap.servers": brokers, "enable.idempotence": True, "acks": "all"})
     failures = []
+    acknowledged = []
 
-    def delivered(error, _message):
+    def delivered(error, message):
         if error is not None:
             failures.append(str(error))
+        else:
+            acknowledged.append((message.partition(), message.offset()))
 
     sent = 0
     with open(orders_file) as lines:
@@ -116,9 +125,14 @@ def write(brokers, registry, topic, orders_file, schema_files):
             producer.poll(0)
             sent += 1
     left = producer.flush(60)
-    if left or failures:
-        raise SystemExit(f"{left} undelivered, {len(failures)} failed: {failures[:3]}")
-    print(f"python wrote {sent} Avro messages to {topic} with schemas {[v for v, _ in serializers]}")
+    if left or failures or len(acknowledged) != sent:
+        raise SystemExit(f"{left} undelivered, {len(failures)} failed, {len(acknowledged)} of {sent} acknowledged: {failures[:3]}")
+    # Where each acknowledged message went: the test names it if the topic holds fewer.
+    last = {}
+    for partition, offset in acknowledged:
+        last[partition] = max(offset, last.get(partition, -1))
+    print(f"python wrote {sent} Avro messages to {topic} with schemas {[v for v, _ in serializers]}; "
+          f"acknowledged next offsets by partition: {dict(sorted((p, o + 1) for p, o in last.items()))}")
 
 
 if __name__ == "__main__":

@@ -227,7 +227,7 @@ fn we_read_what_confluents_python_serializer_writes_in_v1_and_v2() {
     );
     assert_ok(&out);
     std::fs::write(&orders, &out.stdout).unwrap();
-    python(&[
+    let wrote = python(&[
         "write",
         &brokers,
         &registry(),
@@ -251,8 +251,9 @@ fn we_read_what_confluents_python_serializer_writes_in_v1_and_v2() {
     assert_eq!(
         rows.len(),
         30_000,
-        "{} messages in the topic; the consumer said:\n{}",
+        "{} messages in the topic; Python said: {}; the consumer said:\n{}",
         topic_messages(&brokers, &avro_topic).len(),
+        String::from_utf8_lossy(&wrote.stdout),
         stderr(&read)
     );
     assert!(rows == sorted_rows(&json_dir), "Python's Avro gave other CSV rows than the same orders in JSON");

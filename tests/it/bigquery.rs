@@ -485,15 +485,6 @@ fn consume_writes_the_csv_files_and_bigquery_side_by_side() {
     let in_topic = topic_ids(&brokers, &topic);
     assert_exactly_once(&in_topic, &csv_ids(csv.path()));
     assert_exactly_once(&in_topic, &table_ids(&dataset));
-    // Names with Polish letters arrive letter for letter.
-    let sql =
-        format!("SELECT id, store_id, nazwa_produktu, marka, IFNULL(sprzedawca, '') FROM `{dataset}.orders`");
-    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
-    let names: HashMap<u64, [String; 4]> = query(&sql)
-        .iter()
-        .map(|r| (int(&r[0]) as u64, [text(&r[1]), text(&r[2]), text(&r[3]), text(&r[4])]))
-        .collect();
-    assert!(names == csv_names(csv.path()), "store, product, brand or salesperson differ from the CSV");
 }
 
 #[test]

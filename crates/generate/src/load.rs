@@ -8,7 +8,7 @@
 use chrono::{Datelike, NaiveDate, Timelike};
 
 use super::calendar::{self, DayKind};
-use super::mix::{Mix, MixBuilder};
+use super::mix::{Mix, MixBuilder, MAX_WEIGHT};
 use super::scenario::{
     ChannelProfile, DateRange, DateSpec, OpeningHours, Promotion, Scenario, ScenarioError, Season,
 };
@@ -20,9 +20,6 @@ pub const ONLINE: usize = Channel::Online.index();
 /// Index of the in-store channel in per-channel arrays.
 pub const IN_STORE: usize = Channel::InStore.index();
 const MICROS_PER_HOUR: i64 = 3_600_000_000;
-/// The largest rate, share, multiplier or weight a scenario may give: their products and
-/// sums stay finite, so no draw degenerates.
-pub const MAX_WEIGHT: f64 = 1e9;
 /// The deepest discount a promotion may give; the decoder accepts prices down to it in
 /// every category, so orders of a scenario that only changes promotions still decode
 /// with the built-in catalogue.

@@ -6,10 +6,13 @@
 
 use std::collections::BTreeMap;
 
-use crate::load::MAX_WEIGHT;
 use crate::order::catalogue::{Category, Channel, Payment, Region};
 use crate::order::Grosz;
 use crate::scenario::{CategorySpec, Payments, ScenarioError, ValueBand};
+
+/// The largest rate, share, multiplier or weight a scenario may give: their products and
+/// sums stay finite, so no draw degenerates.
+pub const MAX_WEIGHT: f64 = 1e9;
 
 /// Cumulative weights of a list; [`Self::pick`] maps a uniform number to an index.
 #[derive(Debug, Clone, PartialEq)]
