@@ -94,16 +94,19 @@ impl Mix {
 
     /// How an order of `channel` worth `gross` is paid.
     pub fn payment(&self, channel: Channel, gross: Grosz, u: f64) -> Payment {
-        let bands = &self.payments[channel.index()];
-        let band = bands.iter().find(|b| gross < b.below).unwrap_or(&bands[bands.len() - 1]);
-        Payment::ALL[band.weights.pick(u)]
+        Payment::ALL[self.band(channel, gross).weights.pick(u)]
     }
 
     /// The payment shares of `channel` for orders worth `gross`.
     pub fn payment_shares(&self, channel: Channel, gross: Grosz) -> Vec<(Payment, f64)> {
+        Payment::ALL.iter().copied().zip(self.band(channel, gross).weights.shares()).collect()
+    }
+
+    /// The band of `channel` that an order worth `gross` falls into (the last one is
+    /// unbounded).
+    fn band(&self, channel: Channel, gross: Grosz) -> &PaymentBand {
         let bands = &self.payments[channel.index()];
-        let band = bands.iter().find(|b| gross < b.below).unwrap_or(&bands[bands.len() - 1]);
-        Payment::ALL.iter().copied().zip(band.weights.shares()).collect()
+        bands.iter().find(|b| gross < b.below).unwrap_or(&bands[bands.len() - 1])
     }
 }
 
