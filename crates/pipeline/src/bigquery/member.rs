@@ -137,8 +137,12 @@ impl GroupSink for BigQueryMember {
         !self.next.is_empty()
     }
 
-    fn due(&mut self, moment: Moment) -> bool {
+    fn full(&self) -> bool {
         self.rows.len() >= self.batch_rows
+    }
+
+    fn due(&mut self, moment: Moment) -> bool {
+        self.full()
             || moment.stopping
             || (moment.queue_empty && moment.producer_waits)
             || self

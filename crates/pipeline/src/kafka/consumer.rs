@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::Consumer;
-use rdkafka::message::Message;
 use tracing::{info, warn};
 
 use super::dead_letters::DeadLetterTopic;
@@ -292,15 +291,14 @@ impl GroupSink for CsvMember {
                 taken
             }
             Record::Invalid { reason, message } => {
-                let payload = message.payload().unwrap_or_default();
-                let letter =
-                    DeadLetter::new(message.topic(), partition, offset, message.key(), payload, reason);
+                let payload = message.payload.unwrap_or_default();
+                let letter = DeadLetter::new(message.topic, partition, offset, message.key, payload, reason);
                 let taken = self.sink.write_dead_letter(&letter)?;
                 if taken {
                     warn!(partition, offset, reason = %letter.reason, "dead letter");
                     self.batch.dead_letters += 1;
                     if let Some(dlq) = self.dlq.as_mut() {
-                        dlq.send(message, &letter.reason, &self.sink.dead_letter_file(partition));
+                        dlq.send(&message, &letter.reason, &self.sink.dead_letter_file(partition));
                     }
                 }
                 taken

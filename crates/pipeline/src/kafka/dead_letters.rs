@@ -10,10 +10,11 @@
 
 use std::time::Duration;
 
-use rdkafka::message::{BorrowedMessage, Header, Message, OwnedHeaders};
+use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use tracing::warn;
 
+use super::driver::RawMessage;
 use super::{client_config, dead_letter_topic, Cluster, KafkaStageError};
 
 /// Payloads larger than this are sent truncated (leaves room for key and headers under
@@ -37,14 +38,14 @@ impl DeadLetterTopic {
     }
 
     /// Copies `message` with its `reason`; `file` names the dead-letter file that holds it.
-    pub(crate) fn send(&mut self, message: &BorrowedMessage<'_>, reason: &str, file: &str) {
+    pub(crate) fn send(&mut self, message: &RawMessage<'_>, reason: &str, file: &str) {
         let mut headers = OwnedHeaders::new()
             .insert(Header { key: "orderstream.reason", value: Some(reason) })
             .insert(Header {
                 key: "orderstream.source",
-                value: Some(&format!("{}/{}/{}", message.topic(), message.partition(), message.offset())),
+                value: Some(&format!("{}/{}/{}", message.topic, message.partition, message.offset)),
             });
-        let mut payload = message.payload().unwrap_or_default();
+        let mut payload = message.payload.unwrap_or_default();
         if payload.len() > INLINE_LIMIT {
             headers = headers
                 .insert(Header { key: "orderstream.truncated", value: Some(&payload.len().to_string()) })
@@ -52,7 +53,7 @@ impl DeadLetterTopic {
             payload = &payload[..TRUNCATED_BYTES];
         }
         let mut record = BaseRecord::to(&self.topic).payload(payload).headers(headers);
-        if let Some(key) = message.key() {
+        if let Some(key) = message.key {
             record = record.key(key);
         }
         match self.producer.send(record) {

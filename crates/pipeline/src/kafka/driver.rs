@@ -9,6 +9,7 @@
 //! and leaving the group within a time limit.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -19,13 +20,14 @@ use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
 use tracing::{debug, error, info, warn};
 
+use super::ahead::{Ahead, Chunk, Collect, Held};
 use super::flow::SinkSlot;
 use super::gaps::{self, Gap, GapDetector};
 use super::link::RunLink;
 use super::observer::PipelineObserver;
 use super::refusal;
-use crate::format::{Decoder, Format, Undecodable};
-use crate::order::{check_event_time, Catalogue, Order};
+use crate::format::{Format, Undecodable};
+use crate::order::{Catalogue, Order};
 use crate::shutdown::Shutdown;
 use crate::stats::Stats;
 
@@ -75,8 +77,23 @@ pub enum Record<'a> {
         /// The reason, naming the field and value.
         reason: String,
         /// The message as read.
-        message: &'a BorrowedMessage<'a>,
+        message: RawMessage<'a>,
     },
+}
+
+/// A message as it was read from the topic, for the dead letters that keep it whole.
+#[derive(Debug, Clone, Copy)]
+pub struct RawMessage<'a> {
+    /// The topic.
+    pub topic: &'a str,
+    /// The partition.
+    pub partition: i32,
+    /// The offset.
+    pub offset: i64,
+    /// The key.
+    pub key: Option<&'a [u8]>,
+    /// The payload.
+    pub payload: Option<&'a [u8]>,
 }
 
 /// The moment a sink is asked whether its batch is due.
@@ -124,6 +141,12 @@ pub trait GroupSink: Send + 'static {
     fn gap(&mut self, gap: &Gap) -> Result<(), Self::Error>;
     /// True while a batch waits to be made durable.
     fn pending(&self) -> bool;
+    /// True when the batch may take no more records before it is made durable (a
+    /// request's size limit). A rebalance still hands over what was polled before it,
+    /// at most a few chunks of records more, before the sink lets its partitions go.
+    fn full(&self) -> bool {
+        false
+    }
     /// True when the pending batch should be made durable now.
     fn due(&mut self, moment: Moment) -> bool;
     /// Makes the batch durable; returns what may be committed.
@@ -189,8 +212,13 @@ pub struct DriverContext<S: GroupSink> {
     config: DriverConfig,
     /// The sink; taken out when the member has left the group.
     sink: Mutex<Option<S>>,
-    /// A sink error raised inside a rebalance, for the poll loop to return.
-    failure: Mutex<Option<S::Error>>,
+    /// An error raised inside a rebalance (the sink's, or a message that cannot be read
+    /// yet), for the poll loop to return.
+    failure: Mutex<Option<anyhow::Error>>,
+    /// Polled messages being decoded on the second thread (from the member's start).
+    ahead: Mutex<Option<Ahead>>,
+    /// Records the sink skipped (already in it) since the poll loop last counted them.
+    skipped: AtomicU64,
     /// When partitions were last assigned (`None` while none are held).
     assigned_at: Mutex<Option<Instant>>,
     gaps: Mutex<GapDetector>,
@@ -214,6 +242,8 @@ impl<S: GroupSink> DriverContext<S> {
             config,
             sink: Mutex::new(Some(sink)),
             failure: Mutex::new(None),
+            ahead: Mutex::new(None),
+            skipped: AtomicU64::new(0),
             assigned_at: Mutex::new(None),
             gaps: Mutex::default(),
             link,
@@ -226,9 +256,57 @@ impl<S: GroupSink> DriverContext<S> {
         f(locked(&self.sink).as_mut().expect("the sink is taken out only after the member left"))
     }
 
-    fn fail(&self, err: S::Error) {
-        error!(sink = self.config.name, error = %err, "the sink failed while its partitions were assigned or revoked");
+    fn fail(&self, err: impl Into<anyhow::Error>) {
+        let err = err.into();
+        error!(sink = self.config.name, error = %format!("{err:#}"), "the sink failed while its partitions were assigned or revoked");
         *locked(&self.failure) = Some(err);
+    }
+
+    /// Hands decoded messages to the sink: as much as `how` says, and (unless in a
+    /// rebalance, which must hand over everything) only until the sink's batch is full.
+    fn collect(&self, how: Collect, in_rebalance: bool) -> anyhow::Result<()> {
+        let mut ahead = locked(&self.ahead);
+        let Some(ahead) = ahead.as_mut() else { return Ok(()) };
+        while let Some(mut chunk) = ahead.collect(how)? {
+            let taken = self.take_chunk(&mut chunk, !in_rebalance);
+            let finished = chunk.finished();
+            ahead.give_back(chunk);
+            taken?;
+            if !finished {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Hands a decoded chunk's messages to the sink, each after the gap found before it,
+    /// until the chunk ends, the batch is full (with `until_full`), or a message cannot
+    /// be read yet (an error).
+    fn take_chunk(&self, chunk: &mut Chunk, until_full: bool) -> anyhow::Result<()> {
+        let topic = self.config.topic.as_str();
+        let mut sink = locked(&self.sink);
+        let sink = sink.as_mut().expect("the sink is taken out only after the member left");
+        while !(until_full && sink.full()) {
+            let Some(polled) = chunk.next() else { break };
+            let (partition, offset) = (polled.partition, polled.offset);
+            if let Some(gap) = &polled.gap {
+                sink.gap(gap)?;
+            }
+            let message = RawMessage { topic, partition, offset, key: polled.key, payload: polled.payload };
+            let record = match polled.decoded {
+                Some(Ok(order)) => Record::Order(order),
+                Some(Err(Undecodable::Invalid(e))) => Record::Invalid { reason: e.to_string(), message },
+                // Not the message's fault: stop before its offset, so that a restart reads it again.
+                Some(Err(Undecodable::Registry(e))) => return Err(anyhow::Error::new(e).context(format!(
+                    "cannot read partition {partition} offset {offset}; nothing from there on is committed"
+                ))),
+                None => Record::Invalid { reason: "empty message (no payload)".to_string(), message },
+            };
+            if !sink.take(partition, offset, record)? {
+                self.skipped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        Ok(())
     }
 
     fn partitions(&self, tpl: &TopicPartitionList) -> Vec<i32> {
@@ -239,6 +317,10 @@ impl<S: GroupSink> DriverContext<S> {
     }
 
     fn on_assign(&self, consumer: &BaseConsumer<Self>, tpl: &mut TopicPartitionList) {
+        // Whatever was polled under the last assignment is taken before this one starts.
+        if let Err(err) = self.collect(Collect::Everything, true) {
+            return self.fail(err);
+        }
         let topic = self.config.topic.clone();
         let committed = consumer.committed_offsets(tpl.clone(), self.config.rebalance_timeout).unwrap_or_else(|e| {
             warn!(error = %e, "could not read the committed offsets; resuming from the sink's own record");
@@ -317,6 +399,10 @@ impl<S: GroupSink> DriverContext<S> {
     }
 
     fn on_revoke(&self, consumer: &BaseConsumer<Self>, tpl: &TopicPartitionList) {
+        // Polled records of these partitions are taken before the sink lets them go.
+        if let Err(err) = self.collect(Collect::Everything, true) {
+            return self.fail(err);
+        }
         let partitions = self.partitions(tpl);
         for &partition in &partitions {
             locked(&self.gaps).revoked(partition);
@@ -423,11 +509,14 @@ pub fn run_member<S: GroupSink>(
 ) -> anyhow::Result<(MemberReport, S)> {
     let topic = context.config.topic.clone();
     let link = context.link.clone();
+    let config = &context.config;
+    let ahead = Ahead::start(&config.format, config.catalogue, config.max_future)
+        .map_err(|e| anyhow::anyhow!("cannot start the decoding thread: {e}"))?;
+    *locked(&context.ahead) = Some(ahead);
     let consumer: BaseConsumer<DriverContext<S>> = settings.create_with_context(context)?;
     consumer.subscribe(&[&topic])?;
     let result = {
         let mut member = Member {
-            decoder: Decoder::new(&consumer.context().config.format),
             consumer: &consumer,
             stats,
             report: MemberReport::default(),
@@ -442,6 +531,10 @@ pub fn run_member<S: GroupSink>(
         };
         member.until_done(shutdown, link.as_ref()).and_then(|()| member.finish()).map(|()| member.report)
     };
+    // After an error, what was polled and not taken is left for the next owner.
+    if let Some(mut ahead) = locked(&consumer.context().ahead).take() {
+        ahead.stop();
+    }
     close(&consumer);
     if let Some(observer) = &consumer.context().observer {
         observer.lag_cleared();
@@ -457,8 +550,6 @@ pub fn run_member<S: GroupSink>(
 /// The poll loop's state: what is durable, committed, and how long it has been idle.
 struct Member<'a, S: GroupSink> {
     consumer: &'a BaseConsumer<DriverContext<S>>,
-    /// Payloads to orders, with the writer schemas met so far.
-    decoder: Decoder,
     stats: &'a Stats,
     report: MemberReport,
     /// Next offset per partition that is durable in the sink.
@@ -486,19 +577,29 @@ impl<S: GroupSink> Member<'_, S> {
     fn until_done(&mut self, shutdown: &Shutdown, link: Option<&RunLink>) -> anyhow::Result<()> {
         loop {
             if let Some(err) = locked(&self.context().failure).take() {
-                return Err(err.into());
+                return Err(err);
             }
             let pending = self.context().with_sink(|sink| sink.pending());
-            let wait = if pending {
+            let held = locked(&self.context().ahead).as_ref().map_or(Held::Nothing, Ahead::held);
+            // Messages polled and not yet sent to the decoder: look for the next without
+            // waiting, and send them once there is none. Chunks at the decoder: wait a
+            // little for the next message, then take them all.
+            let wait = if held == Held::Filling {
+                Duration::ZERO
+            } else if held == Held::Decoding {
+                DECODING_WAIT
+            } else if pending {
                 self.context().with_sink(|sink| sink.poll_wait())
             } else {
                 Duration::from_millis(100)
             };
             let mut queue_empty = false;
             match self.consumer.poll(wait) {
+                None if held == Held::Filling => self.collect(Collect::SendingAll)?,
                 None => {
                     queue_empty = true;
                     self.clock.refresh();
+                    self.collect(Collect::Everything)?;
                 }
                 Some(Err(e)) => {
                     if let Some(reason) = refusal(&e) {
@@ -509,7 +610,7 @@ impl<S: GroupSink> Member<'_, S> {
                         self.last_poll_error = Some(Instant::now());
                     }
                 }
-                Some(Ok(message)) => self.take(&message)?,
+                Some(Ok(message)) => self.read(&message)?,
             }
             let moment = Moment {
                 queue_empty,
@@ -584,7 +685,7 @@ impl<S: GroupSink> Member<'_, S> {
             Ok(true) => return false,
             Ok(false) => {}
             Err(error) => {
-                *locked(&self.context().failure) = Some(error);
+                *locked(&self.context().failure) = Some(error.into());
                 return false;
             }
         }
@@ -628,46 +729,36 @@ impl<S: GroupSink> Member<'_, S> {
         Ok(found)
     }
 
-    /// Hands one message to the sink, after recording any gap before it.
-    fn take(&mut self, message: &BorrowedMessage<'_>) -> anyhow::Result<()> {
-        let (now, now_micros) = self.clock.now();
+    /// Hands decoded messages to the sink (see [`DriverContext::collect`]).
+    fn collect(&mut self, how: Collect) -> anyhow::Result<()> {
+        let result = self.context().collect(how, false);
+        Stats::add(&self.stats.duplicates_skipped, self.context().skipped.swap(0, Ordering::Relaxed));
+        result
+    }
+
+    /// Passes one message to the decoding thread, with any gap found before it, and hands
+    /// the sink what is decoded.
+    fn read(&mut self, message: &BorrowedMessage<'_>) -> anyhow::Result<()> {
+        let now = self.clock.now();
         self.last_message = now;
         self.report.first_message.get_or_insert(now);
         self.report.consumed += 1;
         let (partition, offset) = (message.partition(), message.offset());
         let config = &self.consumer.context().config;
         let missing = locked(&self.context().gaps).observe(partition, offset);
-        if let Some(range) = missing {
+        let gap = missing.map(|range| {
             let gap = gaps::report(self.consumer, self.stats, config.name, &config.topic, partition, range);
-            self.context().with_sink(|sink| sink.gap(&gap))?;
             self.report.lost += gap.missing;
             if let Some(flow) = &self.flow {
                 // Nothing will ever arrive for these offsets: the producer must not wait for them.
                 flow.durable([(partition, range.1 + 1)]);
             }
+            gap
+        });
+        if let Some(ahead) = locked(&self.context().ahead).as_mut() {
+            ahead.push(message, gap);
         }
-        let record = match message.payload() {
-            Some(payload) => match self.decoder.decode(payload, &config.catalogue).and_then(|order| {
-                check_event_time(&order, now_micros, config.max_future)
-                    .map(|()| order)
-                    .map_err(Undecodable::from)
-            }) {
-                Ok(order) => Record::Order(order),
-                Err(Undecodable::Invalid(e)) => Record::Invalid { reason: e.to_string(), message },
-                // Not the message's fault: stop before its offset, so that a restart reads it again.
-                Err(Undecodable::Registry(e)) => {
-                    return Err(anyhow::Error::new(e).context(format!(
-                    "cannot read partition {partition} offset {offset}; nothing from there on is committed"
-                )))
-                }
-            },
-            None => Record::Invalid { reason: "empty message (no payload)".to_string(), message },
-        };
-        let taken = self.context().with_sink(|sink| sink.take(partition, offset, record))?;
-        if !taken {
-            Stats::add(&self.stats.duplicates_skipped, 1);
-        }
-        Ok(())
+        self.collect(Collect::Decoded)
     }
 
     /// Makes the sink's batch durable, then commits (synchronously each time, or
@@ -701,8 +792,14 @@ impl<S: GroupSink> Member<'_, S> {
 
     /// Makes what is left durable and commits every durable offset before leaving.
     fn finish(&mut self) -> anyhow::Result<()> {
-        if self.context().with_sink(|sink| sink.pending()) {
-            self.flush()?;
+        loop {
+            self.collect(Collect::Everything)?;
+            if self.context().with_sink(|sink| sink.pending()) {
+                self.flush()?;
+            }
+            if locked(&self.context().ahead).as_ref().is_none_or(|a| a.held() == Held::Nothing) {
+                break;
+            }
         }
         self.commit(CommitMode::Sync);
         Ok(())
@@ -711,33 +808,32 @@ impl<S: GroupSink> Member<'_, S> {
 
 /// The clock of the records being read: reading the system clock for every record cost
 /// about 8 % of the reader's time, so it is read once per [`RecordClock::READS`] records
-/// and whenever the fetch queue runs empty (so an idle reader's clock is current).
+/// and whenever the fetch queue runs empty (so an idle reader's clock is current). The
+/// decoding thread reads its own clock once per chunk for the orders' time check.
 #[derive(Debug)]
 struct RecordClock {
     at: Instant,
-    micros: i64,
     reads_left: u32,
 }
 
 impl Default for RecordClock {
     fn default() -> Self {
-        RecordClock { at: Instant::now(), micros: crate::clock::now_micros(), reads_left: Self::READS }
+        RecordClock { at: Instant::now(), reads_left: Self::READS }
     }
 }
 
 impl RecordClock {
     /// Records read per clock reading: at half a million records a second, the time is
-    /// at most half a millisecond old, against `--max-future`'s hour.
+    /// at most half a millisecond old.
     const READS: u32 = 256;
 
-    /// The time now (monotonic, and µs on the order clock), at most [`Self::READS`]
-    /// records old.
-    fn now(&mut self) -> (Instant, i64) {
+    /// The time now, at most [`Self::READS`] records old.
+    fn now(&mut self) -> Instant {
         if self.reads_left == 0 {
             self.refresh();
         }
         self.reads_left -= 1;
-        (self.at, self.micros)
+        self.at
     }
 
     fn refresh(&mut self) {
@@ -765,6 +861,11 @@ fn caught_up<C: ConsumerContext>(consumer: &BaseConsumer<C>, topic: &str, gaps: 
             }
         })
 }
+
+/// How long a poll waits for the next message while chunks are being decoded: a stream
+/// that pauses this briefly keeps both threads busy, and a row waits at most this long
+/// longer to be written.
+const DECODING_WAIT: Duration = Duration::from_millis(1);
 
 /// How long leaving the group may take at shutdown.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);

@@ -5,6 +5,7 @@
 //! against a real cluster and against the in-process [`embedded`] broker.
 
 pub mod admin;
+mod ahead;
 mod certificate;
 mod cluster;
 pub mod consumer;

@@ -1,8 +1,7 @@
 //! A message a warehouse sink could not write as an order, or a run of offsets gone from
 //! the topic, held until the batch's transaction or statement records it.
 
-use rdkafka::message::{BorrowedMessage, Message};
-
+use super::driver::RawMessage;
 use super::gaps::Gap;
 
 /// A dead letter waiting for its batch.
@@ -20,8 +19,8 @@ pub struct Rejected {
 
 impl Rejected {
     /// An invalid message, kept whole.
-    pub fn message(partition: i32, offset: i64, reason: String, message: &BorrowedMessage<'_>) -> Self {
-        Rejected { partition, offset, reason, payload: message.payload().map(<[u8]>::to_vec) }
+    pub fn message(partition: i32, offset: i64, reason: String, message: RawMessage<'_>) -> Self {
+        Rejected { partition, offset, reason, payload: message.payload.map(<[u8]>::to_vec) }
     }
 
     /// A valid order that the sink's table cannot hold (e.g. an id past its integer

@@ -370,8 +370,12 @@ impl GroupSink for PostgresMember {
         !self.next.is_empty() || self.in_flight.is_some()
     }
 
-    fn due(&mut self, moment: Moment) -> bool {
+    fn full(&self) -> bool {
         self.rows.len() >= self.batch_rows
+    }
+
+    fn due(&mut self, moment: Moment) -> bool {
+        self.full()
             || moment.stopping
             // A finished batch in flight: settle it (and send what was read meanwhile).
             || self.in_flight.as_ref().is_some_and(|f| f.writing.is_finished())

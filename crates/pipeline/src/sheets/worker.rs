@@ -208,6 +208,10 @@ impl GroupSink for SheetsMember {
         self.writer.oldest().is_some()
     }
 
+    fn full(&self) -> bool {
+        self.full
+    }
+
     fn due(&mut self, moment: Moment) -> bool {
         self.full
             || moment.stopping

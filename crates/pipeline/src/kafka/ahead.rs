@@ -1,0 +1,285 @@
+//! Decoding ahead of the sink: the member's thread copies each polled message into a
+//! chunk, and a second thread decodes and checks the orders of one chunk while the
+//! member polls the next and writes the one before. Reading JSON was half of a
+//! member's time on one core; this puts it on the second.
+//!
+//! Chunks come back in the order they went, so a sink still takes records in the order
+//! they were polled. Everything polled is taken before a rebalance hands partitions on
+//! (the driver collects every chunk inside its rebalance callback).
+
+use std::ops::Range;
+use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use rdkafka::message::{BorrowedMessage, Message};
+
+use super::gaps::Gap;
+use crate::format::{Decoder, Format, Undecodable};
+use crate::order::{check_event_time, Catalogue, Order};
+
+/// Messages per chunk: the hand-over costs little per message, and a chunk is decoded
+/// in well under a millisecond.
+const CHUNK: usize = 256;
+/// Chunks at the decoder at once (queued or being decoded).
+const DEPTH: usize = 4;
+
+/// The decoder thread is gone with polled messages in its hands (it panicked): they
+/// cannot be taken, so the member stops before them and nothing from there on is
+/// committed.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the decoding thread stopped with {0} chunk(s) of polled messages; nothing from there on is committed"
+)]
+pub(super) struct DecoderLost(usize);
+
+/// One polled message; its bytes are in its chunk.
+#[derive(Debug)]
+struct Item {
+    partition: i32,
+    offset: i64,
+    key: Option<Range<usize>>,
+    payload: Option<Range<usize>>,
+    /// Records gone before this one, found when it was polled.
+    gap: Option<Gap>,
+}
+
+/// Messages polled in a row, then what the decoder made of them.
+#[derive(Debug, Default)]
+pub(super) struct Chunk {
+    /// Keys and payloads, back to back.
+    bytes: Vec<u8>,
+    items: Vec<Item>,
+    /// One per item once decoded; `None` for a message without a payload.
+    decoded: Vec<Option<Result<Order, Undecodable>>>,
+    /// The first item not yet taken.
+    next: usize,
+}
+
+/// A message of a decoded chunk, as the sink takes it.
+#[derive(Debug)]
+pub(super) struct Polled<'a> {
+    /// The partition.
+    pub(super) partition: i32,
+    /// The offset.
+    pub(super) offset: i64,
+    /// Records gone just before this one.
+    pub(super) gap: Option<Gap>,
+    /// The message's key.
+    pub(super) key: Option<&'a [u8]>,
+    /// The message's payload.
+    pub(super) payload: Option<&'a [u8]>,
+    /// The order, or why the payload is not one; `None` without a payload.
+    pub(super) decoded: Option<Result<Order, Undecodable>>,
+}
+
+impl Chunk {
+    fn push(&mut self, message: &BorrowedMessage<'_>, gap: Option<Gap>) {
+        let mut copy = |bytes: Option<&[u8]>| {
+            bytes.map(|b| {
+                let start = self.bytes.len();
+                self.bytes.extend_from_slice(b);
+                start..self.bytes.len()
+            })
+        };
+        let key = copy(message.key());
+        let payload = copy(message.payload());
+        self.items.push(Item { partition: message.partition(), offset: message.offset(), key, payload, gap });
+    }
+
+    /// Decodes every payload and checks it against the clock, read once for the chunk.
+    fn decode(&mut self, decoder: &mut Decoder, catalogue: &Catalogue, max_future: Duration) {
+        let now = crate::clock::now_micros();
+        self.decoded.clear();
+        for item in &self.items {
+            let decoded = item.payload.clone().map(|range| {
+                decoder.decode(&self.bytes[range], catalogue).and_then(|order| {
+                    check_event_time(&order, now, max_future).map(|()| order).map_err(Undecodable::from)
+                })
+            });
+            self.decoded.push(decoded);
+        }
+    }
+
+    /// The next message not yet taken, with what it decoded to, in polling order.
+    pub(super) fn next(&mut self) -> Option<Polled<'_>> {
+        let i = self.next;
+        let item = self.items.get_mut(i)?;
+        self.next += 1;
+        Some(Polled {
+            partition: item.partition,
+            offset: item.offset,
+            gap: item.gap.take(),
+            key: item.key.clone().map(|r| &self.bytes[r]),
+            payload: item.payload.clone().map(|r| &self.bytes[r]),
+            decoded: self.decoded.get_mut(i).and_then(Option::take),
+        })
+    }
+
+    /// True once every message was taken.
+    pub(super) fn finished(&self) -> bool {
+        self.next >= self.items.len()
+    }
+
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.items.clear();
+        self.decoded.clear();
+        self.next = 0;
+    }
+}
+
+/// What the member holds of what it polled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Held {
+    /// Nothing: every polled message is in the sink.
+    Nothing,
+    /// Messages not yet sent to the decoder.
+    Filling,
+    /// Chunks at the decoder, and nothing else.
+    Decoding,
+}
+
+/// How much [`Ahead::collect`] brings back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Collect {
+    /// Chunks already decoded; a full chunk goes to the decoder first (waiting only while
+    /// [`DEPTH`] are out).
+    Decoded,
+    /// The same, after sending the chunk being filled, however short.
+    SendingAll,
+    /// Every message polled so far, waiting for the decoder.
+    Everything,
+}
+
+/// The member's side of the decoding thread.
+#[derive(Debug)]
+pub(super) struct Ahead {
+    /// A chunk taken in part (the sink's batch was full), to go on with first.
+    current: Option<Chunk>,
+    filling: Chunk,
+    /// Chunks sent to the decoder and not yet collected.
+    out: usize,
+    spare: Vec<Chunk>,
+    jobs: Option<SyncSender<Chunk>>,
+    done: Receiver<Chunk>,
+    worker: Option<JoinHandle<()>>,
+}
+
+impl Ahead {
+    /// Starts the decoding thread for messages of `format`, checked against `catalogue`
+    /// and a clock at most `max_future` behind them.
+    pub(super) fn start(
+        format: &Format,
+        catalogue: Catalogue,
+        max_future: Duration,
+    ) -> std::io::Result<Self> {
+        let (jobs, inbox) = mpsc::sync_channel::<Chunk>(DEPTH);
+        let (outbox, done) = mpsc::channel();
+        let mut decoder = Decoder::new(format);
+        let worker = std::thread::Builder::new().name("decoder".into()).spawn(move || {
+            for mut chunk in inbox {
+                chunk.decode(&mut decoder, &catalogue, max_future);
+                if outbox.send(chunk).is_err() {
+                    break;
+                }
+            }
+        })?;
+        Ok(Ahead {
+            current: None,
+            filling: Chunk::default(),
+            out: 0,
+            spare: Vec::new(),
+            jobs: Some(jobs),
+            done,
+            worker: Some(worker),
+        })
+    }
+
+    /// Copies a polled message in, with the gap found just before it.
+    pub(super) fn push(&mut self, message: &BorrowedMessage<'_>, gap: Option<Gap>) {
+        self.filling.push(message, gap);
+    }
+
+    /// What is polled and not yet collected.
+    pub(super) fn held(&self) -> Held {
+        if !self.filling.items.is_empty() {
+            Held::Filling
+        } else if self.out > 0 || self.current.is_some() {
+            Held::Decoding
+        } else {
+            Held::Nothing
+        }
+    }
+
+    /// The next decoded chunk, in polling order (see [`Collect`]); `None`: nothing more
+    /// now. Give the chunk back with [`Ahead::give_back`].
+    pub(super) fn collect(&mut self, how: Collect) -> Result<Option<Chunk>, DecoderLost> {
+        if let Some(chunk) = self.current.take() {
+            return Ok(Some(chunk));
+        }
+        let everything = how == Collect::Everything;
+        let send = self.filling.items.len() >= CHUNK || how != Collect::Decoded;
+        if send && !self.filling.items.is_empty() {
+            if self.out >= DEPTH {
+                return self.receive(true);
+            }
+            let next = self.spare.pop().unwrap_or_default();
+            let chunk = std::mem::replace(&mut self.filling, next);
+            let sent = self.jobs.as_ref().is_some_and(|jobs| jobs.send(chunk).is_ok());
+            if !sent {
+                return Err(DecoderLost(self.out + 1));
+            }
+            self.out += 1;
+        }
+        self.receive(everything)
+    }
+
+    fn receive(&mut self, wait: bool) -> Result<Option<Chunk>, DecoderLost> {
+        if self.out == 0 {
+            return Ok(None);
+        }
+        let chunk = if wait {
+            self.done.recv().map_err(|_| DecoderLost(self.out))?
+        } else {
+            match self.done.try_recv() {
+                Ok(chunk) => chunk,
+                Err(TryRecvError::Empty) => return Ok(None),
+                Err(TryRecvError::Disconnected) => return Err(DecoderLost(self.out)),
+            }
+        };
+        self.out -= 1;
+        Ok(Some(chunk))
+    }
+
+    /// Takes back a collected chunk: for reuse once every message was taken, else to go
+    /// on with at the next [`Ahead::collect`].
+    pub(super) fn give_back(&mut self, mut chunk: Chunk) {
+        if chunk.finished() {
+            chunk.clear();
+            self.spare.push(chunk);
+        } else {
+            self.current = Some(chunk);
+        }
+    }
+
+    /// Drops whatever is still polled and uncollected (the member stopped on an error:
+    /// those messages are not committed, so the next owner reads them) and ends the
+    /// thread.
+    pub(super) fn stop(&mut self) {
+        self.current = None;
+        self.filling.clear();
+        self.jobs = None;
+        while self.done.recv().is_ok() {}
+        self.out = 0;
+        if let Some(worker) = self.worker.take() {
+            let _ = worker.join();
+        }
+    }
+}
+
+impl Drop for Ahead {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
