@@ -245,6 +245,38 @@ fn http_address(text: &str) -> Result<String, String> {
     }
 }
 
+/// Checks `--brokers`: comma-separated `[PROTOCOL://]HOST[:PORT]` with every port in
+/// 1-65535 (librdkafka would read 65536 as port 0, and 70000 as another port).
+fn broker_list(text: &str) -> Result<String, String> {
+    for entry in text.split(',').map(str::trim) {
+        if entry.is_empty() {
+            return Err("an empty entry; expected HOST:PORT[,HOST:PORT...]".to_string());
+        }
+        let address = entry.rsplit_once("://").map_or(entry, |(_, address)| address);
+        let port = match address.strip_prefix('[') {
+            // [IPv6]:PORT
+            Some(rest) => rest.split_once(']').and_then(|(_, after)| after.strip_prefix(':')),
+            None => address.rsplit_once(':').map(|(_, port)| port),
+        };
+        if let Some(port) = port {
+            if !matches!(port.parse::<u16>(), Ok(1..)) {
+                return Err(format!("{entry:?}: {port:?} is not a port (1 to 65535)"));
+            }
+        }
+    }
+    Ok(text.to_string())
+}
+
+/// A secret from the environment variable `name`; unset or empty is none, and a value
+/// that is not UTF-8 is named as such (not taken for a missing one).
+fn secret_env(name: &str) -> anyhow::Result<Option<String>> {
+    match std::env::var(name) {
+        Ok(value) => Ok(Some(value).filter(|v| !v.is_empty())),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => Err(bad_flag(format!("{name} is not valid UTF-8 text"))),
+    }
+}
+
 /// A [`BadFlag`] as the error the commands return.
 fn bad_flag(message: String) -> anyhow::Error {
     BadFlag(message).into()
@@ -405,7 +437,7 @@ impl FormatArgs {
                 }
                 let password = match &self.schema_registry_password_file {
                     Some(file) => Some(secret_from(file, "schema registry password")?),
-                    None => std::env::var(SCHEMA_REGISTRY_PASSWORD_ENV).ok().filter(|p| !p.is_empty()),
+                    None => secret_env(SCHEMA_REGISTRY_PASSWORD_ENV)?,
                 };
                 let registry = Registry::new(RegistryConfig {
                     url,
@@ -429,7 +461,7 @@ impl FormatArgs {
 #[derive(Debug, Args, Clone)]
 pub struct KafkaArgs {
     /// Kafka bootstrap servers, e.g. `127.0.0.1:9092`.
-    #[arg(long, env = "ORDERSTREAM_BROKERS")]
+    #[arg(long, env = "ORDERSTREAM_BROKERS", value_parser = broker_list)]
     pub brokers: String,
     #[command(flatten)]
     pub security: SecurityArgs,
@@ -538,7 +570,7 @@ impl SecurityArgs {
         }
         let password = match &self.sasl_password_file {
             Some(file) => Some(secret_from(file, "SASL password")?),
-            None => std::env::var(SASL_PASSWORD_ENV).ok().filter(|p| !p.is_empty()),
+            None => secret_env(SASL_PASSWORD_ENV)?,
         };
         if let Some(password) = password {
             cluster = cluster.with_secret("sasl.password", &password);
@@ -866,7 +898,7 @@ pub struct ConsumeArgs {
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Kafka bootstrap servers; without it an embedded broker is started in-process.
-    #[arg(long, env = "ORDERSTREAM_BROKERS")]
+    #[arg(long, env = "ORDERSTREAM_BROKERS", value_parser = broker_list)]
     pub brokers: Option<String>,
     #[command(flatten)]
     pub security: SecurityArgs,
@@ -995,7 +1027,7 @@ impl PostgresSinkArgs {
         let Some(url) = self.postgres_url.clone() else { return Ok(None) };
         let password = match &self.postgres_password_file {
             Some(file) => Some(secret_from(file, "PostgreSQL password")?),
-            None => std::env::var(POSTGRES_PASSWORD_ENV).ok().filter(|p| !p.is_empty()),
+            None => secret_env(POSTGRES_PASSWORD_ENV)?,
         };
         Ok(Some(PostgresConfig {
             url,

@@ -42,12 +42,67 @@ fn bad_flag_values_are_named() {
         (vec!["generate", "--base-rate", "1e-300"], "--base-rate 1e-300: must be"),
         (vec!["run", "--count", "10", "--http", "localhost"], "expected HOST:PORT"),
         (vec!["run", "--count", "10", "--format", "avro"], "--format avro needs --schema-registry"),
+        (vec!["consume", "--brokers", "127.0.0.1:70000"], "\"70000\" is not a port (1 to 65535)"),
+        (vec!["run", "--brokers", "a:9092,,b:9092"], "an empty entry"),
+        (vec!["produce", "--brokers", "[::1]:0"], "\"0\" is not a port"),
     ] {
         let out = run_within(orderstream().args(&args), Duration::from_secs(30));
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
         assert!(stderr(&out).contains(needle), "{args:?}: {}", stderr(&out));
         assert!(stderr(&out).len() < 2_000, "{args:?}: a short message, not {} bytes", stderr(&out).len());
         assert!(!stderr(&out).contains("starting"), "{args:?} started something: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn a_password_variable_that_is_not_utf8_is_named_as_such() {
+    use std::os::unix::ffi::OsStrExt;
+    let garbled = std::ffi::OsStr::from_bytes(b"hunter\xff2");
+    let sasl = [
+        "produce",
+        "--brokers",
+        "127.0.0.1:1",
+        "--count",
+        "1",
+        "--security-protocol",
+        "sasl_plaintext",
+        "--sasl-mechanism",
+        "plain",
+        "--sasl-username",
+        "u",
+    ];
+    for (args, var) in [
+        (&sasl[..], "ORDERSTREAM_SASL_PASSWORD"),
+        (
+            &["consume", "--brokers", "127.0.0.1:1", "--postgres-url", "postgres://u@127.0.0.1:1/db"][..],
+            "ORDERSTREAM_POSTGRES_PASSWORD",
+        ),
+    ] {
+        let out = run_within(orderstream().args(args).env(var, garbled), Duration::from_secs(30));
+        assert_eq!(out.status.code(), Some(2), "{var}: {}", stderr(&out));
+        assert!(stderr(&out).contains(&format!("{var} is not valid UTF-8 text")), "{var}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn a_log_filter_that_does_not_parse_is_refused_not_ignored() {
+    let out = run_within(
+        orderstream().args(["generate", "--count", "1"]).env("ORDERSTREAM_LOG", "info,[unclosed"),
+        Duration::from_secs(30),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("ORDERSTREAM_LOG=\"info,[unclosed\" is not a log filter"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(out.stdout.is_empty(), "nothing generated");
+    for fine in ["", "debug", "warn,orderstream_pipeline=debug"] {
+        let out = run_within(
+            orderstream().args(["generate", "--count", "1"]).env("ORDERSTREAM_LOG", fine),
+            Duration::from_secs(30),
+        );
+        assert_ok(&out);
     }
 }
 

@@ -115,6 +115,10 @@ fn the_api_of_a_run_matches_its_csv_files_to_the_grosz() {
         ("/api/summary?region=Mazury", "region"),
         ("/api/summary?category=Drony", "category"),
         ("/api/summary?from=yesterday", "from"),
+        // Times at the integer's limits are refused, not answered with nothing.
+        ("/api/summary?from=-9223372036854775808", "from"),
+        ("/api/summary?to=9223372036854775807", "to"),
+        ("/api/series?from=253402300800000", "from"),
         ("/api/summary?top=0", "top"),
         ("/api/summary?colour=red", "colour"),
         ("/api/export?day=26.11.2026", "day"),

@@ -140,7 +140,16 @@ pub(super) fn chart_width(params: &HashMap<String, String>) -> Result<u32, ApiEr
 /// Unix epoch.
 fn parse_time(text: &str, end: bool) -> Result<i64, String> {
     if let Ok(ms) = text.parse::<i64>() {
-        return Ok(ms);
+        // 1970-01-01 to the end of 9999: beyond, a period and its comparison would
+        // overflow, and no order can lie there.
+        const LAST_MS: i64 = 253_402_300_799_999;
+        return if (0..=LAST_MS).contains(&ms) {
+            Ok(ms)
+        } else {
+            Err(format!(
+                "time {text} is out of range: ms since the Unix epoch from 0 to {LAST_MS} (9999-12-31)"
+            ))
+        };
     }
     match text.parse::<crate::order::TimeArg>() {
         Ok(t) => Ok(if end { t.end_micros() } else { t.start_micros() } / 1000),

@@ -8,7 +8,9 @@
 //! (the driver collects every chunk inside its rebalance callback).
 
 use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -88,6 +90,8 @@ impl Chunk {
     }
 
     /// Decodes every payload and checks it against the clock, read once for the chunk.
+    /// Stops after a payload the registry could not help to read: the member stops
+    /// there, and asking again for each message after it would only keep it waiting.
     fn decode(&mut self, decoder: &mut Decoder, catalogue: &Catalogue, max_future: Duration) {
         let now = crate::clock::now_micros();
         self.decoded.clear();
@@ -97,7 +101,11 @@ impl Chunk {
                     check_event_time(&order, now, max_future).map(|()| order).map_err(Undecodable::from)
                 })
             });
+            let unreadable = matches!(decoded, Some(Err(Undecodable::Registry(_))));
             self.decoded.push(decoded);
+            if unreadable {
+                break;
+            }
         }
     }
 
@@ -164,6 +172,8 @@ pub(super) struct Ahead {
     jobs: Option<SyncSender<Chunk>>,
     done: Receiver<Chunk>,
     worker: Option<JoinHandle<()>>,
+    /// Set when the member stops: chunks still queued are dropped undecoded.
+    cancelled: Arc<AtomicBool>,
 }
 
 impl Ahead {
@@ -177,8 +187,13 @@ impl Ahead {
         let (jobs, inbox) = mpsc::sync_channel::<Chunk>(DEPTH);
         let (outbox, done) = mpsc::channel();
         let mut decoder = Decoder::new(format);
+        let cancelled = Arc::new(AtomicBool::new(false));
+        let cancel = cancelled.clone();
         let worker = std::thread::Builder::new().name("decoder".into()).spawn(move || {
             for mut chunk in inbox {
+                if cancel.load(Ordering::Relaxed) {
+                    continue;
+                }
                 chunk.decode(&mut decoder, &catalogue, max_future);
                 if outbox.send(chunk).is_err() {
                     break;
@@ -193,6 +208,7 @@ impl Ahead {
             jobs: Some(jobs),
             done,
             worker: Some(worker),
+            cancelled,
         })
     }
 
@@ -267,6 +283,7 @@ impl Ahead {
     /// those messages are not committed, so the next owner reads them) and ends the
     /// thread.
     pub(super) fn stop(&mut self) {
+        self.cancelled.store(true, Ordering::Relaxed);
         self.current = None;
         self.filling.clear();
         self.jobs = None;

@@ -297,9 +297,11 @@ impl<S: GroupSink> DriverContext<S> {
                 Some(Ok(order)) => Record::Order(order),
                 Some(Err(Undecodable::Invalid(e))) => Record::Invalid { reason: e.to_string(), message },
                 // Not the message's fault: stop before its offset, so that a restart reads it again.
-                Some(Err(Undecodable::Registry(e))) => return Err(anyhow::Error::new(e).context(format!(
+                Some(Err(Undecodable::Registry(e))) => {
+                    return Err(anyhow::Error::new(e).context(format!(
                     "cannot read partition {partition} offset {offset}; nothing from there on is committed"
-                ))),
+                )))
+                }
                 None => Record::Invalid { reason: "empty message (no payload)".to_string(), message },
             };
             if !sink.take(partition, offset, record)? {

@@ -405,9 +405,12 @@ impl<'a> Partial<'a> {
             }
             (T::Timestamp, Val::Micros(m)) => self.micros = Some(m),
             (T::Offset, Val::Int(n)) => {
-                let secs = i32::try_from(n).ok().filter(|s| s.abs() <= 18 * 3600);
-                self.offset =
-                    Some(secs.ok_or_else(|| invalid(target, n, "not a UTC offset (at most 18 hours)"))?);
+                // Whole minutes, as the order's text time writes them (`+01:00`): an
+                // offset with seconds would move the written time.
+                let secs = i32::try_from(n).ok().filter(|s| s.unsigned_abs() <= 18 * 3600 && s % 60 == 0);
+                self.offset = Some(secs.ok_or_else(|| {
+                    invalid(target, n, "not a UTC offset (whole minutes, at most 18 hours)")
+                })?);
             }
             (T::Quantity, Val::Int(n)) => self.quantity = Some(n),
             (T::NetPrice, Val::Decimal { unscaled, scale }) => {

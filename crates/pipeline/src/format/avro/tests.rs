@@ -186,6 +186,16 @@ fn other_currencies_and_bad_discounts_are_named() {
     assert_eq!(ok, order, "a discount is carried beside the order, not into it");
     let err = read(OrderSchema::V2.text(), &with("ilosc", Value::Int(1000))).unwrap_err();
     assert!(matches!(&err, DecodeError::Invalid { field: "ilosc", .. }), "{err}");
+    // UTC offsets: at most 18 hours either way (the integer's minimum too, whose absolute
+    // value does not fit), in whole minutes.
+    for offset in [i32::MIN, i32::MAX, 18 * 3600 + 60, -18 * 3600 - 60, 3601, -30] {
+        let err = read(OrderSchema::V2.text(), &with("utc_offset_seconds", Value::Int(offset))).unwrap_err();
+        assert!(matches!(&err, DecodeError::Invalid { field: "utc_offset_seconds", .. }), "{offset}: {err}");
+    }
+    for offset in [0, 3600, -18 * 3600, 5 * 3600 + 45 * 60] {
+        let ok = read(OrderSchema::V2.text(), &with("utc_offset_seconds", Value::Int(offset))).unwrap();
+        assert_eq!(ok.timestamp.offset_secs, offset);
+    }
     let mut trailing = with("currency", Value::String("PLN".into()));
     trailing.push(0);
     let err = read(OrderSchema::V2.text(), &trailing).unwrap_err();
