@@ -137,25 +137,12 @@ impl Chunk {
     }
 }
 
-/// What the member holds of what it polled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Held {
-    /// Nothing: every polled message is in the sink.
-    Nothing,
-    /// Messages not yet sent to the decoder.
-    Filling,
-    /// Chunks at the decoder, and nothing else.
-    Decoding,
-}
-
 /// How much [`Ahead::collect`] brings back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Collect {
     /// Chunks already decoded; a full chunk goes to the decoder first (waiting only while
     /// [`DEPTH`] are out).
     Decoded,
-    /// The same, after sending the chunk being filled, however short.
-    SendingAll,
     /// Every message polled so far, waiting for the decoder.
     Everything,
 }
@@ -217,15 +204,9 @@ impl Ahead {
         self.filling.push(message, gap);
     }
 
-    /// What is polled and not yet collected.
-    pub(super) fn held(&self) -> Held {
-        if !self.filling.items.is_empty() {
-            Held::Filling
-        } else if self.out > 0 || self.current.is_some() {
-            Held::Decoding
-        } else {
-            Held::Nothing
-        }
+    /// True while polled messages wait to be collected.
+    pub(super) fn holds(&self) -> bool {
+        !self.filling.items.is_empty() || self.out > 0 || self.current.is_some()
     }
 
     /// The next decoded chunk, in polling order (see [`Collect`]); `None`: nothing more
@@ -235,7 +216,7 @@ impl Ahead {
             return Ok(Some(chunk));
         }
         let everything = how == Collect::Everything;
-        let send = self.filling.items.len() >= CHUNK || how != Collect::Decoded;
+        let send = self.filling.items.len() >= CHUNK || everything;
         if send && !self.filling.items.is_empty() {
             if self.out >= DEPTH {
                 return self.receive(true);

@@ -20,7 +20,7 @@ use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
 use tracing::{debug, error, info, warn};
 
-use super::ahead::{Ahead, Chunk, Collect, Held};
+use super::ahead::{Ahead, Chunk, Collect};
 use super::flow::SinkSlot;
 use super::gaps::{self, Gap, GapDetector};
 use super::link::RunLink;
@@ -582,14 +582,12 @@ impl<S: GroupSink> Member<'_, S> {
                 return Err(err);
             }
             let pending = self.context().with_sink(|sink| sink.pending());
-            let held = locked(&self.context().ahead).as_ref().map_or(Held::Nothing, Ahead::held);
-            // Messages polled and not yet sent to the decoder: look for the next without
-            // waiting, and send them once there is none. Chunks at the decoder: wait a
-            // little for the next message, then take them all.
-            let wait = if held == Held::Filling {
+            let holds = locked(&self.context().ahead).as_ref().is_some_and(Ahead::holds);
+            // Messages polled and not yet taken: look for the next without waiting, and
+            // take them all once there is none (waiting for the decoder beats waiting for
+            // a message: a row waits no longer than its fetch batch).
+            let wait = if holds {
                 Duration::ZERO
-            } else if held == Held::Decoding {
-                DECODING_WAIT
             } else if pending {
                 self.context().with_sink(|sink| sink.poll_wait())
             } else {
@@ -597,7 +595,6 @@ impl<S: GroupSink> Member<'_, S> {
             };
             let mut queue_empty = false;
             match self.consumer.poll(wait) {
-                None if held == Held::Filling => self.collect(Collect::SendingAll)?,
                 None => {
                     queue_empty = true;
                     self.clock.refresh();
@@ -799,7 +796,7 @@ impl<S: GroupSink> Member<'_, S> {
             if self.context().with_sink(|sink| sink.pending()) {
                 self.flush()?;
             }
-            if locked(&self.context().ahead).as_ref().is_none_or(|a| a.held() == Held::Nothing) {
+            if !locked(&self.context().ahead).as_ref().is_some_and(Ahead::holds) {
                 break;
             }
         }
@@ -863,11 +860,6 @@ fn caught_up<C: ConsumerContext>(consumer: &BaseConsumer<C>, topic: &str, gaps: 
             }
         })
 }
-
-/// How long a poll waits for the next message while chunks are being decoded: a stream
-/// that pauses this briefly keeps both threads busy, and a row waits at most this long
-/// longer to be written.
-const DECODING_WAIT: Duration = Duration::from_millis(1);
 
 /// How long leaving the group may take at shutdown.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
