@@ -995,7 +995,7 @@ pub struct PostgresSinkArgs {
     pub postgres_ca: Option<PathBuf>,
     /// Create the table, its index and views and the bookkeeping tables when missing.
     /// With `false`, the sink only checks what an administrator made, and needs no more
-    /// than SELECT, INSERT and UPDATE on them (see the README's "Least privilege").
+    /// than SELECT, INSERT and UPDATE on them (see docs/sinks.md, "Least privilege").
     #[arg(long, env = "ORDERSTREAM_POSTGRES_MANAGE_SCHEMA", default_value_t = true, action = clap::ArgAction::Set)]
     pub postgres_manage_schema: bool,
 }

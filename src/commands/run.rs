@@ -225,7 +225,8 @@ fn log_finished(
         end_to_end_rate = format!("{:.0} orders/s", consumed.written as f64 / secs),
         dead_letters = consumed.dead_lettered,
         csv_dir = %dir.display(),
-        sheet = in_sheet.map(|r| format!("{} orders in https://docs.google.com/spreadsheets/d/{} ({} write requests)", r.orders, r.spreadsheet, r.requests)).unwrap_or_default(),
+        // Named only when the Sheets sink ran.
+        sheet = in_sheet.map(|r| format!("{} orders in https://docs.google.com/spreadsheets/d/{} ({} write requests)", r.orders, r.spreadsheet, r.requests)),
         "pipeline finished"
     );
 }

@@ -10,7 +10,7 @@
 //! The tests share one cluster, one at a time, and leave it whole. Each prints the time
 //! from the fault to orders flowing again: the longest the stream stood still after it,
 //! on the producer's side (orders acknowledged) and the consumers' (rows written), from
-//! their progress lines every 200 ms, as lines starting with `FIGURE` (the README quotes
+//! their progress lines every 200 ms, as lines starting with `FIGURE` (docs/operations.md quotes
 //! them).
 
 use std::path::Path;

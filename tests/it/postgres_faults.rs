@@ -193,7 +193,7 @@ fn a_role_that_may_only_insert_writes_into_tables_an_administrator_made() {
     assert!(stderr(&out).contains(&format!("missing: {table}")), "{}", stderr(&out));
 
     // The administrator makes them (here: the sink as the owner, with nothing to read)
-    // and grants a role only what the README lists.
+    // and grants a role only what docs/sinks.md lists.
     let empty = crate::common::topic("pg-least-empty");
     produce(&brokers, &empty, &["--count", "1"]);
     assert_ok(&run_within(

@@ -1,5 +1,5 @@
 //! The built-in scenario is a believable chain: checked statistically over seeded
-//! orders, against the bounds the README states.
+//! orders, against the bounds docs/cli.md states ("The chain in the data").
 
 use std::collections::{HashMap, HashSet};
 
@@ -173,7 +173,7 @@ fn orders_of_the_prototypes_chain_and_catalogue_still_decode() {
     assert!(new.store_id != "Krakow");
 }
 
-/// The figures the README's table shows: November 2026 (Black Friday included) with
+/// The figures the table in docs/cli.md shows: November 2026 (Black Friday included) with
 /// seed 1. Run with `--nocapture` to print them.
 #[test]
 fn a_seeded_november_lands_within_the_stated_bounds() {

@@ -55,7 +55,7 @@ macro_rules! text_enum {
 }
 
 text_enum! {
-    /// The five sales regions of the order record (README, "The order record").
+    /// The five sales regions of the order record (docs/design.md, "The order record").
     Region {
         /// Warsaw.
         Central = "Central",

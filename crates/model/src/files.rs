@@ -1,4 +1,4 @@
-//! The names of the daily CSV files (`orders_YYYY-MM-DD.csv`, as the README's "CSV files" describes), in one place for
+//! The names of the daily CSV files (`orders_YYYY-MM-DD.csv`, as docs/design.md, "CSV files", describes), in one place for
 //! the sink that writes them and for the readers (export, analytics rebuild).
 
 use chrono::NaiveDate;

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::{EventTime, Grosz, Order};
 
-/// Column order of the CSV files and the sheet, and key order of the JSON: the order record of the README.
+/// Column order of the CSV files and the sheet, and key order of the JSON: the order record of docs/design.md.
 pub const CSV_HEADER: [&str; 15] = [
     "id",
     "timestamp",

@@ -202,7 +202,7 @@ pub(super) fn prepare(
     if !missing.is_empty() && !manage {
         let names: Vec<&str> = missing.iter().map(|(name, _)| name.as_str()).collect();
         return Err(SchemaError::Mismatch(format!(
-            "missing: {}; run the sink once as the owner without --postgres-manage-schema false to create them, then grant the writer role what the README's \"Least privilege\" lists",
+            "missing: {}; run the sink once as the owner without --postgres-manage-schema false to create them, then grant the writer role what docs/sinks.md, \"Least privilege\", lists",
             names.join(", ")
         )));
     }
