@@ -58,19 +58,10 @@ fn bad_flag_values_are_named() {
 fn a_password_variable_that_is_not_utf8_is_named_as_such() {
     use std::os::unix::ffi::OsStrExt;
     let garbled = std::ffi::OsStr::from_bytes(b"hunter\xff2");
-    let sasl = [
-        "produce",
-        "--brokers",
-        "127.0.0.1:1",
-        "--count",
-        "1",
-        "--security-protocol",
-        "sasl_plaintext",
-        "--sasl-mechanism",
-        "plain",
-        "--sasl-username",
-        "u",
-    ];
+    let sasl: Vec<&str> =
+        "produce --brokers 127.0.0.1:1 --count 1 --security-protocol sasl_plaintext --sasl-mechanism plain --sasl-username u"
+            .split(' ')
+            .collect();
     for (args, var) in [
         (&sasl[..], "ORDERSTREAM_SASL_PASSWORD"),
         (

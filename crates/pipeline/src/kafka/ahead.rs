@@ -76,7 +76,7 @@ pub(super) struct Polled<'a> {
 }
 
 impl Chunk {
-    fn push(&mut self, message: &BorrowedMessage<'_>, gap: Option<Gap>) {
+    fn push(&mut self, at: (i32, i64), key: Option<&[u8]>, payload: Option<&[u8]>, gap: Option<Gap>) {
         let mut copy = |bytes: Option<&[u8]>| {
             bytes.map(|b| {
                 let start = self.bytes.len();
@@ -84,9 +84,8 @@ impl Chunk {
                 start..self.bytes.len()
             })
         };
-        let key = copy(message.key());
-        let payload = copy(message.payload());
-        self.items.push(Item { partition: message.partition(), offset: message.offset(), key, payload, gap });
+        let (key, payload) = (copy(key), copy(payload));
+        self.items.push(Item { partition: at.0, offset: at.1, key, payload, gap });
     }
 
     /// Decodes every payload and checks it against the clock, read once for the chunk.
@@ -201,7 +200,7 @@ impl Ahead {
 
     /// Copies a polled message in, with the gap found just before it.
     pub(super) fn push(&mut self, message: &BorrowedMessage<'_>, gap: Option<Gap>) {
-        self.filling.push(message, gap);
+        self.filling.push((message.partition(), message.offset()), message.key(), message.payload(), gap);
     }
 
     /// True while polled messages wait to be collected.
@@ -279,5 +278,85 @@ impl Ahead {
 impl Drop for Ahead {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::{builtin_catalogue, Generator, GeneratorConfig};
+    use crate::order::{decode_json, write_json};
+
+    /// Pushes `payloads` as offsets 0.. of partition 3 and collects them the way the
+    /// member does: finished chunks after each push, everything at the end.
+    fn round_trip(ahead: &mut Ahead, payloads: &[Option<Vec<u8>>]) -> Vec<(i64, Option<Vec<u8>>, String)> {
+        let mut seen = Vec::new();
+        let mut take = |chunk: &mut Chunk| {
+            while let Some(p) = chunk.next() {
+                let what = match p.decoded {
+                    None => "none".to_string(),
+                    Some(Ok(order)) => format!("order {}", order.id),
+                    Some(Err(e)) => format!("invalid: {e}"),
+                };
+                seen.push((p.offset, p.payload.map(<[u8]>::to_vec), what));
+            }
+        };
+        for (offset, payload) in payloads.iter().enumerate() {
+            ahead.filling.push((3, offset as i64), Some(b"key"), payload.as_deref(), None);
+            while let Some(mut chunk) = ahead.collect(Collect::Decoded).unwrap() {
+                take(&mut chunk);
+                ahead.give_back(chunk);
+            }
+        }
+        while let Some(mut chunk) = ahead.collect(Collect::Everything).unwrap() {
+            take(&mut chunk);
+            ahead.give_back(chunk);
+        }
+        assert!(!ahead.holds());
+        seen
+    }
+
+    #[test]
+    fn chunks_come_back_in_polling_order_decoded_as_one_thread_would() {
+        let catalogue = builtin_catalogue();
+        let mut generator = Generator::new(&GeneratorConfig { seed: Some(5), ..Default::default() });
+        // Several chunks' worth, with invalid messages and empty payloads among the orders.
+        let payloads: Vec<Option<Vec<u8>>> = (0..CHUNK * DEPTH * 3 + 17)
+            .map(|i| match i % 97 {
+                13 => None,
+                41 => Some(b"{\"id\": \"not an order\"}".to_vec()),
+                _ => {
+                    let mut json = Vec::new();
+                    write_json(&generator.next_order(), &mut json);
+                    Some(json)
+                }
+            })
+            .collect();
+        let mut ahead = Ahead::start(&Format::Json, catalogue, Duration::from_secs(3600)).unwrap();
+        let seen = round_trip(&mut ahead, &payloads);
+        assert_eq!(seen.len(), payloads.len());
+        for (i, (offset, payload, what)) in seen.iter().enumerate() {
+            assert_eq!(*offset, i as i64);
+            assert_eq!(payload, &payloads[i]);
+            let expected = match &payloads[i] {
+                None => "none".to_string(),
+                Some(p) => match decode_json(p, &catalogue) {
+                    Ok(order) => format!("order {}", order.id),
+                    Err(e) => format!("invalid: {e}"),
+                },
+            };
+            assert_eq!(what, &expected, "offset {i}");
+        }
+        // The same thread and chunks serve a second round.
+        assert_eq!(round_trip(&mut ahead, &payloads[..10]).len(), 10);
+    }
+
+    #[test]
+    fn a_stopped_decoder_is_an_error_not_a_silent_loss() {
+        let mut ahead = Ahead::start(&Format::Json, builtin_catalogue(), Duration::from_secs(3600)).unwrap();
+        ahead.stop();
+        ahead.filling.push((0, 0), None, Some(b"{}"), None);
+        let err = ahead.collect(Collect::Everything).unwrap_err();
+        assert!(err.to_string().contains("nothing from there on is committed"), "{err}");
     }
 }

@@ -3,7 +3,8 @@
 //! A sink ([`GroupSink`]) says where its partitions resume, takes records, makes them
 //! durable in batches and says what may then be committed. The driver does the rest, the
 //! same way for every sink: joining the group and handling rebalances, polling,
-//! decoding and checking orders, finding gaps (records deleted before they were read),
+//! decoding and checking orders (on a second thread, `kafka::ahead`), finding gaps
+//! (records deleted before they were read),
 //! committing offsets only once the sink made them durable (with the sink's metadata),
 //! the flow window of `run`, idle exit and join timeout, a broker's refusal, shutdown,
 //! and leaving the group within a time limit.
