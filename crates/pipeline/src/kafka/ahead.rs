@@ -35,6 +35,15 @@ const DEPTH: usize = 4;
 )]
 pub(super) struct DecoderLost(usize);
 
+/// A message the decoding thread did not reach (it stopped at an earlier one that the
+/// schema registry could not help to read): it must not be taken as anything.
+#[derive(Debug, thiserror::Error)]
+#[error("partition {partition} offset {offset} was not decoded (decoding stopped at an earlier message); nothing from there on is committed")]
+pub(super) struct NotDecoded {
+    partition: i32,
+    offset: i64,
+}
+
 /// One polled message; its bytes are in its chunk.
 #[derive(Debug)]
 struct Item {
@@ -108,19 +117,23 @@ impl Chunk {
         }
     }
 
-    /// The next message not yet taken, with what it decoded to, in polling order.
-    pub(super) fn next(&mut self) -> Option<Polled<'_>> {
+    /// The next message not yet taken, with what it decoded to, in polling order; an
+    /// error for a message the decoder did not reach (the chunk then stays unfinished).
+    pub(super) fn next(&mut self) -> Option<Result<Polled<'_>, NotDecoded>> {
         let i = self.next;
         let item = self.items.get_mut(i)?;
+        let Some(decoded) = self.decoded.get_mut(i) else {
+            return Some(Err(NotDecoded { partition: item.partition, offset: item.offset }));
+        };
         self.next += 1;
-        Some(Polled {
+        Some(Ok(Polled {
             partition: item.partition,
             offset: item.offset,
             gap: item.gap.take(),
             key: item.key.clone().map(|r| &self.bytes[r]),
             payload: item.payload.clone().map(|r| &self.bytes[r]),
-            decoded: self.decoded.get_mut(i).and_then(Option::take),
-        })
+            decoded: decoded.take(),
+        }))
     }
 
     /// True once every message was taken.
@@ -176,11 +189,18 @@ impl Ahead {
         let cancelled = Arc::new(AtomicBool::new(false));
         let cancel = cancelled.clone();
         let worker = std::thread::Builder::new().name("decoder".into()).spawn(move || {
+            // After a message the registry could not help to read, the member stops there:
+            // later chunks go back undecoded rather than asking the registry again.
+            let mut stopped_at_registry = false;
             for mut chunk in inbox {
                 if cancel.load(Ordering::Relaxed) {
                     continue;
                 }
-                chunk.decode(&mut decoder, &catalogue, max_future);
+                if !stopped_at_registry {
+                    chunk.decode(&mut decoder, &catalogue, max_future);
+                    stopped_at_registry =
+                        matches!(chunk.decoded.last(), Some(Some(Err(Undecodable::Registry(_)))));
+                }
                 if outbox.send(chunk).is_err() {
                     break;
                 }
@@ -293,6 +313,7 @@ mod tests {
         let mut seen = Vec::new();
         let mut take = |chunk: &mut Chunk| {
             while let Some(p) = chunk.next() {
+                let p = p.expect("every message decoded");
                 let what = match p.decoded {
                     None => "none".to_string(),
                     Some(Ok(order)) => format!("order {}", order.id),
@@ -349,6 +370,21 @@ mod tests {
         }
         // The same thread and chunks serve a second round.
         assert_eq!(round_trip(&mut ahead, &payloads[..10]).len(), 10);
+    }
+
+    #[test]
+    fn a_message_the_decoder_did_not_reach_is_an_error_and_stays_untaken() {
+        let mut chunk = Chunk::default();
+        for offset in 0..3 {
+            chunk.push((1, offset), None, Some(b"{}"), None);
+        }
+        // Decoding stopped after the first message (as after a registry failure).
+        chunk.decoded.push(None);
+        assert_eq!(chunk.next().unwrap().unwrap().offset, 0);
+        let err = chunk.next().unwrap().unwrap_err();
+        assert!(err.to_string().contains("partition 1 offset 1 was not decoded"), "{err}");
+        assert!(!chunk.finished(), "the message it stopped at is not passed over");
+        assert!(chunk.next().unwrap().is_err(), "asking again gives the same answer");
     }
 
     #[test]

@@ -266,18 +266,28 @@ impl<S: GroupSink> DriverContext<S> {
     /// Hands decoded messages to the sink: as much as `how` says, and (unless in a
     /// rebalance, which must hand over everything) only until the sink's batch is full.
     fn collect(&self, how: Collect, in_rebalance: bool) -> anyhow::Result<()> {
-        let mut ahead = locked(&self.ahead);
-        let Some(ahead) = ahead.as_mut() else { return Ok(()) };
-        while let Some(mut chunk) = ahead.collect(how)? {
-            let taken = self.take_chunk(&mut chunk, !in_rebalance);
-            let finished = chunk.finished();
-            ahead.give_back(chunk);
-            taken?;
-            if !finished {
-                break;
+        let mut slot = locked(&self.ahead);
+        let Some(ahead) = slot.as_mut() else { return Ok(()) };
+        let result = (|| {
+            while let Some(mut chunk) = ahead.collect(how)? {
+                let taken = self.take_chunk(&mut chunk, !in_rebalance);
+                let finished = chunk.finished();
+                ahead.give_back(chunk);
+                taken?;
+                if !finished {
+                    break;
+                }
+            }
+            Ok(())
+        })();
+        if result.is_err() {
+            // Nothing polled after the record that failed may reach the sink: the member
+            // stops, and the next owner reads from that record on.
+            if let Some(mut ahead) = slot.take() {
+                ahead.stop();
             }
         }
-        Ok(())
+        result
     }
 
     /// Hands a decoded chunk's messages to the sink, each after the gap found before it,
@@ -287,8 +297,11 @@ impl<S: GroupSink> DriverContext<S> {
         let topic = self.config.topic.as_str();
         let mut sink = locked(&self.sink);
         let sink = sink.as_mut().expect("the sink is taken out only after the member left");
-        while !(until_full && sink.full()) {
+        // A full batch stops the chunk until it is flushed; one with nothing pending (its
+        // rows revoked) takes more.
+        while !(until_full && sink.pending() && sink.full()) {
             let Some(polled) = chunk.next() else { break };
+            let polled = polled?;
             let (partition, offset) = (polled.partition, polled.offset);
             if let Some(gap) = &polled.gap {
                 sink.gap(gap)?;
@@ -586,7 +599,7 @@ impl<S: GroupSink> Member<'_, S> {
             let holds = locked(&self.context().ahead).as_ref().is_some_and(Ahead::holds);
             // Messages polled and not yet taken: look for the next without waiting, and
             // take them all once there is none (waiting for the decoder beats waiting for
-            // a message: a row waits no longer than its fetch batch).
+            // a message).
             let wait = if holds {
                 Duration::ZERO
             } else if pending {
@@ -595,11 +608,19 @@ impl<S: GroupSink> Member<'_, S> {
                 Duration::from_millis(100)
             };
             let mut queue_empty = false;
-            match self.consumer.poll(wait) {
+            let polled = self.consumer.poll(wait);
+            // A rebalance inside the poll may have failed: stop before anything else.
+            if let Some(err) = locked(&self.context().failure).take() {
+                return Err(err);
+            }
+            match polled {
+                // The fetch queue ran empty with messages still held: take them all, and
+                // wait for the next message in the next round (only a wait that finds
+                // nothing means a fetch batch is complete).
+                None if holds => self.collect(Collect::Everything)?,
                 None => {
                     queue_empty = true;
                     self.clock.refresh();
-                    self.collect(Collect::Everything)?;
                 }
                 Some(Err(e)) => {
                     if let Some(reason) = refusal(&e) {

@@ -182,6 +182,8 @@ impl GroupSink for SheetsMember {
         match &mut self.writer {
             Writer::Rows(w) => {
                 w.revoke(partitions);
+                // The revoked rows are gone from the batch: it may take more again.
+                self.full = w.full();
                 info!(?partitions, "Sheets partitions revoked; their waiting rows go to the next owner");
                 Ok(Vec::new())
             }
