@@ -47,13 +47,13 @@ impl ApiError {
     /// The error as a page a person reads, for the routes a browser opens (the API
     /// answers JSON).
     pub(super) fn page(&self) -> Response {
-        let what = self.parameter.as_deref().map(|p| format!(" in <code>{}</code>", super::page::esc(p)));
+        let what = self.parameter.as_deref().map(|p| format!(" in <code>{}</code>", super::html::esc(p)));
         let html = format!(
             "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>orderstream: bad request</title></head>\
              <body style=\"font-family:system-ui,sans-serif;margin:2rem\"><h1>That address asks for something the dashboard cannot show{}</h1>\
              <p id=\"error\">{}</p><p><a href=\"/\">Back to the dashboard</a></p></body></html>",
             what.unwrap_or_default(),
-            super::page::esc(&self.error)
+            super::html::esc(&self.error)
         );
         (self.status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
     }

@@ -17,6 +17,7 @@ mod access;
 mod api;
 mod charts;
 mod guard;
+mod html;
 mod live;
 mod metrics;
 mod page;

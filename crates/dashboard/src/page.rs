@@ -5,6 +5,7 @@
 use std::fmt::Write;
 
 use super::api::Previous;
+use super::html::esc;
 use super::state::LiveState;
 use crate::analytics::{Filter, Ranked, Summary};
 use crate::order::{Category, Region};
@@ -22,10 +23,6 @@ pub(super) const RANGES: [(&str, &str); 9] = [
     ("365d", "last 365 days"),
     ("all", "everything kept"),
 ];
-
-pub(super) fn esc(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
 
 fn pln(grosz: i64) -> String {
     super::charts::zl_exact(grosz)

@@ -4,6 +4,8 @@
 
 use std::fmt::Write;
 
+use crate::html::esc;
+
 /// Colours of the series, in order (readable on white, told apart by most readers).
 pub(crate) const PALETTE: [&str; 10] = [
     "#2563eb", "#f59e0b", "#10b981", "#ef4444", "#8b5cf6", "#0891b2", "#db2777", "#65a30d", "#9a3412",
@@ -33,11 +35,6 @@ pub(crate) fn fit(text: &str, width: f64, size: f64) -> String {
         cut.push('…');
         cut
     }
-}
-
-/// Escapes text for SVG content and attributes.
-pub(crate) fn esc(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// An SVG document being written.
