@@ -49,6 +49,7 @@ pub fn execute(args: &ConsumeArgs, progress: Duration) -> anyhow::Result<()> {
     )?;
     let bigquery =
         super::start_bigquery(args.bigquery.config(&args.group.group)?, source, (&stats, &shutdown), None)?;
+    super::show_side_sinks(http.as_ref(), [sheets.is_some(), postgres.is_some(), bigquery.is_some()]);
     let result = consume(&config, &stats, &shutdown, None);
     if result.is_err() {
         shutdown.request();

@@ -17,7 +17,7 @@ use anyhow::Context as _;
 
 use crate::bigquery::{run_bigquery, BigQueryConfig, BigQueryReport};
 use crate::cli::{Cli, Command, ConfigCommand, GroupArgs, HttpArgs, SinkArgs, SinkMemberArgs, TopicArgs};
-use crate::dashboard::{DashboardServer, LiveState};
+use crate::dashboard::{DashboardServer, LiveState, SideSinkKind};
 use crate::format::Format;
 use crate::kafka::consumer::ConsumerConfig;
 use crate::kafka::flow::{FlowWindow, SinkSlot};
@@ -285,6 +285,18 @@ fn start_sheets(
 /// Waits for the Sheets sink, if any.
 fn join_sheets(thread: SideSink<SheetsReport>) -> anyhow::Result<Option<SheetsReport>> {
     join_side_sink(thread, "Google Sheets sink")
+}
+
+/// Tells the dashboard which of the Sheets, PostgreSQL and BigQuery sinks run, so that
+/// its health table shows those and no others.
+fn show_side_sinks(http: Option<&(Arc<LiveState>, DashboardServer)>, running: [bool; 3]) {
+    let Some((state, _)) = http else { return };
+    let sinks = [SideSinkKind::Sheets, SideSinkKind::Postgres, SideSinkKind::BigQuery];
+    for (sink, runs) in sinks.into_iter().zip(running) {
+        if runs {
+            state.show_sink(sink);
+        }
+    }
 }
 
 /// Starts the HTTP server when `--http` is given: live analytics fed by the consumer.

@@ -84,6 +84,7 @@ pub fn execute(args: &RunArgs, progress: Duration) -> anyhow::Result<()> {
         super::start_postgres(postgres, side_source.clone(), (&stats, &abort_consumer), Some(link.clone()))?;
     let bigquery =
         super::start_bigquery(bigquery, side_source, (&stats, &abort_consumer), Some(link.clone()))?;
+    super::show_side_sinks(http.as_ref(), [sheets.is_some(), postgres.is_some(), bigquery.is_some()]);
     let producer_config = ProducerConfig {
         brokers,
         topic: topic.clone(),

@@ -140,7 +140,7 @@ fn the_api_of_a_run_matches_its_csv_files_to_the_grosz() {
     let (status, body) = get(&format!("{base}/?range=2h"));
     assert_eq!(status, 200);
     assert!(
-        body.contains("<option value=\"2h\" selected>last 2h</option>"),
+        body.contains("<option value=\"2h\" selected>ostatnie 2h</option>"),
         "the 2h range is not shown as chosen"
     );
     let (status, body) = get(&format!("{base}/no/such/page"));

@@ -23,6 +23,7 @@ mod crash_and_broker_restart;
 mod dashboard_browser;
 mod dashboard_command;
 mod dashboard_replay;
+mod dashboard_views;
 mod embedded;
 mod generate_cli;
 mod http_access;

@@ -94,10 +94,35 @@ pub struct Filter {
     pub from_ms: Option<i64>,
     /// Event time to (exclusive; windows starting before).
     pub to_ms: Option<i64>,
-    /// Index into [`Region::ALL`].
-    pub region: Option<usize>,
-    /// Index into the active categories.
-    pub category: Option<usize>,
+    /// Indices into [`Region::ALL`].
+    pub regions: Choice,
+    /// Indices into the active categories.
+    pub categories: Choice,
+}
+
+/// The values a filter keeps of one dimension, by index: any, or a chosen set (the
+/// dashboard's multi-select). Dimensions here have at most 64 values.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Choice(Option<u64>);
+
+impl Choice {
+    /// No restriction.
+    pub const ANY: Choice = Choice(None);
+
+    /// Only the values at `indices` (each below 64); none at all if `indices` is empty.
+    pub fn only(indices: impl IntoIterator<Item = usize>) -> Choice {
+        Choice(Some(indices.into_iter().filter(|i| *i < 64).fold(0, |set, i| set | 1 << i)))
+    }
+
+    /// Whether the value at `index` is kept.
+    pub fn keeps(self, index: usize) -> bool {
+        self.0.is_none_or(|set| index < 64 && set & (1 << index) != 0)
+    }
+
+    /// Whether nothing is restricted.
+    pub fn is_any(self) -> bool {
+        self.0.is_none()
+    }
 }
 
 /// What a stacked series is split by.
@@ -297,11 +322,20 @@ impl Analytics {
         tier.windows.range(from..to.max(from)).flat_map(move |(start, window)| {
             window.cells.iter().enumerate().filter_map(move |(i, cell)| {
                 let (region, category) = (i / n, i % n);
-                let keep = filter.region.is_none_or(|r| r == region)
-                    && filter.category.is_none_or(|c| c == category);
+                let keep = filter.regions.keeps(region) && filter.categories.keeps(category);
                 cell.as_deref().filter(|_| keep).map(|cell| (*start, region, category, cell))
             })
         })
+    }
+
+    /// The event time (ms, end exclusive) a query over `filter` covers: its bounds
+    /// widened to whole windows of the resolution that answers it, so that a list of the
+    /// orders behind a figure (an export) holds exactly the orders summed in it.
+    pub fn covered(&self, filter: &Filter) -> (Option<i64>, Option<i64>) {
+        let tier = self.tier(filter);
+        let from = filter.from_ms.map(|f| tier.floor(f));
+        let to = filter.to_ms.map(|t| tier.next_start(tier.floor(t.saturating_sub(1))));
+        (from, to)
     }
 
     /// Totals per window start (ms) for the filter, oldest first.

@@ -33,7 +33,12 @@ fn summaries_equal_the_orders_recomputed_for_every_filter() {
     let hour_ms = (T0 / 1000).div_euclid(3_600_000) * 3_600_000;
     let from_ms = hour_ms + 4 * 3_600_000;
     let to_ms = hour_ms + 20 * 3_600_000;
-    let filter = Filter { from_ms: Some(from_ms), to_ms: Some(to_ms), region: Some(2), category: Some(4) };
+    let filter = Filter {
+        from_ms: Some(from_ms),
+        to_ms: Some(to_ms),
+        regions: Choice::only([2]),
+        categories: Choice::only([4]),
+    };
     let want = sums(orders.iter().filter(|o| {
         let t = o.timestamp.utc_millis();
         (from_ms..to_ms).contains(&t)
@@ -47,10 +52,23 @@ fn summaries_equal_the_orders_recomputed_for_every_filter() {
     let series_total: u64 = analytics.series(&filter).iter().map(|(_, t)| t.orders).sum();
     assert_eq!(series_total, want.orders);
     assert!(got.top_products.iter().all(|p| p.group == categories[4].name));
-    let time_only = Filter { region: None, category: None, ..filter };
+    let time_only = Filter { regions: Choice::ANY, categories: Choice::ANY, ..filter };
     assert_eq!(analytics.cell_totals(&time_only)[&(2, 4)], want);
     assert_eq!(analytics.cell_totals(&Filter::default()).len(), Region::ALL.len() * categories.len());
     assert!(got.top_stores.iter().all(|s| s.group == Region::ALL[2].as_str()));
+
+    // Several regions and categories at once (the dashboard's multi-select).
+    let some = Filter { regions: Choice::only([0, 2]), categories: Choice::only([1, 3, 4]), ..filter };
+    let want = sums(orders.iter().filter(|o| {
+        let t = o.timestamp.utc_millis();
+        (from_ms..to_ms).contains(&t)
+            && [0, 2].contains(&o.region.index())
+            && [1, 3, 4].contains(&o.kategoria_produktu.index)
+    }));
+    assert!(want.orders > 100);
+    assert_eq!(analytics.summary(&some, 5).total, want.report());
+    let nothing = Filter { regions: Choice::only([]), ..Filter::default() };
+    assert_eq!(analytics.total(&nothing).orders, 0);
 }
 
 #[test]

@@ -86,7 +86,7 @@ impl Tier {
     }
 
     /// The start of the window after the one starting at `start`.
-    fn next_start(&self, start: i64) -> i64 {
+    pub(crate) fn next_start(&self, start: i64) -> i64 {
         match self.width {
             Width::Fixed(w) => start.saturating_add(w),
             Width::PolishDay => {

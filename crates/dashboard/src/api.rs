@@ -1,7 +1,6 @@
 //! The JSON API: summaries, time series, the ticker and a day's CSV export, with 4xx JSON
 //! errors that name the bad parameter.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{Query, State};
@@ -9,15 +8,16 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
+use std::collections::HashMap;
 
 use super::state::LiveState;
+use super::view::{Params, View};
 use crate::analytics::{Filter, TotalsReport};
-use crate::order::Region;
 use crate::order::{write_json, EventTime};
 
 /// A client error: status, message and the parameter at fault.
 #[derive(Debug, Serialize)]
-pub(super) struct ApiError {
+pub(crate) struct ApiError {
     #[serde(skip)]
     status: StatusCode,
     /// What is wrong.
@@ -28,7 +28,8 @@ pub(super) struct ApiError {
 }
 
 impl ApiError {
-    fn bad(parameter: &str, error: String) -> Self {
+    /// A 400 naming the parameter at fault.
+    pub(crate) fn bad(parameter: &str, error: String) -> Self {
         ApiError { status: StatusCode::BAD_REQUEST, error, parameter: Some(parameter.to_string()) }
     }
 
@@ -65,70 +66,9 @@ impl IntoResponse for ApiError {
     }
 }
 
-pub(super) type Params = Query<HashMap<String, String>>;
-
-/// Parses `from`, `to`, `range`, `region`, `category` (and checks that nothing else is
-/// given beyond `extra`).
-pub(super) fn filter(
-    state: &LiveState,
-    params: &HashMap<String, String>,
-    extra: &[&str],
-) -> Result<Filter, ApiError> {
-    // An empty value (the "all" choice of a form's select) means no restriction.
-    let params: HashMap<&str, &String> =
-        params.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| (k.as_str(), v)).collect();
-    for key in params.keys().copied() {
-        if !["from", "to", "range", "region", "category"].contains(&key) && !extra.contains(&key) {
-            return Err(ApiError::bad(key, format!("unknown parameter {key:?}")));
-        }
-    }
-    let time = |key: &str, end: bool| -> Result<Option<i64>, ApiError> {
-        params.get(key).map(|text| parse_time(text, end).map_err(|e| ApiError::bad(key, e))).transpose()
-    };
-    let region = params
-        .get("region")
-        .map(|name| {
-            Region::parse(name).map(Region::index).ok_or_else(|| {
-                let known: Vec<&str> = Region::ALL.iter().map(|r| r.as_str()).collect();
-                ApiError::bad("region", format!("unknown region {name:?}; the regions are {known:?}"))
-            })
-        })
-        .transpose()?;
-    let categories = state.analytics().categories();
-    let category = params
-        .get("category")
-        .map(|name| {
-            categories.iter().position(|c| c.name == name.as_str()).ok_or_else(|| {
-                let known: Vec<&str> = categories.iter().map(|c| c.name).collect();
-                ApiError::bad("category", format!("unknown category {name:?}; the categories are {known:?}"))
-            })
-        })
-        .transpose()?;
-    let mut filter = Filter { from_ms: time("from", false)?, to_ms: time("to", true)?, region, category };
-    // `range=15m`: the last 15 minutes before the latest order (`all`: no limit).
-    if let Some(range) = params.get("range").filter(|r| r.as_str() != "all") {
-        let span = humantime::parse_duration(range).map_err(|_| {
-            ApiError::bad(
-                "range",
-                format!("invalid range {range:?}: expected a duration such as 15m, 1h or 24h, or all"),
-            )
-        })?;
-        if let Some(watermark) = state.analytics().range_end_ms() {
-            let from = watermark - span.as_millis().min(i64::MAX as u128) as i64;
-            filter.from_ms = Some(filter.from_ms.map_or(from, |f| f.max(from)));
-        }
-    }
-    if let (Some(from), Some(to)) = (filter.from_ms, filter.to_ms) {
-        if to <= from {
-            return Err(ApiError::bad("to", "`to` must be after `from`".into()));
-        }
-    }
-    Ok(filter)
-}
-
 /// The `w` parameter of a chart: its width in px, as wide as the card it fills.
-pub(super) fn chart_width(params: &HashMap<String, String>) -> Result<u32, ApiError> {
-    match params.get("w").filter(|w| !w.is_empty()) {
+pub(super) fn chart_width(params: &Params) -> Result<u32, ApiError> {
+    match params.get("w") {
         None => Ok(super::charts::DEFAULT_WIDTH),
         Some(w) => w.parse::<u32>().ok().filter(|w| (240..=4000).contains(w)).ok_or_else(|| {
             ApiError::bad("w", format!("invalid chart width {w:?}: expected a number of px from 240 to 4000"))
@@ -136,35 +76,13 @@ pub(super) fn chart_width(params: &HashMap<String, String>) -> Result<u32, ApiEr
     }
 }
 
-/// A day (Polish time; as `to`, the day included), an RFC 3339 instant, or ms since the
-/// Unix epoch.
-fn parse_time(text: &str, end: bool) -> Result<i64, String> {
-    if let Ok(ms) = text.parse::<i64>() {
-        // 1970-01-01 to the end of 9999: beyond, a period and its comparison would
-        // overflow, and no order can lie there.
-        const LAST_MS: i64 = 253_402_300_799_999;
-        return if (0..=LAST_MS).contains(&ms) {
-            Ok(ms)
-        } else {
-            Err(format!(
-                "time {text} is out of range: ms since the Unix epoch from 0 to {LAST_MS} (9999-12-31)"
-            ))
-        };
-    }
-    match text.parse::<crate::order::TimeArg>() {
-        Ok(t) => Ok(if end { t.end_micros() } else { t.start_micros() } / 1000),
-        Err(_) => Err(format!(
-            "invalid time {text:?}: expected a day (2026-11-26), an RFC 3339 instant or ms since the Unix epoch"
-        )),
-    }
-}
-
 /// `GET /api/summary`.
 pub(super) async fn summary(
     State(state): State<Arc<LiveState>>,
-    Query(params): Params,
+    params: Params,
 ) -> Result<Response, ApiError> {
-    let filter = filter(&state, &params, &["top"])?;
+    let view = View::parse(&state, &params, &["top"])?;
+    let filter = view.filter;
     let top = match params.get("top") {
         None => 10,
         Some(t) => t.parse::<usize>().ok().filter(|n| (1..=1000).contains(n)).ok_or_else(|| {
@@ -174,8 +92,10 @@ pub(super) async fn summary(
     let mut analytics = state.analytics();
     let summary = analytics.summary(&filter, top);
     let previous = previous_period(&mut analytics, &filter);
+    let (from_ms, to_ms) = analytics.covered(&filter);
+    let newest_ms = analytics.range_end_ms();
     drop(analytics);
-    Ok(Json(Compared { summary, previous }).into_response())
+    Ok(Json(Compared { summary, previous, from_ms, to_ms, newest_ms }).into_response())
 }
 
 /// A summary with the totals of the period before it.
@@ -185,6 +105,13 @@ struct Compared {
     summary: crate::analytics::Summary,
     /// The same span just before, when the selection has a start.
     previous: Option<Previous>,
+    /// The event time the figures cover (ms; whole windows of the resolution that
+    /// answers), when bounded.
+    from_ms: Option<i64>,
+    /// Its end (exclusive).
+    to_ms: Option<i64>,
+    /// The event time of the newest order read ("data up to").
+    newest_ms: Option<i64>,
 }
 
 /// The totals of the period just before the selection, of the same length.
@@ -228,9 +155,9 @@ pub(super) struct Point {
 /// `GET /api/series`.
 pub(super) async fn series(
     State(state): State<Arc<LiveState>>,
-    Query(params): Params,
+    params: Params,
 ) -> Result<Response, ApiError> {
-    let filter = filter(&state, &params, &[])?;
+    let filter = View::parse(&state, &params, &[])?.filter;
     let points: Vec<Point> = state
         .analytics()
         .series(&filter)
@@ -257,7 +184,7 @@ pub(super) async fn ticker(State(state): State<Arc<LiveState>>) -> Response {
 /// under one header).
 pub(super) async fn export(
     State(state): State<Arc<LiveState>>,
-    Query(params): Params,
+    Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     if let Some(key) = params.keys().find(|k| k.as_str() != "day") {
         return Err(ApiError::bad(key, format!("unknown parameter {key:?}")));

@@ -16,19 +16,23 @@ use orderstream_runtime::stats;
 mod access;
 mod api;
 mod charts;
+mod export;
 mod guard;
 mod html;
+mod lang;
 mod live;
 mod metrics;
 mod page;
+mod period;
 mod state;
 mod tls;
+mod view;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use axum::extract::{FromRef, Query, State};
+use axum::extract::{FromRef, State};
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
@@ -38,7 +42,7 @@ use tracing::{info, warn};
 
 pub use access::{Access, AccessError};
 pub use guard::Limits;
-pub use state::LiveState;
+pub use state::{LiveState, SideSinkKind};
 pub use tls::{acceptor as tls_acceptor, TlsError};
 pub use tokio_rustls::TlsAcceptor;
 
@@ -147,6 +151,8 @@ fn router(state: AppState) -> Router {
         .route("/api/series", get(api::series))
         .route("/api/ticker", get(api::ticker))
         .route("/api/export", get(api::export))
+        .route("/api/orders.csv", get(export::orders_csv))
+        .route("/api/view.xlsx", get(export::view_xlsx))
         .route("/api/live", get(live_stream))
         .route("/metrics", get(metrics_text))
         .route("/healthz", get(healthz))
@@ -161,39 +167,29 @@ async fn live_stream(State(app): State<AppState>) -> impl IntoResponse {
 
 async fn dashboard_page(
     State(state): State<Arc<LiveState>>,
-    axum::extract::RawQuery(raw): axum::extract::RawQuery,
-    Query(params): api::Params,
+    params: view::Params,
 ) -> Result<axum::response::Response, api::ApiError> {
-    let filter = match api::filter(&state, &params, &[]) {
-        Ok(filter) => filter,
+    let view = match view::View::parse(&state, &params, &["static"]) {
+        Ok(view) => view,
         Err(error) => return Ok(error.page()),
     };
-    let range = params.get("range").map(String::as_str).filter(|r| !r.is_empty()).unwrap_or("all");
-    // Empty selections of the form mean "all".
-    let query: String = url_pairs(raw.as_deref().unwrap_or(""));
-    let html = page::render(&state, &filter, &query, range);
+    // `?static=1`: no live stream, so that a headless browser's screenshot finishes.
+    let live = !matches!(params.get("static"), Some("1" | "true"));
+    let html = page::render(&state, &view, &params, live);
     Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response())
-}
-
-/// The query string without empty values (an empty `<select>` choice means no filter).
-fn url_pairs(raw: &str) -> String {
-    raw.split('&')
-        .filter(|pair| pair.split_once('=').is_some_and(|(_, v)| !v.is_empty()))
-        .collect::<Vec<_>>()
-        .join("&")
 }
 
 async fn chart(
     State(state): State<Arc<LiveState>>,
     axum::extract::Path(name): axum::extract::Path<String>,
-    Query(params): api::Params,
+    params: view::Params,
 ) -> Result<axum::response::Response, api::ApiError> {
-    let filter = api::filter(&state, &params, &["t", "w"])?;
+    let view = view::View::parse(&state, &params, &["t", "w"])?;
     let width = api::chart_width(&params)?;
     let Some(chart) = name.strip_suffix(".svg") else {
         return Err(api::ApiError::not_found(format!("no chart {name:?}")));
     };
-    let svg = charts::render(&mut state.analytics(), chart, &filter, width, None)
+    let svg = charts::render(&mut state.analytics(), chart, &view, width, None)
         .ok_or_else(|| api::ApiError::not_found(format!("no chart {name:?}")))?;
     Ok(([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "no-store")], svg).into_response())
 }
@@ -202,12 +198,14 @@ async fn index() -> impl IntoResponse {
     Json(serde_json::json!({
         "service": "orderstream",
         "endpoints": {
-            "/": "the live dashboard page; ?range=&region=&category=",
-            "/chart/{volume,value,value-region,category,region,channel,payment}.svg": "the dashboard's charts; ?range=&from=&to=&region=&category=&w= (width in px)",
-            "/api/summary": "totals and breakdowns; ?from=&to=&region=&category=&top=",
-            "/api/series": "totals per window; ?from=&to=&region=&category=",
+            "/": "the live dashboard page; ?range=&from=&to=&region=&category=&g=&lang=&static=1",
+            "/chart/{volume,value,value-region,category,region,channel,payment}.svg": "the dashboard's charts; the page's parameters and w= (width in px)",
+            "/api/summary": "totals and breakdowns; ?range=&from=&to=&region=&category=&top=",
+            "/api/series": "totals per window; ?range=&from=&to=&region=&category=",
             "/api/ticker": "the latest orders",
             "/api/export": "a day's CSV rows; ?day=YYYY-MM-DD",
+            "/api/orders.csv": "the orders behind the page's figures, from the CSV files; the page's parameters",
+            "/api/view.xlsx": "the page's figures as an Excel workbook; the page's parameters",
             "/api/live": "server-sent events with the live snapshot",
             "/metrics": "Prometheus metrics",
             "/healthz": "liveness",

@@ -30,7 +30,14 @@ pub(super) const TICKER: usize = 50;
 #[derive(Debug, Serialize)]
 struct Snapshot {
     written: u64,
-    in_sheet: u64,
+    /// Orders written by each sink beside the CSV files that runs here, by name.
+    sinks: Vec<(&'static str, u64)>,
+    /// Messages the consumer is behind.
+    lag: i64,
+    /// The event time of the newest order read (ms).
+    newest_ms: Option<i64>,
+    /// When orders were last written durably (ms).
+    durable_ms: Option<i64>,
     dead_letters: u64,
     late: u64,
     consumed: u64,
@@ -40,15 +47,19 @@ struct Snapshot {
 }
 
 fn snapshot(state: &LiveState) -> String {
-    let analytics = state.analytics();
+    let mut analytics = state.analytics();
     let summary = analytics.summary(&Filter::default(), 10);
     // Enough of the newest orders for a page filtered by region and category to show ten.
     let ticker = analytics.ticker().rev().take(TICKER).copied().collect();
+    let newest_ms = analytics.range_end_ms();
     drop(analytics);
     let stats = &state.stats;
     let snapshot = Snapshot {
         written: Stats::get(&stats.written),
-        in_sheet: Stats::get(&stats.sheets_written),
+        sinks: state.side_sinks().into_iter().map(|s| (s.name(), s.written(stats))).collect(),
+        lag: state.total_lag(),
+        newest_ms,
+        durable_ms: state.last_durable_ms(),
         dead_letters: Stats::get(&stats.dead_lettered),
         late: Stats::get(&stats.late),
         consumed: Stats::get(&stats.consumed),
@@ -65,7 +76,7 @@ pub(super) async fn publish(
     tx: watch::Sender<Arc<str>>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let mut last = (u64::MAX, u64::MAX, u64::MAX, false, u64::MAX);
+    let mut last = (u64::MAX, u64::MAX, u64::MAX, false, u64::MAX, i64::MAX);
     let mut tick = tokio::time::interval(PUBLISH_EVERY);
     loop {
         tokio::select! {
@@ -77,7 +88,8 @@ pub(super) async fn publish(
             state.recorded(),
             Stats::get(&state.stats.dead_lettered),
             state.is_ready(),
-            Stats::get(&state.stats.sheets_written),
+            state.side_sinks().into_iter().map(|s| s.written(&state.stats)).sum::<u64>(),
+            state.total_lag(),
         );
         if now != last {
             last = now;

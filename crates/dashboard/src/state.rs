@@ -34,8 +34,43 @@ pub struct LiveState {
     submitted: AtomicU64,
     recorded: AtomicU64,
     partitions: Mutex<BTreeMap<i32, PartitionLag>>,
+    /// The sinks beside the CSV files that this process runs, for the health table.
+    side_sinks: Mutex<Vec<SideSinkKind>>,
+    /// When (ms, the process's clock) orders were last handed over durable.
+    last_durable_ms: std::sync::atomic::AtomicI64,
     /// `/metrics`: registered once when the state is made.
     registry: prometheus_client::registry::Registry,
+}
+
+/// A sink that runs beside the CSV files, with its own consumer group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SideSinkKind {
+    /// Google Sheets.
+    Sheets,
+    /// PostgreSQL.
+    Postgres,
+    /// BigQuery.
+    BigQuery,
+}
+
+impl SideSinkKind {
+    /// Its name, as the health table and the live events show it.
+    pub fn name(self) -> &'static str {
+        match self {
+            SideSinkKind::Sheets => "Google Sheets",
+            SideSinkKind::Postgres => "PostgreSQL",
+            SideSinkKind::BigQuery => "BigQuery",
+        }
+    }
+
+    /// The orders it has written durably.
+    pub fn written(self, stats: &Stats) -> u64 {
+        Stats::get(match self {
+            SideSinkKind::Sheets => &stats.sheets_written,
+            SideSinkKind::Postgres => &stats.postgres_written,
+            SideSinkKind::BigQuery => &stats.bigquery_written,
+        })
+    }
 }
 
 /// How far a partition's consumer is behind.
@@ -83,6 +118,8 @@ impl LiveState {
             ready: AtomicBool::new(false),
             started: Instant::now(),
             partitions: Mutex::new(BTreeMap::new()),
+            side_sinks: Mutex::new(Vec::new()),
+            last_durable_ms: std::sync::atomic::AtomicI64::new(i64::MIN),
             queue: Mutex::new(None),
             submitted: AtomicU64::new(0),
             recorded: AtomicU64::new(0),
@@ -102,6 +139,30 @@ impl LiveState {
         state
     }
 
+    /// Says that `sink` runs in this process, so that the health table shows it (and
+    /// only the sinks that run).
+    pub fn show_sink(&self, sink: SideSinkKind) {
+        let mut sinks = self.side_sinks.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !sinks.contains(&sink) {
+            sinks.push(sink);
+        }
+    }
+
+    /// The sinks beside the CSV files that run here.
+    pub fn side_sinks(&self) -> Vec<SideSinkKind> {
+        self.side_sinks.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// When orders were last handed over durable (ms), if ever.
+    pub fn last_durable_ms(&self) -> Option<i64> {
+        Some(self.last_durable_ms.load(Ordering::Acquire)).filter(|t| *t != i64::MIN)
+    }
+
+    /// Messages the consumer is behind, over all its partitions.
+    pub fn total_lag(&self) -> i64 {
+        self.lags().values().map(|l| l.records.max(0)).sum()
+    }
+
     /// Hands durable orders (with their partitions) to the analytics thread; records
     /// them here if that thread is not running.
     pub fn submit(&self, orders: OrderBatch) {
@@ -109,6 +170,7 @@ impl LiveState {
             return;
         }
         let n = orders.len() as u64;
+        self.last_durable_ms.store(crate::clock::now_millis(), Ordering::Release);
         let queue = self.queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         self.submitted.fetch_add(n, Ordering::Release);
         let unsent = match queue.as_ref() {

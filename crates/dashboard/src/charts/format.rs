@@ -92,6 +92,12 @@ pub(crate) fn instant(ms: i64) -> String {
     format!("{} {} {}", day_month(t), t.year(), hour_minute(t))
 }
 
+/// An instant to the second: `30 lis 2026 14:05:09`.
+pub(crate) fn instant_seconds(ms: i64) -> String {
+    let t = local(ms);
+    format!("{} {} {}:{:02}", day_month(t), t.year(), hour_minute(t), t.second())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

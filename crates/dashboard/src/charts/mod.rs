@@ -8,26 +8,23 @@
 //! measure.
 
 mod bars;
-mod format;
+pub(crate) mod format;
 mod stacked;
 mod svg;
 mod time_axis;
 
-use crate::analytics::{Analytics, Filter, Split, Summary, Totals};
+use crate::analytics::{Analytics, Split, Summary, Totals};
+use crate::lang::Lang;
 use crate::order::Region;
+use crate::view::{Grain, View};
 
 pub(crate) use format::zl_exact;
+use time_axis::Step;
 
-/// The charts, by the name in `/chart/{name}.svg`, with their headings.
-pub(super) const CHARTS: [(&str, &str); 7] = [
-    ("volume", "Orders over time by category"),
-    ("value", "Gross value over time by category"),
-    ("value-region", "Gross value over time by region"),
-    ("category", "Gross value by category"),
-    ("region", "Gross value by region"),
-    ("channel", "Gross value by sales channel"),
-    ("payment", "Gross value by payment method"),
-];
+/// The charts, by the name in `/chart/{name}.svg`, in the order of their headings in
+/// [`Words::charts`](crate::lang::Words).
+pub(super) const CHARTS: [&str; 7] =
+    ["volume", "value", "value-region", "category", "region", "channel", "payment"];
 
 /// Width of a chart when the page has not said how wide its card is.
 pub(super) const DEFAULT_WIDTH: u32 = 640;
@@ -58,28 +55,47 @@ impl Measure {
     }
 
     /// The exact figure, for a tooltip.
-    fn exact(self, v: f64) -> String {
+    fn exact(self, v: f64, lang: Lang) -> String {
         match self {
-            Measure::Orders => format!("{} orders", format::count(v.round() as u64)),
+            Measure::Orders => {
+                let n = v.round() as u64;
+                lang.orders(n, &format::count(n))
+            }
             Measure::Gross => zl_exact((v * 100.0).round() as i64),
         }
     }
 }
 
-/// The SVG of chart `name` over `filter`, `width` px wide; `None` if there is no such
-/// chart. The bar charts read `summary` when the caller already has the filter's.
+impl Grain {
+    /// The chart step of this grain.
+    fn step(self) -> Step {
+        match self {
+            Grain::Hour => Step::Minutes(60),
+            Grain::Day => Step::Days(1),
+            Grain::Week => Step::Days(7),
+            Grain::Month => Step::Months(1),
+        }
+    }
+}
+
+/// The SVG of chart `name` over `view`, `width` px wide; `None` if there is no such
+/// chart. The bar charts read `summary` when the caller already has the view's.
 pub(super) fn render(
     analytics: &mut Analytics,
     name: &str,
-    filter: &Filter,
+    view: &View,
     width: u32,
     summary: Option<&Summary>,
 ) -> Option<String> {
     let width = f64::from(width.clamp(240, 4000));
-    let title = CHARTS.iter().find(|(n, _)| *n == name)?.1;
+    let (filter, lang) = (&view.filter, view.lang);
+    let title = lang.words().charts[CHARTS.iter().position(|n| *n == name)?];
     let categories: Vec<&'static str> = analytics.categories().iter().map(|c| c.name).collect();
-    // Regions are shown by their Polish names; the record and the API keep the codes.
-    let regions: Vec<&'static str> = Region::ALL.iter().map(|r| r.polish_name()).collect();
+    // Regions are shown by their names; the record and the API keep the codes, which
+    // the click-to-filter marks carry.
+    let regions: Vec<&'static str> = Region::ALL.iter().map(|r| lang.region(*r)).collect();
+    let region_codes: Vec<&'static str> = Region::ALL.iter().map(|r| r.as_str()).collect();
+    let (category_codes, region_marks) = (categories.clone(), region_codes.clone());
     let over_time = |analytics: &mut Analytics, by: Split, measure: Measure, keys: Vec<&'static str>| {
         let watermark = analytics.watermark_ms();
         let points = analytics
@@ -87,10 +103,15 @@ pub(super) fn render(
             .into_iter()
             .map(|(start, split)| (start, split.iter().map(|t| measure.of(t)).collect()))
             .collect();
+        let (dimension, codes) = match by {
+            Split::Category => ("category", category_codes.clone()),
+            Split::Region => ("region", region_marks.clone()),
+        };
         stacked::draw(&stacked::TimeChart {
             name,
             title,
             keys,
+            filter_by: (dimension, codes),
             points,
             window_ms: analytics.resolution(filter).nominal_ms(),
             from: filter.from_ms,
@@ -98,6 +119,8 @@ pub(super) fn render(
             watermark,
             measure,
             width,
+            grain: view.grain.map(Grain::step),
+            lang,
         })
     };
     Some(match name {
@@ -113,23 +136,13 @@ pub(super) fn render(
                     &computed
                 }
             };
-            let (values, label, order): (_, fn(&'static str) -> &'static str, _) = match name {
-                "category" => (&summary.by_category, same, categories),
-                "region" => (&summary.by_region, region_name, regions),
-                "channel" => (&summary.by_channel, same, summary.by_channel.keys().copied().collect()),
-                _ => (&summary.by_payment, same, summary.by_payment.keys().copied().collect()),
+            let (values, order, filter_by) = match name {
+                "category" => (&summary.by_category, categories, Some("category")),
+                "region" => (&summary.by_region, region_codes, Some("region")),
+                "channel" => (&summary.by_channel, summary.by_channel.keys().copied().collect(), None),
+                _ => (&summary.by_payment, summary.by_payment.keys().copied().collect(), None),
             };
-            bars::draw(name, title, values, label, &order, width)
+            bars::draw(&bars::BarChart { name, title, values, colour_order: &order, filter_by, width, lang })
         }
     })
-}
-
-/// The Polish name of a region code, for people; other text as it is.
-fn region_name(code: &'static str) -> &'static str {
-    Region::parse(code).map_or(code, Region::polish_name)
-}
-
-/// A key shown as it is.
-fn same(key: &'static str) -> &'static str {
-    key
 }

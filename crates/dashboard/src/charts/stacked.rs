@@ -8,6 +8,8 @@ use super::format;
 use super::svg::{self, Anchor, Svg, MUTED, PALETTE};
 use super::time_axis::{self, Step};
 use super::Measure;
+use crate::html::esc;
+use crate::lang::Lang;
 
 /// What a stacked time chart shows.
 #[derive(Debug)]
@@ -16,8 +18,11 @@ pub(crate) struct TimeChart<'a> {
     pub(crate) name: &'a str,
     /// Its heading.
     pub(crate) title: &'a str,
-    /// The series, in stacking order (bottom first).
+    /// The series, in stacking order (bottom first), by their labels.
     pub(crate) keys: Vec<&'a str>,
+    /// The filter a click on a legend entry sets (`region`, `category`), and the code
+    /// of each key.
+    pub(crate) filter_by: (&'a str, Vec<&'a str>),
     /// Window start (ms) and a value per key, oldest first.
     pub(crate) points: Vec<(i64, Vec<f64>)>,
     /// The width of the windows (ms); a column is never narrower.
@@ -32,6 +37,10 @@ pub(crate) struct TimeChart<'a> {
     pub(crate) measure: Measure,
     /// Width in px.
     pub(crate) width: f64,
+    /// The columns asked for; `None` fits them to the span.
+    pub(crate) grain: Option<Step>,
+    /// The language of its text.
+    pub(crate) lang: Lang,
 }
 
 const PLOT_HEIGHT: f64 = 190.0;
@@ -40,16 +49,16 @@ const LEGEND_ROW: f64 = 18.0;
 /// Draws the chart.
 pub(crate) fn draw(chart: &TimeChart<'_>) -> String {
     let width = chart.width;
+    let (lang, words) = (chart.lang, chart.lang.words());
     let (Some(first), Some(last)) = (chart.points.first(), chart.points.last()) else {
         let mut svg = Svg::new(chart.name, width, 120.0, chart.title);
         heading(&mut svg, chart.title, &[]);
-        svg.empty(width, 80.0, "No orders in this selection yet");
+        svg.empty(width, 80.0, words.no_orders_chart);
         return svg.finish();
     };
     let from = chart.from.unwrap_or(first.0);
     let to = chart.to.or(chart.watermark).unwrap_or(last.0).max(last.0 + 1).max(from + 1);
-    // Columns of at least 5 px (the y axis takes about 80 px).
-    let step = Step::fitting(chart.window_ms, to - from, ((width - 100.0) / 5.0).max(8.0) as usize);
+    let step = columns_for(chart, to - from);
     let mut columns: BTreeMap<i64, Vec<f64>> = BTreeMap::new();
     for (start, values) in &chart.points {
         let column = columns.entry(step.floor(*start)).or_insert_with(|| vec![0.0; chart.keys.len()]);
@@ -70,7 +79,7 @@ pub(crate) fn draw(chart: &TimeChart<'_>) -> String {
 
     let unfinished = chart.watermark.and_then(|w| columns.keys().copied().find(|s| step.next(*s) > w));
     let span = format!("{} – {}", format::instant(start), format::instant(end));
-    let columns_note = format!("one column per {} · Polish time", step.describe());
+    let columns_note = format!("{} {} · {}", words.column_per, step.describe(lang), words.polish_time);
     // On a narrow card the span and the column width take a line each.
     let subtitle = if svg::text_width(&span, 11.0) + svg::text_width(&columns_note, 11.0) + 30.0 < width {
         vec![format!("{span} · {columns_note}")]
@@ -79,12 +88,27 @@ pub(crate) fn draw(chart: &TimeChart<'_>) -> String {
     };
 
     // Legend: the keys, wrapped, then the unfinished column's swatch.
-    let mut legend: Vec<(f64, f64, String, &str, &str)> = Vec::new();
+    let mut legend: Vec<(f64, f64, String, &str, String)> = Vec::new();
     let (mut lx, mut ly) = (left, 40.0 + 16.0 * subtitle.len() as f64);
-    let mut items: Vec<(String, &str, &str)> =
-        chart.keys.iter().enumerate().map(|(i, k)| (k.to_string(), PALETTE[i % PALETTE.len()], "")).collect();
+    // A click on a key's entry filters the page by it (the page's script reads it).
+    let (dimension, codes) = &chart.filter_by;
+    let mut items: Vec<(String, &str, String)> = chart
+        .keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| {
+            let click = codes.get(i).map(|code| {
+                format!(r#" data-filter="{dimension}" data-value="{}" cursor="pointer""#, esc(code))
+            });
+            (k.to_string(), PALETTE[i % PALETTE.len()], click.unwrap_or_default())
+        })
+        .collect();
     if unfinished.is_some() {
-        items.push((format!("unfinished {}", step.describe()), "#94a3b8", r#" fill-opacity="0.45""#));
+        items.push((
+            format!("{} ({})", words.unfinished, step.describe(lang)),
+            "#94a3b8",
+            r#" fill-opacity="0.45""#.to_string(),
+        ));
     }
     for (label, colour, extra) in items {
         let w = 16.0 + svg::text_width(&label, 11.0) + 14.0;
@@ -122,11 +146,12 @@ pub(crate) fn draw(chart: &TimeChart<'_>) -> String {
         let mut base = 0.0;
         for (i, v) in values.iter().enumerate().filter(|(_, v)| **v > 0.0) {
             let tooltip = format!(
-                "{when}{}\n{}: {}\nall: {}",
-                if open { " (unfinished, so far)" } else { "" },
+                "{when}{}\n{}: {}\n{}: {}",
+                if open { format!(" ({})", words.unfinished) } else { String::new() },
                 chart.keys[i],
-                chart.measure.exact(*v),
-                chart.measure.exact(total)
+                chart.measure.exact(*v, lang),
+                words.all,
+                chart.measure.exact(total, lang)
             );
             svg.rect(
                 x0 + (x1 - x0 - bar) / 2.0,
@@ -149,6 +174,27 @@ pub(crate) fn draw(chart: &TimeChart<'_>) -> String {
         svg.text("x-tick", tx, bottom + 17.0, Anchor::Middle, 11.0, MUTED, &label);
     }
     svg.finish()
+}
+
+/// The columns: the grain asked for when the windows are that fine and it leaves a
+/// column at least 1 px wide; else whole hours, days, weeks or months, the finest that
+/// leaves columns of 5 px (a month by days, not by the half-days that made a comb); a
+/// span of up to half a day by minutes.
+fn columns_for(chart: &TimeChart<'_>, span_ms: i64) -> Step {
+    let plot = (chart.width - 100.0).max(8.0);
+    if let Some(step) = chart.grain {
+        if step.nominal_ms() >= chart.window_ms && (span_ms / step.nominal_ms()) as f64 <= plot {
+            return step;
+        }
+    }
+    let most = (plot / 5.0) as usize;
+    if span_ms <= 12 * 3_600_000 {
+        return Step::fitting(chart.window_ms, span_ms, most);
+    }
+    [Step::Minutes(60), Step::Days(1), Step::Days(7), Step::Months(1)]
+        .into_iter()
+        .find(|s| s.nominal_ms() >= chart.window_ms && span_ms / s.nominal_ms() < most as i64)
+        .unwrap_or_else(|| Step::fitting(chart.window_ms, span_ms, most))
 }
 
 fn heading(svg: &mut Svg, title: &str, subtitle: &[String]) {
@@ -203,6 +249,7 @@ mod tests {
             name: "volume",
             title: "Orders",
             keys: vec!["Laptopy", "Audio"],
+            filter_by: ("category", vec!["Laptopy", "Audio"]),
             points,
             window_ms: HOUR,
             from: None,
@@ -210,6 +257,8 @@ mod tests {
             watermark: Some(watermark),
             measure: Measure::Orders,
             width: 640.0,
+            grain: None,
+            lang: Lang::En,
         })
     }
 
@@ -238,7 +287,8 @@ mod tests {
         let open: Vec<&&str> = shown.iter().filter(|t| t.contains("unfinished")).collect();
         assert_eq!(open.len(), 2, "{shown:?}");
         assert!(open.iter().all(|t| t.contains("15:00–16:00") && t.contains("all: 5 orders")), "{open:?}");
-        assert!(svg.contains("unfinished 1 h"), "the legend explains the pale column");
+        assert!(svg.contains("unfinished (1 hour)"), "the legend explains the pale column");
+        assert!(svg.contains(r#"data-filter="category" data-value="Audio""#), "a legend entry filters");
         for tick in ["10:00", "12:00", "14:00", "16:00"] {
             assert!(svg.contains(&format!(">{tick}</text>")), "tick {tick}");
         }

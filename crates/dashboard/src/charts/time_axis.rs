@@ -6,6 +6,7 @@ use chrono::{Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, TimeZone
 use chrono_tz::Europe::Warsaw;
 
 use super::format;
+use crate::lang::Lang;
 
 /// A step of Polish wall-clock time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,16 +107,17 @@ impl Step {
     }
 
     /// The length of a step in words, for a chart's subtitle (`1 h`, `10 min`, `1 day`).
-    pub(crate) fn describe(self) -> String {
+    pub(crate) fn describe(self, lang: Lang) -> String {
+        let w = &lang.words().steps;
         match self {
-            Step::Minutes(60) => "1 h".into(),
-            Step::Minutes(n) => format!("{n} min"),
-            Step::Hours(n) => format!("{n} h"),
-            Step::Days(1) => "1 day".into(),
-            Step::Days(7) => "1 week".into(),
-            Step::Days(n) => format!("{n} days"),
-            Step::Months(1) => "1 month".into(),
-            Step::Months(n) => format!("{n} months"),
+            Step::Minutes(60) => format!("1 {}", w.hour),
+            Step::Minutes(n) => format!("{n} {}", w.minutes),
+            Step::Hours(n) => format!("{n} {}", w.hours),
+            Step::Days(1) => format!("1 {}", w.day),
+            Step::Days(7) => format!("1 {}", w.week),
+            Step::Days(n) => format!("{n} {}", w.days),
+            Step::Months(1) => format!("1 {}", w.month),
+            Step::Months(n) => format!("{n} {}", w.months),
         }
     }
 }

@@ -97,10 +97,37 @@ impl DayFiles {
         Ok(())
     }
 
+    /// The day as one CSV stream under one header, read as it is consumed (for a reader
+    /// that picks rows out of it).
+    pub fn reader(&self) -> io::Result<Box<dyn Read + Send>> {
+        let mut chained: Box<dyn Read + Send> = Box::new(io::empty());
+        for (path, start, end) in &self.parts {
+            let mut file = File::open(path)?;
+            file.seek(SeekFrom::Start(*start))?;
+            chained = Box::new(chained.chain(io::BufReader::with_capacity(CHUNK, file).take(end - start)));
+        }
+        Ok(chained)
+    }
+
     /// As [`DayFiles::send_in`], in 256 KiB chunks.
     pub fn send(&self, send: impl FnMut(Vec<u8>) -> bool) -> io::Result<()> {
         self.send_in(CHUNK, send)
     }
+}
+
+/// The days that have files in `dir`, oldest first.
+pub fn days(dir: &Path) -> io::Result<Vec<NaiveDate>> {
+    let mut days: Vec<NaiveDate> = std::fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let day = NaiveDate::parse_from_str(name.strip_prefix("orders_")?.get(..10)?, "%Y-%m-%d").ok()?;
+            is_day_file(&name, day).then_some(day)
+        })
+        .collect();
+    days.sort_unstable();
+    days.dedup();
+    Ok(days)
 }
 
 /// The whole day in memory (for tests and small days).
@@ -127,6 +154,10 @@ mod tests {
         let day = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
         assert_eq!(read_day(dir.path(), day).unwrap().unwrap(), b"h\na\nb\n");
         assert!(read_day(dir.path(), day.succ_opt().unwrap()).unwrap().is_none());
+        let mut merged = String::new();
+        day_files(dir.path(), day).unwrap().unwrap().reader().unwrap().read_to_string(&mut merged).unwrap();
+        assert_eq!(merged, "h\na\nb\n");
+        assert_eq!(days(dir.path()).unwrap(), [day.pred_opt().unwrap(), day]);
     }
 
     #[test]

@@ -32,7 +32,7 @@ use std::time::Duration;
 use tracing::warn;
 
 pub use checkpoint::EMBEDDED_SOURCE_PREFIX;
-pub use export::{day_files, read_day, DayFiles};
+pub use export::{day_files, days, read_day, DayFiles};
 pub use layout::{Layout, Owner};
 use store::Store;
 

@@ -1,0 +1,13 @@
+//! Exports of what the page shows, behind the same credentials as the page:
+//!
+//! - `/api/orders.csv`: the orders behind the figures (same period, regions and
+//!   categories), picked from the daily CSV files and streamed, so memory stays flat
+//!   whatever the period;
+//! - `/api/view.xlsx`: the view's figures as an Excel workbook: the headline figures,
+//!   every breakdown and the series over time, money as numbers in złoty.
+
+mod orders;
+mod workbook;
+
+pub(super) use orders::orders_csv;
+pub(super) use workbook::view_xlsx;

@@ -1,0 +1,278 @@
+//! The dashboard's views as an analyst slices them: periods counted from now (presets and
+//! a from/to span of days), several regions and categories at once, the link onto the
+//! newest data, and the exports. Every figure equals a reference computed from the CSV
+//! files of the same run, to the grosz; the XLSX export is read back by Python's
+//! openpyxl.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+
+use chrono::TimeZone;
+
+use crate::common::{csv_files, free_addr, grosz, orderstream, sigterm, spawn_logged, wait_for_log};
+
+/// The sums the API reports.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Sums {
+    orders: u64,
+    units: u64,
+    net: i64,
+    gross: i64,
+}
+
+impl Sums {
+    fn of(v: &serde_json::Value) -> Sums {
+        Sums {
+            orders: v["orders"].as_u64().unwrap(),
+            units: v["units"].as_u64().unwrap(),
+            net: v["net_value_grosz"].as_i64().unwrap(),
+            gross: v["gross_value_grosz"].as_i64().unwrap(),
+        }
+    }
+
+    fn add(&mut self, row: &Row) {
+        self.orders += 1;
+        self.units += row.units;
+        self.net += row.net;
+        self.gross += row.gross;
+    }
+}
+
+/// One CSV row, as much of it as the figures need.
+#[derive(Debug, Clone)]
+struct Row {
+    id: u64,
+    ms: i64,
+    region: String,
+    category: String,
+    units: u64,
+    net: i64,
+    gross: i64,
+}
+
+fn row(record: &csv::StringRecord) -> Row {
+    let units: u64 = record[11].parse().unwrap();
+    Row {
+        id: record[0].parse().unwrap(),
+        ms: chrono::DateTime::parse_from_rfc3339(&record[1]).unwrap().timestamp_millis(),
+        region: record[3].to_string(),
+        category: record[10].to_string(),
+        units,
+        net: grosz(&record[12]) * units as i64,
+        gross: grosz(&record[13]),
+    }
+}
+
+fn csv_rows(dir: &Path) -> Vec<Row> {
+    csv_files(dir)
+        .iter()
+        .flat_map(|f| {
+            csv::Reader::from_path(f).unwrap().records().map(|r| row(&r.unwrap())).collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+fn get(url: &str) -> (u16, Vec<u8>) {
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let mut response = agent.get(url).call().unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    (response.status().as_u16(), response.body_mut().with_config().limit(1 << 30).read_to_vec().unwrap())
+}
+
+fn json(url: &str) -> serde_json::Value {
+    let (status, body) = get(url);
+    assert_eq!(status, 200, "{url}: {}", String::from_utf8_lossy(&body));
+    serde_json::from_slice(&body).unwrap()
+}
+
+/// The values of `key` in a query (repeated or comma-separated).
+fn values<'a>(query: &'a str, key: &str) -> Vec<&'a str> {
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .filter(|(k, _)| *k == key)
+        .flat_map(|(_, v)| v.split(','))
+        .collect()
+}
+
+/// The rows a view's figures cover: its span as the API reports it (whole windows), and
+/// its regions and categories.
+fn covered<'a>(rows: &'a [Row], summary: &serde_json::Value, query: &str) -> Vec<&'a Row> {
+    let (from, to) = (summary["from_ms"].as_i64(), summary["to_ms"].as_i64());
+    let (regions, categories) = (values(query, "region"), values(query, "category"));
+    rows.iter()
+        .filter(|r| from.is_none_or(|f| r.ms >= f) && to.is_none_or(|t| r.ms < t))
+        .filter(|r| regions.is_empty() || regions.contains(&r.region.as_str()))
+        .filter(|r| categories.is_empty() || categories.contains(&r.category.as_str()))
+        .collect()
+}
+
+/// Today in Poland by the clock the processes run on (`ORDERSTREAM_CLOCK` moves it).
+fn polish_today() -> chrono::NaiveDate {
+    let now = std::env::var(orderstream::clock::CLOCK_ENV)
+        .ok()
+        .map(|t| chrono::DateTime::parse_from_rfc3339(&t).unwrap().with_timezone(&chrono::Utc))
+        .unwrap_or_else(chrono::Utc::now);
+    chrono_tz::Europe::Warsaw.from_utc_datetime(&now.naive_utc()).date_naive()
+}
+
+const FILTERS: [&str; 6] = [
+    "",
+    "region=Polnoc",
+    "region=Polnoc&region=Wschod",
+    "category=Audio,Laptopy",
+    "region=Central&category=Smartfony&category=Telewizory",
+    "region=Zachod,Poludnie&category=Akcesoria",
+];
+
+#[test]
+fn views_and_exports_equal_the_csv_files_for_every_period_and_filter() {
+    let work = tempfile::tempdir().unwrap();
+    let (dir, log) = (work.path().join("csv"), work.path().join("run.log"));
+    let addr = free_addr();
+    let from = (polish_today() - chrono::Duration::days(12)).to_string();
+    let mut child = spawn_logged(
+        orderstream()
+            .args(["run", "--from", &from, "--base-rate", "3", "--seed", "11", "--http", &addr, "--csv-dir"])
+            .arg(&dir),
+        &log,
+    );
+    wait_for_log(&log, "still serving the HTTP API", &mut child);
+    let base = format!("http://{addr}");
+    let rows = csv_rows(&dir);
+    assert!(rows.len() > 5000, "{} orders", rows.len());
+
+    // A span of days picked in the date picker, from the days the files hold.
+    let mut days: Vec<chrono::NaiveDate> = rows
+        .iter()
+        .map(|r| chrono_tz::Europe::Warsaw.timestamp_millis_opt(r.ms).unwrap().date_naive())
+        .collect();
+    days.sort_unstable();
+    days.dedup();
+    let custom = format!("from={}&to={}", days[2], days[days.len() - 4]);
+    let ranges = ["range=7d", "range=yesterday", "range=this-month", custom.as_str()];
+    let mut with_orders = 0;
+    for range in ranges {
+        for filter in FILTERS {
+            let query =
+                [range, filter].iter().filter(|q| !q.is_empty()).copied().collect::<Vec<_>>().join("&");
+            let summary = json(&format!("{base}/api/summary?{query}"));
+            let mut want = Sums::default();
+            covered(&rows, &summary, &query).into_iter().for_each(|r| want.add(r));
+            assert_eq!(Sums::of(&summary), want, "/api/summary?{query}");
+            with_orders += usize::from(want.orders > 0);
+            // The page shows the same count, grouped the Polish way (asked again if the
+            // clock passed an hour between the two requests and moved a rolling period).
+            let shown = (0..2)
+                .map(|_| {
+                    let page = String::from_utf8(get(&format!("{base}/?{query}&static=1")).1).unwrap();
+                    let shown = page.split("id=\"k-orders\">").nth(1).unwrap().split('<').next().unwrap();
+                    shown.replace('\u{a0}', "")
+                })
+                .find(|shown| *shown == want.orders.to_string());
+            assert!(shown.is_some(), "the page of {query} does not show {} orders", want.orders);
+        }
+    }
+    assert!(with_orders >= 14, "too few views hold orders for the check to mean much: {with_orders}");
+
+    // The custom span is its days, whole, in Polish time.
+    let summary = json(&format!("{base}/api/summary?{custom}"));
+    let midnight = |d: chrono::NaiveDate| {
+        chrono_tz::Europe::Warsaw
+            .from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap())
+            .unwrap()
+            .timestamp_millis()
+    };
+    assert_eq!(summary["from_ms"], midnight(days[2]));
+    assert_eq!(summary["to_ms"], midnight(days[days.len() - 4] + chrono::Duration::days(1)));
+
+    // The page of several regions shows them chosen, and the language can be English.
+    let page = String::from_utf8(get(&format!("{base}/?region=Polnoc&region=Wschod&static=1")).1).unwrap();
+    for region in ["Polnoc", "Wschod"] {
+        assert!(page.contains(&format!("value=\"{region}\" checked>")), "{region} is not shown as chosen");
+    }
+    assert!(!page.contains("value=\"Central\" checked>"));
+    assert!(page.contains("<html lang=\"pl\">") && page.contains("Sklep stacjonarny"), "Polish first");
+    assert!(!page.contains(">in_store<") && !page.contains(">credit_card<"), "codes are labelled");
+    assert!(page.contains("data-live=\"false\""), "?static=1 leaves the live stream out");
+    assert!(!page.contains("Google Sheets"), "no Sheets sink runs, so the health table has none");
+    let english = String::from_utf8(get(&format!("{base}/?lang=en&static=1")).1).unwrap();
+    assert!(english.contains("<html lang=\"en\">") && english.contains("In store"));
+    let (status, body) = get(&format!("{base}/api/summary?lang=de"));
+    assert!(status == 400 && String::from_utf8_lossy(&body).contains("lang"));
+    let (status, body) = get(&format!("{base}/api/summary?range=fortnight"));
+    assert!(status == 400 && String::from_utf8_lossy(&body).contains("last-month"));
+
+    // A span before the data: the page offers the newest data, and the link shows it.
+    let before = days[0] - chrono::Duration::days(10);
+    let query = format!("from={before}&to={}", before + chrono::Duration::days(6));
+    let page = String::from_utf8(get(&format!("{base}/?{query}&static=1")).1).unwrap();
+    assert!(page.contains("dane do "), "the page says how far the data reaches");
+    let jump = page.split("<a id=\"jump\" href=\"/?").nth(1).expect("a link onto the newest data");
+    let jump = jump.split('"').next().unwrap().replace("&amp;", "&");
+    assert!(jump.contains("static=1"), "the link keeps the view static: {jump}");
+    let jump: String = jump.split('&').filter(|p| *p != "static=1").collect::<Vec<_>>().join("&");
+    let moved = json(&format!("{base}/api/summary?{jump}"));
+    assert!(moved["orders"].as_u64().unwrap() > 0, "{jump}: {moved}");
+    assert_eq!(moved["to_ms"], midnight(*days.last().unwrap() + chrono::Duration::days(1)), "{jump}");
+
+    // The orders behind a view: exactly the rows of the files its figures sum.
+    for query in
+        ["range=7d&region=Polnoc&region=Wschod&category=Audio,Laptopy", &format!("{custom}&region=Central")]
+    {
+        let summary = json(&format!("{base}/api/summary?{query}"));
+        let (status, body) = get(&format!("{base}/api/orders.csv?{query}"));
+        assert_eq!(status, 200);
+        let mut reader = csv::Reader::from_reader(body.as_slice());
+        let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_string).collect();
+        assert_eq!(header, orderstream::order::CSV_HEADER);
+        let exported: Vec<Row> = reader.records().map(|r| row(&r.unwrap())).collect();
+        let mut got = Sums::default();
+        exported.iter().for_each(|r| got.add(r));
+        assert_eq!(got, Sums::of(&summary), "orders.csv?{query}");
+        let ids: BTreeSet<u64> = exported.iter().map(|r| r.id).collect();
+        let want: BTreeSet<u64> = covered(&rows, &summary, query).iter().map(|r| r.id).collect();
+        assert_eq!(ids.len(), exported.len(), "an order exported twice");
+        assert_eq!(ids, want, "orders.csv?{query}");
+    }
+
+    // The view as a workbook, read back by openpyxl.
+    let query = "range=this-month&region=Polnoc,Poludnie";
+    let summary = json(&format!("{base}/api/summary?{query}"));
+    let (status, xlsx) = get(&format!("{base}/api/view.xlsx?{query}"));
+    assert_eq!(status, 200);
+    let file = work.path().join("view.xlsx");
+    std::fs::write(&file, xlsx).unwrap();
+    let book = openpyxl(&file);
+    assert_eq!(book["orders"].as_f64().unwrap() as u64, summary["orders"].as_u64().unwrap(), "{book}");
+    assert_eq!(book["units"].as_f64().unwrap() as u64, summary["units"].as_u64().unwrap(), "{book}");
+    let cents = |v: &serde_json::Value| (v.as_f64().unwrap() * 100.0).round() as i64;
+    assert_eq!(cents(&book["gross"]), summary["gross_value_grosz"].as_i64().unwrap(), "{book}");
+    assert_eq!(cents(&book["net"]), summary["net_value_grosz"].as_i64().unwrap(), "{book}");
+    assert_eq!(cents(&book["regions_gross"]), summary["gross_value_grosz"].as_i64().unwrap(), "{book}");
+    assert_eq!(book["region_rows"], 2, "{book}");
+
+    sigterm(&child);
+    assert!(child.wait().unwrap().success());
+}
+
+/// The headline figures and the regions sheet of a workbook, as openpyxl reads them.
+fn openpyxl(file: &Path) -> serde_json::Value {
+    let python = std::env::var("ORDERSTREAM_TEST_PYTHON").unwrap_or_else(|_| {
+        panic!("ORDERSTREAM_TEST_PYTHON is not set: run this test with scripts/test, which installs openpyxl")
+    });
+    let script = r#"
+import json, sys, openpyxl
+book = openpyxl.load_workbook(sys.argv[1], read_only=True)
+summary = {r[0]: r[1] for r in book["Podsumowanie"].iter_rows(values_only=True) if r and r[0]}
+regions = [r for r in book["Regiony"].iter_rows(min_row=2, values_only=True) if r[0]]
+print(json.dumps({
+    "orders": summary["Zamówienia"], "units": summary["Sztuki"],
+    "gross": summary["Wartość brutto"], "net": summary["Wartość netto"],
+    "regions_gross": sum(r[4] for r in regions if r[2]), "region_rows": sum(1 for r in regions if r[2]),
+}))
+"#;
+    let out = Command::new(python).args(["-c", script]).arg(file).output().unwrap();
+    assert!(out.status.success(), "openpyxl: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
