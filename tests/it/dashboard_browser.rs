@@ -48,6 +48,12 @@ fn text_of(dom: &str, id: &str) -> String {
     rest[open..open + rest[open..].find('<').unwrap()].to_string()
 }
 
+/// The count in the element with `id`, written with its thousands grouped (`6&nbsp;000`).
+fn count_of(dom: &str, id: &str) -> u64 {
+    let text = text_of(dom, id).replace("&nbsp;", "");
+    text.parse().unwrap_or_else(|_| panic!("#{id} holds {text:?}, not a count"))
+}
+
 fn summary(base: &str) -> serde_json::Value {
     serde_json::from_str(
         &ureq::get(&format!("{base}/api/summary")).call().unwrap().body_mut().read_to_string().unwrap(),
@@ -81,7 +87,7 @@ fn the_dashboard_shows_live_moving_exact_figures_in_chromium() {
     // During the run: live, and moving.
     let first = dom(&format!("{base}/"));
     assert_eq!(text_of(&first, "status"), "na żywo", "the live events did not connect");
-    let n1: u64 = text_of(&first, "k-orders").replace('\u{a0}', "").parse().unwrap();
+    let n1 = count_of(&first, "k-orders");
     let samples: Vec<i64> = first
         .split("data-samples=\"")
         .nth(1)
@@ -95,7 +101,7 @@ fn the_dashboard_shows_live_moving_exact_figures_in_chromium() {
     assert!((0..=1000).contains(&worst), "order to screen took {worst} ms: {samples:?}");
     std::thread::sleep(Duration::from_millis(1500));
     let second = dom(&format!("{base}/"));
-    let n2: u64 = text_of(&second, "k-orders").replace('\u{a0}', "").parse().unwrap();
+    let n2 = count_of(&second, "k-orders");
     assert!(n2 > n1 && n1 > 0, "the figures did not move: {n1} then {n2}");
     assert!(!text_of(&second, "h-written").is_empty());
 
@@ -116,7 +122,7 @@ fn the_dashboard_shows_live_moving_exact_figures_in_chromium() {
     let api = summary(&base);
     assert_eq!(api["orders"], 6000);
     let done = dom(&format!("{base}/?range=all"));
-    assert_eq!(text_of(&done, "k-orders"), "6\u{a0}000");
+    assert_eq!(text_of(&done, "k-orders"), "6&nbsp;000", "a count grouped the Polish way");
     let gross = api["gross_value_grosz"].as_i64().unwrap();
     let shown: String = text_of(&done, "k-gross").chars().filter(char::is_ascii_digit).collect();
     assert_eq!(shown.parse::<i64>().unwrap(), gross, "gross value on the page");
@@ -285,7 +291,10 @@ fn after_a_28_day_backfill_the_page_reads_well_at_1400_and_390_px() {
                 }
             }
             assert!(std::fs::metadata(&shot).unwrap().len() > 20_000, "{at}: screenshot too small");
+            assert_eq!(page["brokenWords"], serde_json::json!([]), "{at}: words broken inside table cells");
+            assert!(page["smallestTextPx"].as_f64().unwrap() >= 10.5, "{at}: page text too small: {page}");
         }
+        controls_work_as_a_person_uses_them(&base, width);
     }
 
     // The tooltips hold exact figures.
@@ -309,4 +318,56 @@ fn after_a_28_day_backfill_the_page_reads_well_at_1400_and_390_px() {
 
     sigterm(&child);
     assert!(child.wait().unwrap().success());
+}
+
+/// At `width` px: pick a period, tick two regions, apply, then click a category's bar;
+/// the page then shows that view, its address holds it, and its export holds the
+/// orders it counts.
+fn controls_work_as_a_person_uses_them(base: &str, width: u32) {
+    let steps = [
+        "pick:#range=7d",
+        "click:#pick-region summary",
+        "click:#pick-region input[value=\"Polnoc\"]",
+        "click:#pick-region input[value=\"Wschod\"]",
+        "click:#filters button[type=submit]",
+        "wait:3000",
+        "click:figure[data-chart=\"category\"] rect[data-value=\"Audio\"]",
+        "wait:3000",
+    ];
+    let mut options = vec![format!("--width={width}")];
+    options.extend(steps.iter().map(|s| format!("--act={s}")));
+    let dom = chromium(&format!("{base}/?range=30d"), Duration::from_millis(2500), &options);
+    let at = format!("the controls at {width} px");
+    let export = dom.split("id=\"export-orders\" href=\"/api/orders.csv?").nth(1).expect("an export link");
+    let query = export.split('"').next().unwrap().replace("&amp;", "&");
+    let mut pairs: Vec<&str> = query.split('&').collect();
+    pairs.sort_unstable();
+    assert_eq!(pairs, ["category=Audio", "range=7d", "region=Polnoc", "region=Wschod"], "{at}: {query}");
+    for region in ["Polnoc", "Wschod"] {
+        assert!(dom.contains(&format!("value=\"{region}\" checked")), "{at}: {region} not ticked");
+    }
+    // Live orders trickle in (two a minute), so the page, the API and the export, read
+    // a moment apart, may differ by an order or two.
+    let shown = count_of(&dom, "k-orders");
+    let api: serde_json::Value = serde_json::from_str(
+        &ureq::get(&format!("{base}/api/summary?{query}"))
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_to_string()
+            .unwrap(),
+    )
+    .unwrap();
+    let counted = api["orders"].as_u64().unwrap();
+    assert!(shown > 50 && counted.abs_diff(shown) <= 3, "{at}: the page shows {shown}, the API {counted}");
+    let csv = ureq::get(&format!("{base}/api/orders.csv?{query}"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .with_config()
+        .limit(1 << 30)
+        .read_to_string()
+        .unwrap();
+    let rows = csv::Reader::from_reader(csv.as_bytes()).records().count() as u64;
+    assert!(rows.abs_diff(counted) <= 3, "{at}: the export holds {rows} orders, the page counts {counted}");
 }

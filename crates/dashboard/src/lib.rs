@@ -189,7 +189,8 @@ async fn chart(
     let Some(chart) = name.strip_suffix(".svg") else {
         return Err(api::ApiError::not_found(format!("no chart {name:?}")));
     };
-    let svg = charts::render(&mut state.analytics(), chart, &view, width, None)
+    let idle = state.is_idle();
+    let svg = charts::render(&mut state.analytics(), chart, &view, width, None, idle)
         .ok_or_else(|| api::ApiError::not_found(format!("no chart {name:?}")))?;
     Ok(([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "no-store")], svg).into_response())
 }

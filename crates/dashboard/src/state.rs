@@ -38,6 +38,10 @@ pub struct LiveState {
     side_sinks: Mutex<Vec<SideSinkKind>>,
     /// When (ms, the process's clock) orders were last handed over durable.
     last_durable_ms: std::sync::atomic::AtomicI64,
+    /// When (ms, the process's clock) orders last reached the analytics.
+    last_recorded_ms: std::sync::atomic::AtomicI64,
+    /// How long without orders makes the stream idle.
+    idle_timeout: std::time::Duration,
     /// `/metrics`: registered once when the state is made.
     registry: prometheus_client::registry::Registry,
 }
@@ -110,6 +114,7 @@ impl LiveState {
     ) -> Arc<Self> {
         let state = Arc::new_cyclic(|weak| LiveState {
             retention: config.retention,
+            idle_timeout: config.idle_timeout,
             history: config.history,
             analytics: Mutex::new(Analytics::new(config, catalogue)),
             registry: super::metrics::registry(&stats, weak.clone()),
@@ -120,6 +125,7 @@ impl LiveState {
             partitions: Mutex::new(BTreeMap::new()),
             side_sinks: Mutex::new(Vec::new()),
             last_durable_ms: std::sync::atomic::AtomicI64::new(i64::MIN),
+            last_recorded_ms: std::sync::atomic::AtomicI64::new(i64::MIN),
             queue: Mutex::new(None),
             submitted: AtomicU64::new(0),
             recorded: AtomicU64::new(0),
@@ -156,6 +162,14 @@ impl LiveState {
     /// When orders were last handed over durable (ms), if ever.
     pub fn last_durable_ms(&self) -> Option<i64> {
         Some(self.last_durable_ms.load(Ordering::Acquire)).filter(|t| *t != i64::MIN)
+    }
+
+    /// Whether no order has arrived for the idle timeout: what was read is all there is
+    /// for now, so a chart's columns that ended before now are final.
+    pub fn is_idle(&self) -> bool {
+        let last = self.last_recorded_ms.load(Ordering::Acquire);
+        let idle_ms = i64::try_from(self.idle_timeout.as_millis()).unwrap_or(i64::MAX);
+        last == i64::MIN || crate::clock::now_millis().saturating_sub(last) >= idle_ms
     }
 
     /// Messages the consumer is behind, over all its partitions.
@@ -204,6 +218,7 @@ impl LiveState {
         if orders.is_empty() {
             return;
         }
+        self.last_recorded_ms.store(crate::clock::now_millis(), Ordering::Release);
         let late;
         let mut last_event: BTreeMap<i32, i64> = BTreeMap::new();
         {
@@ -250,6 +265,7 @@ impl LiveState {
 
     /// Adds an order; counts late ones in the stats.
     pub fn record(&self, partition: i32, order: &Order) {
+        self.last_recorded_ms.store(crate::clock::now_millis(), Ordering::Release);
         let outcome = self.analytics().record_from(partition, order);
         if outcome == Outcome::TooLate {
             Stats::add(&self.stats.late, 1);

@@ -3,9 +3,13 @@
 // viewport), lets it run for a given real time (its live events keep arriving), then
 // prints the live DOM, or with --measure what the charts look like on screen (JSON:
 // their text boxes, overlaps, tick labels, rendered font sizes), and optionally saves a
-// screenshot.
+// screenshot. Before that, --act steps use the page as a person does: `click:SELECTOR`
+// clicks the middle of the element with the mouse, `pick:SELECTOR=VALUE` chooses an
+// option of a select (a native menu headless Chromium cannot open), `wait:MS` lets the
+// page load or refresh.
 //
 // node --experimental-websocket cdp.mjs <chromium> <url> <wait-ms> [--screenshot=FILE] [--width=PX] [--measure]
+//   [--act=click:SELECTOR] [--act=pick:SELECTOR=VALUE] [--act=wait:MS] ...
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +17,7 @@ import { join } from 'node:path';
 
 const [chromium, url, waitMs, ...options] = process.argv.slice(2);
 const option = (name) => options.find((o) => o.startsWith(`--${name}`))?.split('=')[1];
+const acts = options.filter((o) => o.startsWith('--act=')).map((o) => o.slice('--act='.length));
 const screenshot = option('screenshot');
 const width = Number(option('width') ?? 1400);
 const measure = options.includes('--measure');
@@ -36,7 +41,7 @@ const fail = async (message) => {
   await cleanUp();
   process.exit(1);
 };
-setTimeout(() => fail('timed out'), 60_000).unref();
+setTimeout(() => fail('timed out'), 90_000).unref();
 
 const endpoint = await new Promise((resolve) => {
   let log = '';
@@ -89,8 +94,28 @@ function measureCharts() {
     .filter((e) => e.getBoundingClientRect().right > screen.width + 0.5)
     .filter((e) => !(e.parentElement && e.parentElement.getBoundingClientRect().right > screen.width + 0.5 && e.parentElement !== document.body))
     .map((e) => `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}${e.className && typeof e.className === 'string' ? '.' + e.className : ''}: ${Math.round(e.getBoundingClientRect().right)}`);
+  // Words of table cells that a line break cuts in two (a word laid out on two lines).
+  const brokenWords = [];
+  for (const cell of document.querySelectorAll('td')) {
+    for (const node of cell.childNodes) {
+      if (node.nodeType !== Node.TEXT_NODE) continue;
+      for (const match of node.textContent.matchAll(/\S+/g)) {
+        const range = document.createRange();
+        range.setStart(node, match.index);
+        range.setEnd(node, match.index + match[0].length);
+        const lines = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+        if (lines.size > 1) brokenWords.push(match[0]);
+      }
+    }
+  }
+  // The smallest font of any visible text outside the charts (theirs is measured above).
+  const sizes = [...document.body.querySelectorAll('*')]
+    .filter((e) => !e.closest('svg') && e.getClientRects().length > 0
+      && [...e.childNodes].some((n) => n.nodeType === Node.TEXT_NODE && n.textContent.trim()))
+    .map((e) => parseFloat(getComputedStyle(e).fontSize));
   return JSON.stringify({
     screenWidth: screen.width, innerWidth: window.innerWidth, scrollWidth: document.documentElement.scrollWidth, overflowing, charts,
+    brokenWords, smallestTextPx: Math.min(...sizes),
   });
 }
 
@@ -119,6 +144,31 @@ try {
   }, sessionId);
   await send('Page.navigate', { url }, sessionId);
   await new Promise((resolve) => setTimeout(resolve, Number(waitMs)));
+  const evaluate = async (expression) => {
+    const { result, exceptionDetails } = await send('Runtime.evaluate', { expression, returnByValue: true }, sessionId);
+    if (exceptionDetails) throw new Error(`${expression}: ${JSON.stringify(exceptionDetails)}`);
+    return result.value;
+  };
+  for (const act of acts) {
+    const [kind, arg] = [act.slice(0, act.indexOf(':')), act.slice(act.indexOf(':') + 1)];
+    if (kind === 'wait') {
+      await new Promise((resolve) => setTimeout(resolve, Number(arg)));
+    } else if (kind === 'pick') {
+      const [selector, value] = [arg.slice(0, arg.lastIndexOf('=')), arg.slice(arg.lastIndexOf('=') + 1)];
+      const done = await evaluate(`(() => { const e = document.querySelector(${JSON.stringify(selector)}); if (!e) return false;
+        e.value = ${JSON.stringify(value)}; e.dispatchEvent(new Event('change', { bubbles: true })); return e.value === ${JSON.stringify(value)}; })()`);
+      if (!done) throw new Error(`cannot pick ${value} in ${selector}`);
+    } else if (kind === 'click') {
+      const box = await evaluate(`(() => { const e = document.querySelector(${JSON.stringify(arg)}); if (!e) return null;
+        e.scrollIntoView({ block: 'center' }); const r = e.getBoundingClientRect(); return { x: r.left + r.width / 2, y: r.top + r.height / 2 }; })()`);
+      if (!box) throw new Error(`nothing to click at ${arg}`);
+      for (const type of ['mouseMoved', 'mousePressed', 'mouseReleased']) {
+        await send('Input.dispatchMouseEvent', { type, x: box.x, y: box.y, button: 'left', clickCount: 1 }, sessionId);
+      }
+    } else {
+      throw new Error(`unknown step ${act}`);
+    }
+  }
   // Measured only once every chart has been drawn for the width of its card.
   for (let tries = 0; measure && tries < 100; tries++) {
     const { result: left } = await send('Runtime.evaluate', {

@@ -79,13 +79,16 @@ impl Grain {
 }
 
 /// The SVG of chart `name` over `view`, `width` px wide; `None` if there is no such
-/// chart. The bar charts read `summary` when the caller already has the view's.
+/// chart. The bar charts read `summary` when the caller already has the view's. When the
+/// stream is `idle`, only a column that reaches past now is unfinished (the last column
+/// of a finished backfill is final); else every column the watermark has not passed.
 pub(super) fn render(
     analytics: &mut Analytics,
     name: &str,
     view: &View,
     width: u32,
     summary: Option<&Summary>,
+    idle: bool,
 ) -> Option<String> {
     let width = f64::from(width.clamp(240, 4000));
     let (filter, lang) = (&view.filter, view.lang);
@@ -98,6 +101,7 @@ pub(super) fn render(
     let (category_codes, region_marks) = (categories.clone(), region_codes.clone());
     let over_time = |analytics: &mut Analytics, by: Split, measure: Measure, keys: Vec<&'static str>| {
         let watermark = analytics.watermark_ms();
+        let unfinished_after = if idle { Some(crate::clock::now_millis()) } else { watermark };
         let points = analytics
             .split_series(filter, by)
             .into_iter()
@@ -117,6 +121,7 @@ pub(super) fn render(
             from: filter.from_ms,
             to: filter.to_ms,
             watermark,
+            unfinished_after,
             measure,
             width,
             grain: view.grain.map(Grain::step),

@@ -31,8 +31,12 @@ pub(crate) struct TimeChart<'a> {
     pub(crate) from: Option<i64>,
     /// The end of the span asked for (exclusive).
     pub(crate) to: Option<i64>,
-    /// Event time reached by every partition: columns ending after it are unfinished.
+    /// Event time reached by every partition: where the axis ends when the span has no
+    /// end.
     pub(crate) watermark: Option<i64>,
+    /// Columns ending after this are unfinished: the watermark while orders arrive, now
+    /// once the stream is idle.
+    pub(crate) unfinished_after: Option<i64>,
     /// How the values read.
     pub(crate) measure: Measure,
     /// Width in px.
@@ -77,7 +81,7 @@ pub(crate) fn draw(chart: &TimeChart<'_>) -> String {
     let end = step.next(step.floor((to - 1).max(*columns.keys().last().expect("points are not empty"))));
     let x = |ms: i64| left + (ms - start) as f64 / (end - start).max(1) as f64 * plot_width;
 
-    let unfinished = chart.watermark.and_then(|w| columns.keys().copied().find(|s| step.next(*s) > w));
+    let unfinished = chart.unfinished_after.and_then(|w| columns.keys().copied().find(|s| step.next(*s) > w));
     let span = format!("{} – {}", format::instant(start), format::instant(end));
     let columns_note = format!("{} {} · {}", words.column_per, step.describe(lang), words.polish_time);
     // On a narrow card the span and the column width take a line each.
@@ -255,6 +259,7 @@ mod tests {
             from: None,
             to: None,
             watermark: Some(watermark),
+            unfinished_after: Some(watermark),
             measure: Measure::Orders,
             width: 640.0,
             grain: None,
@@ -292,6 +297,62 @@ mod tests {
         for tick in ["10:00", "12:00", "14:00", "16:00"] {
             assert!(svg.contains(&format!(">{tick}</text>")), "tick {tick}");
         }
+    }
+
+    #[test]
+    fn columns_are_whole_hours_days_weeks_or_months_as_the_span_and_the_grain_ask() {
+        let day = 24 * HOUR;
+        let columns = |span: i64, width: f64, grain: Option<Step>| {
+            let points = vec![(0, vec![1.0, 1.0])];
+            let chart = TimeChart {
+                name: "volume",
+                title: "Orders",
+                keys: vec!["Laptopy", "Audio"],
+                filter_by: ("category", vec!["Laptopy", "Audio"]),
+                points,
+                window_ms: 60_000,
+                from: Some(0),
+                to: Some(span),
+                watermark: None,
+                unfinished_after: None,
+                measure: Measure::Orders,
+                width,
+                grain,
+                lang: Lang::Pl,
+            };
+            columns_for(&chart, span)
+        };
+        assert_eq!(columns(30 * day, 1400.0, None), Step::Days(1), "a month by days, not half-days");
+        assert_eq!(columns(7 * day, 1400.0, None), Step::Minutes(60), "a week by hours on a desktop");
+        assert_eq!(columns(7 * day, 390.0, None), Step::Days(1), "a week by days on a phone");
+        assert_eq!(columns(365 * day, 1400.0, None), Step::Days(7));
+        assert_eq!(columns(3 * HOUR, 1400.0, None), Step::Minutes(1));
+        assert_eq!(columns(30 * day, 1400.0, Some(Step::Days(7))), Step::Days(7), "the grain asked for");
+        assert_eq!(columns(365 * day, 390.0, Some(Step::Minutes(60))), Step::Days(7), "too fine: fitted");
+    }
+
+    #[test]
+    fn once_the_stream_is_idle_a_past_last_column_is_final() {
+        let ten =
+            chrono::DateTime::parse_from_rfc3339("2026-10-30T10:00:00+01:00").unwrap().timestamp_millis();
+        let points: Vec<(i64, Vec<f64>)> = (0..5).map(|h| (ten + h * HOUR, vec![3.0, 2.0])).collect();
+        let settled = draw(&TimeChart {
+            name: "volume",
+            title: "Orders",
+            keys: vec!["Laptopy", "Audio"],
+            filter_by: ("category", vec!["Laptopy", "Audio"]),
+            points,
+            window_ms: HOUR,
+            from: None,
+            to: None,
+            watermark: Some(ten + 4 * HOUR + HOUR / 2),
+            unfinished_after: Some(ten + 40 * 24 * HOUR),
+            measure: Measure::Orders,
+            width: 640.0,
+            grain: None,
+            lang: Lang::En,
+        });
+        assert!(!settled.contains("unfinished"), "{settled}");
     }
 
     #[test]

@@ -43,6 +43,7 @@ fn table(id: &str, title: &str, rows: &[Ranked], group: impl Fn(&'static str) ->
 pub(super) fn render(state: &LiveState, view: &View, params: &Params, live: bool) -> String {
     let lang = view.lang;
     let words = lang.words();
+    let idle = state.is_idle();
     let mut analytics = state.analytics();
     let summary: Summary = analytics.summary(&view.filter, 10);
     let previous = super::api::previous_period(&mut analytics, &view.filter);
@@ -56,7 +57,7 @@ pub(super) fn render(state: &LiveState, view: &View, params: &Params, live: bool
         .filter_map(|name| {
             let mut svgs = String::new();
             for (width, class) in [(super::charts::DEFAULT_WIDTH, "wide"), (360, "narrow")] {
-                let svg = super::charts::render(&mut analytics, name, view, width, Some(&summary))?;
+                let svg = super::charts::render(&mut analytics, name, view, width, Some(&summary), idle)?;
                 let _ = write!(svgs, "<div class=\"{class}\">{svg}</div>");
             }
             Some(format!("<figure class=\"card chart\" data-chart=\"{name}\">{svgs}</figure>\n"))
