@@ -141,6 +141,10 @@ fn views_and_exports_equal_the_csv_files_for_every_period_and_filter() {
     let base = format!("http://{addr}");
     let rows = csv_rows(&dir);
     assert!(rows.len() > 5000, "{} orders", rows.len());
+    // A backfill read in time order counts nothing late, even when the consumer's
+    // leaving at the end overtakes the batches the analytics have yet to take in.
+    let all = json(&format!("{base}/api/summary"));
+    assert_eq!(all["late"], serde_json::json!({"too_late_orders": 0, "late_updates": 0}), "{all}");
 
     // A span of days picked in the date picker, from the days the files hold.
     let mut days: Vec<chrono::NaiveDate> = rows
@@ -159,7 +163,7 @@ fn views_and_exports_equal_the_csv_files_for_every_period_and_filter() {
             let summary = json(&format!("{base}/api/summary?{query}"));
             let mut want = Sums::default();
             covered(&rows, &summary, &query).into_iter().for_each(|r| want.add(r));
-            assert_eq!(Sums::of(&summary), want, "/api/summary?{query}");
+            assert_eq!(Sums::of(&summary), want, "/api/summary?{query}: late {}", summary["late"]);
             with_orders += usize::from(want.orders > 0);
             // The page shows the same count, grouped the Polish way (asked again if the
             // clock passed an hour between the two requests and moved a rolling period).
@@ -275,4 +279,67 @@ print(json.dumps({
     let out = Command::new(python).args(["-c", script]).arg(file).output().unwrap();
     assert!(out.status.success(), "openpyxl: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// With a year and a half of history, the scorecards compare a period with the same
+/// dates a year earlier, and those figures equal the CSV files' too.
+#[test]
+fn a_period_is_compared_with_the_same_dates_a_year_earlier() {
+    let work = tempfile::tempdir().unwrap();
+    let (dir, log) = (work.path().join("csv"), work.path().join("run.log"));
+    let addr = free_addr();
+    let from = (polish_today() - chrono::Duration::days(400)).to_string();
+    let mut child = spawn_logged(
+        orderstream()
+            .args([
+                "run",
+                "--from",
+                &from,
+                "--base-rate",
+                "0.3",
+                "--seed",
+                "12",
+                "--http",
+                &addr,
+                "--csv-dir",
+            ])
+            .arg(&dir),
+        &log,
+    );
+    wait_for_log(&log, "still serving the HTTP API", &mut child);
+    let base = format!("http://{addr}");
+    let rows = csv_rows(&dir);
+    for query in ["range=last-month", "range=last-month&region=Polnoc,Central&category=Audio", "range=30d"] {
+        let summary = json(&format!("{base}/api/summary?{query}"));
+        let year_ago = &summary["year_ago"];
+        assert!(year_ago.is_object(), "{query}: no comparison with a year earlier: {summary}");
+        let (from, to) = (year_ago["from_ms"].as_i64().unwrap(), year_ago["to_ms"].as_i64().unwrap());
+        let shifted = |ms: i64| {
+            let t = chrono_tz::Europe::Warsaw.timestamp_millis_opt(ms).unwrap();
+            (t - chrono::Months::new(12)).timestamp_millis()
+        };
+        // The same dates (a year back only days are kept, so a span starting within a day
+        // starts at that day's midnight).
+        let same = shifted(summary["from_ms"].as_i64().unwrap());
+        assert!(from <= same && same - from < 25 * 3_600_000, "{query}: the same dates a year earlier");
+        let (regions, categories) = (values(query, "region"), values(query, "category"));
+        let mut want = Sums::default();
+        rows.iter()
+            .filter(|r| (from..to).contains(&r.ms))
+            .filter(|r| regions.is_empty() || regions.contains(&r.region.as_str()))
+            .filter(|r| categories.is_empty() || categories.contains(&r.category.as_str()))
+            .for_each(|r| want.add(r));
+        assert!(want.orders > 0);
+        assert_eq!(Sums::of(year_ago), want, "{query}: a year earlier");
+        let page = String::from_utf8(get(&format!("{base}/?{query}&static=1")).1).unwrap();
+        let yoy = page.split("id=\"k-orders-yoy\">").nth(1).unwrap().split("</div>").next().unwrap();
+        assert!(yoy.contains("% rok do roku") || yoy.contains("%</span> rok do roku"), "{query}: {yoy}");
+    }
+    // A period whose year before holds nothing has no comparison.
+    let first = rows.iter().map(|r| r.ms).min().unwrap();
+    let first = chrono_tz::Europe::Warsaw.timestamp_millis_opt(first).unwrap().date_naive();
+    let summary = json(&format!("{base}/api/summary?from={first}&to={}", first + chrono::Duration::days(10)));
+    assert!(summary["orders"].as_u64().unwrap() > 0 && summary["year_ago"].is_null(), "{summary}");
+    sigterm(&child);
+    assert!(child.wait().unwrap().success());
 }

@@ -92,10 +92,11 @@ pub(super) async fn summary(
     let mut analytics = state.analytics();
     let summary = analytics.summary(&filter, top);
     let previous = previous_period(&mut analytics, &filter);
+    let year_ago = year_earlier(&mut analytics, &filter);
     let (from_ms, to_ms) = analytics.covered(&filter);
     let newest_ms = analytics.range_end_ms();
     drop(analytics);
-    Ok(Json(Compared { summary, previous, from_ms, to_ms, newest_ms }).into_response())
+    Ok(Json(Compared { summary, previous, year_ago, from_ms, to_ms, newest_ms }).into_response())
 }
 
 /// A summary with the totals of the period before it.
@@ -105,6 +106,9 @@ struct Compared {
     summary: crate::analytics::Summary,
     /// The same span just before, when the selection has a start.
     previous: Option<Previous>,
+    /// The same span a year earlier, when the selection has a start and that year
+    /// holds orders.
+    year_ago: Option<Previous>,
     /// The event time the figures cover (ms; whole windows of the resolution that
     /// answers), when bounded.
     from_ms: Option<i64>,
@@ -138,6 +142,25 @@ pub(super) fn previous_period(
         to_ms: before.to_ms?,
         totals: analytics.total(&before).report(),
     })
+}
+
+/// The totals of the same span a year earlier on the Polish calendar (the same dates and
+/// hours, widened to whole days where only days are kept that far back), when `filter`
+/// has a start and that span holds orders: the scorecards' year-on-year comparison.
+pub(super) fn year_earlier(analytics: &mut crate::analytics::Analytics, filter: &Filter) -> Option<Previous> {
+    // The span the figures cover (whole windows), so both sides count the same hours.
+    let (from, to) = analytics.covered(filter);
+    let from = from?;
+    let to = to.or_else(|| analytics.range_end_ms())?.max(from + 1);
+    let back = |ms: i64| {
+        let t = super::charts::format::local(ms);
+        t.checked_sub_months(chrono::Months::new(12)).map(super::charts::time_axis::from_local)
+    };
+    let before = Filter { from_ms: Some(back(from)?), to_ms: Some(back(to)?), ..*filter };
+    let totals = analytics.total(&before);
+    // A year back is usually answered by the daily rollup: its own whole windows.
+    let (Some(from_ms), Some(to_ms)) = analytics.covered(&before) else { return None };
+    (totals.orders > 0).then(|| Previous { from_ms, to_ms, totals: totals.report() })
 }
 
 /// One point of a time series.

@@ -11,7 +11,7 @@ mod bars;
 pub(crate) mod format;
 mod stacked;
 mod svg;
-mod time_axis;
+pub(crate) mod time_axis;
 
 use crate::analytics::{Analytics, Split, Summary, Totals};
 use crate::lang::Lang;

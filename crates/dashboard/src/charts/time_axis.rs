@@ -183,7 +183,9 @@ pub(crate) fn ticks(from: i64, to: i64, room: f64, char_px: f64) -> Vec<(i64, St
 
 /// The instant of a Polish wall-clock time; one that the clocks skip (spring) is taken
 /// an hour later, one they pass twice (autumn) the first time.
-fn from_local(t: NaiveDateTime) -> i64 {
+/// The instant of a Polish wall-clock time (the first, when the clocks go back; the
+/// hour after, in the hour skipped when they go forward).
+pub(crate) fn from_local(t: NaiveDateTime) -> i64 {
     match Warsaw.from_local_datetime(&t) {
         LocalResult::Single(at) | LocalResult::Ambiguous(at, _) => at.timestamp_millis(),
         LocalResult::None => from_local(t + Duration::hours(1)),

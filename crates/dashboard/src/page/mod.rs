@@ -47,6 +47,7 @@ pub(super) fn render(state: &LiveState, view: &View, params: &Params, live: bool
     let mut analytics = state.analytics();
     let summary: Summary = analytics.summary(&view.filter, 10);
     let previous = super::api::previous_period(&mut analytics, &view.filter);
+    let year_ago = super::api::year_earlier(&mut analytics, &view.filter);
     let categories = analytics.categories();
     let newest = analytics.range_end_ms();
     let covered = analytics.covered(&view.filter);
@@ -101,7 +102,7 @@ pub(super) fn render(state: &LiveState, view: &View, params: &Params, live: bool
         title = words.title,
         subtitle = words.subtitle,
         controls = controls::render(view, params, categories, newest, covered, live),
-        kpis = kpis(&summary, previous.as_ref(), words),
+        kpis = kpis(&summary, previous.as_ref(), year_ago.as_ref(), words),
         top_products = table("top-products", words.top_products, &summary.top_products, |c| c),
         top_stores = table("top-stores", words.top_stores, &summary.top_stores, region_label),
         ticker = words.ticker,
@@ -130,6 +131,7 @@ fn script_words(lang: Lang) -> String {
         "refreshFailed": w.refresh_failed,
         "noPrevious": w.no_previous,
         "vsPrevious": w.vs_previous,
+        "vsYearAgo": w.vs_year_ago,
         "perSecond": w.per_second,
         "yes": w.yes,
         "no": w.no,
@@ -143,15 +145,35 @@ fn script_words(lang: Lang) -> String {
 }
 
 /// The headline figures of the selection, each with its change against the period of
-/// the same length before it.
-fn kpis(summary: &Summary, previous: Option<&Previous>, words: &Words) -> String {
+/// the same length before it, and against the same period a year earlier where that
+/// year holds orders.
+fn kpis(
+    summary: &Summary,
+    previous: Option<&Previous>,
+    year_ago: Option<&Previous>,
+    words: &Words,
+) -> String {
     let total = &summary.total;
     let before = previous.map(|p| &p.totals);
+    let a_year_ago = year_ago.map(|p| &p.totals);
     let kpi = |id: &str, label: &str, value: String, now: f64, then: Option<f64>| {
+        // The year-on-year change of the same figure, looked up by the element's id.
+        let yoy = a_year_ago.and_then(|y| {
+            let then = match id {
+                "k-orders" => y.orders as f64,
+                "k-gross" => y.gross_value,
+                "k-net" => y.net_value,
+                "k-units" => y.units as f64,
+                "k-aov" => y.avg_order_value,
+                _ => return None,
+            };
+            Some(delta(now, Some(then), words, words.vs_year_ago))
+        });
         format!(
             "<div class=\"kpi\"><div class=\"label\">{label}</div><div class=\"value\" id=\"{id}\">{value}</div>\
-             <div class=\"delta\" id=\"{id}-delta\">{}</div></div>",
-            delta(now, then, words)
+             <div class=\"delta\" id=\"{id}-delta\">{}</div><div class=\"delta\" id=\"{id}-yoy\">{}</div></div>",
+            delta(now, then, words, words.vs_previous),
+            yoy.unwrap_or_default()
         )
     };
     [
@@ -195,8 +217,9 @@ fn kpis(summary: &Summary, previous: Option<&Previous>, words: &Words) -> String
     .concat()
 }
 
-/// `▲ 12,3 % vs previous period`, or why there is no comparison.
-fn delta(now: f64, then: Option<f64>, words: &Words) -> String {
+/// `▲ 12,3 % vs previous period` (`against` says what with), or why there is no
+/// comparison.
+fn delta(now: f64, then: Option<f64>, words: &Words, against: &str) -> String {
     match then {
         None => "&nbsp;".into(),
         Some(then) if then <= 0.0 => words.no_previous.into(),
@@ -210,9 +233,8 @@ fn delta(now: f64, then: Option<f64>, words: &Words) -> String {
                 ("=", "flat")
             };
             format!(
-                "<span class=\"{class}\">{arrow} {} %</span> {}",
-                format!("{:.1}", change.abs()).replace('.', ","),
-                words.vs_previous
+                "<span class=\"{class}\">{arrow} {} %</span> {against}",
+                format!("{:.1}", change.abs()).replace('.', ",")
             )
         }
     }

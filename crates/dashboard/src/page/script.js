@@ -16,12 +16,12 @@
     }).formatToParts(new Date(ms)).map((p) => [p.type, p.value]));
     return `${Number(parts.day)} ${months[Number(parts.month) - 1]} ${parts.year} ${parts.hour}:${parts.minute}:${parts.second}`;
   };
-  const delta = (now, then) => {
+  const delta = (now, then, against = WORDS.vsPrevious) => {
     if (then === undefined) return '\u00a0';
     if (then <= 0) return WORDS.noPrevious;
     const change = (now - then) / then * 100;
     const [arrow, cls] = change >= 0.05 ? ['▲', 'up'] : change <= -0.05 ? ['▼', 'down'] : ['=', 'flat'];
-    return `<span class="${cls}">${arrow} ${Math.abs(change).toFixed(1).replace('.', ',')} %</span> ${WORDS.vsPrevious}`;
+    return `<span class="${cls}">${arrow} ${Math.abs(change).toFixed(1).replace('.', ',')} %</span> ${against}`;
   };
 
   // A preset and a from/to span exclude each other: choosing one clears the other.
@@ -104,6 +104,13 @@
       $('k-net-delta').innerHTML = delta(s.net_value, p.net_value);
       $('k-units-delta').innerHTML = delta(s.units, p.units);
       $('k-aov-delta').innerHTML = delta(s.avg_order_value, p.avg_order_value);
+      const y = s.year_ago;
+      const yoy = (now, then) => (y ? delta(now, then, WORDS.vsYearAgo) : '');
+      $('k-orders-yoy').innerHTML = yoy(s.orders, y && y.orders);
+      $('k-gross-yoy').innerHTML = yoy(s.gross_value, y && y.gross_value);
+      $('k-net-yoy').innerHTML = yoy(s.net_value, y && y.net_value);
+      $('k-units-yoy').innerHTML = yoy(s.units, y && y.units);
+      $('k-aov-yoy').innerHTML = yoy(s.avg_order_value, y && y.avg_order_value);
       $('k-repeat').textContent = group(s.repeat_customers.orders);
       const ranked = (r) => [[r.name], [label(r.group), 'muted'], [group(r.orders), 'num'], [pln(r.gross_value_grosz), 'num']];
       rows('top-products', s.top_products, ranked);
