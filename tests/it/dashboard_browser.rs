@@ -248,7 +248,7 @@ fn after_a_28_day_backfill_the_page_reads_well_at_1400_and_390_px() {
                 "{at}: scrolls sideways: {page}"
             );
             let charts = page["charts"].as_array().unwrap();
-            assert_eq!(charts.len(), 7, "{at}: {page}");
+            assert_eq!(charts.len(), 8, "{at}: {page}");
             for chart in charts {
                 let name = chart["name"].as_str().unwrap();
                 let strings = |key: &str| -> Vec<String> {
@@ -281,6 +281,9 @@ fn after_a_28_day_backfill_the_page_reads_well_at_1400_and_390_px() {
                         "{at}, {name}: {y:?}"
                     );
                     assert!(chart["tooltips"].as_u64().unwrap() >= 20, "{at}, {name}: {chart}");
+                } else if name == "map" {
+                    // A circle per store city, each with its exact figures.
+                    assert!(chart["circles"].as_u64().unwrap() >= 40, "{at}, {name}: {chart}");
                 } else {
                     let labels = strings("labels");
                     assert!(labels.len() >= 4 && labels.len() % 2 == 0, "{at}, {name}: {labels:?}");

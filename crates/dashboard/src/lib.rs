@@ -200,7 +200,7 @@ async fn index() -> impl IntoResponse {
         "service": "orderstream",
         "endpoints": {
             "/": "the live dashboard page; ?range=&from=&to=&region=&category=&g=&lang=&static=1",
-            "/chart/{volume,value,value-region,category,region,channel,payment}.svg": "the dashboard's charts; the page's parameters and w= (width in px)",
+            "/chart/{volume,value,value-region,category,region,channel,payment,map}.svg": "the dashboard's charts; the page's parameters and w= (width in px)",
             "/api/summary": "totals and breakdowns; ?range=&from=&to=&region=&category=&top=",
             "/api/series": "totals per window; ?range=&from=&to=&region=&category=",
             "/api/ticker": "the latest orders",

@@ -87,6 +87,7 @@ function measureCharts() {
       outside: texts.filter((t) => t.left < box.left - 1 || t.right > box.right + 1).map((t) => t.text),
       smallestPx: Math.min(...texts.map((t) => t.px)),
       tooltips: svg.querySelectorAll('rect > title').length,
+      circles: svg.querySelectorAll('circle > title').length,
     };
   });
   // Elements reaching past the screen's right edge (the outermost of each branch).

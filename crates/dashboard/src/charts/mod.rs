@@ -9,6 +9,7 @@
 
 mod bars;
 pub(crate) mod format;
+mod map;
 mod stacked;
 mod svg;
 pub(crate) mod time_axis;
@@ -23,8 +24,8 @@ use time_axis::Step;
 
 /// The charts, by the name in `/chart/{name}.svg`, in the order of their headings in
 /// [`Words::charts`](crate::lang::Words).
-pub(super) const CHARTS: [&str; 7] =
-    ["volume", "value", "value-region", "category", "region", "channel", "payment"];
+pub(super) const CHARTS: [&str; 8] =
+    ["volume", "value", "value-region", "category", "region", "channel", "payment", "map"];
 
 /// Width of a chart when the page has not said how wide its card is.
 pub(super) const DEFAULT_WIDTH: u32 = 640;
@@ -132,6 +133,8 @@ pub(super) fn render(
         "volume" => over_time(analytics, Split::Category, Measure::Orders, categories),
         "value" => over_time(analytics, Split::Category, Measure::Gross, categories),
         "value-region" => over_time(analytics, Split::Region, Measure::Gross, regions),
+        // Every store, not the summary's top ten.
+        "map" => map::draw(name, title, &analytics.summary(filter, 1000).top_stores, width, lang),
         _ => {
             let computed;
             let summary = match summary {

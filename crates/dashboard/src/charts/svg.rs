@@ -119,6 +119,11 @@ impl Svg {
         );
     }
 
+    /// Markup written as it is (the caller escapes its text).
+    pub(crate) fn raw(&mut self, markup: &str) {
+        self.out.push_str(markup);
+    }
+
     /// A message in the middle of an empty chart.
     pub(crate) fn empty(&mut self, width: f64, y: f64, text: &str) {
         self.text("empty", width / 2.0, y, Anchor::Middle, 13.0, MUTED, text);

@@ -51,6 +51,7 @@ pub(super) fn render(state: &LiveState, view: &View, params: &Params, live: bool
     let categories = analytics.categories();
     let newest = analytics.range_end_ms();
     let covered = analytics.covered(&view.filter);
+    let ticker = ticker_rows(&analytics, view);
     // Drawn for a desktop card and for a phone; the stylesheet shows the one that fits
     // until the script has fetched them at the card's own width.
     let charts: String = super::charts::CHARTS
@@ -88,7 +89,7 @@ pub(super) fn render(state: &LiveState, view: &View, params: &Params, live: bool
 {charts}</section>
 <section class="grid">
 {top_products}{top_stores}
-<section class="card"><h2>{ticker} <span class="muted">{ticker_note}</span></h2><table id="ticker"><tbody></tbody></table></section>
+<section class="card"><h2>{ticker} <span class="muted">{ticker_note}</span></h2><table id="ticker"><tbody>{ticker_rows}</tbody></table></section>
 <section class="card"><h2>{health_title}</h2><table id="health"><tbody>
 {health}
 </tbody></table></section>
@@ -106,11 +107,40 @@ pub(super) fn render(state: &LiveState, view: &View, params: &Params, live: bool
         top_products = table("top-products", words.top_products, &summary.top_products, |c| c),
         top_stores = table("top-stores", words.top_stores, &summary.top_stores, region_label),
         ticker = words.ticker,
+        ticker_rows = ticker,
         ticker_note = words.ticker_note,
         health_title = words.health,
         health = health_rows(state, words),
         words_json = script_words(lang),
     )
+}
+
+/// The newest ten orders of the selection as table rows, as the script writes them from
+/// the live events (so a static page has them too).
+fn ticker_rows(analytics: &crate::analytics::Analytics, view: &View) -> String {
+    let categories = analytics.categories();
+    let chosen = |o: &&crate::order::Order| {
+        view.filter.regions.keeps(o.region.index())
+            && view.filter.categories.keeps(
+                categories.iter().position(|c| c.name == o.kategoria_produktu.name).unwrap_or(usize::MAX),
+            )
+    };
+    analytics
+        .ticker()
+        .rev()
+        .filter(chosen)
+        .take(10)
+        .map(|o| {
+            let t = format::local(o.timestamp.utc_millis());
+            format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td></tr>",
+                t.format("%H:%M:%S"),
+                esc(o.store_id),
+                esc(o.nazwa_produktu),
+                pln(o.wartosc_brutto)
+            )
+        })
+        .collect()
 }
 
 /// The words and labels the script writes, as a JSON object.
