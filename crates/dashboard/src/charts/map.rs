@@ -275,7 +275,7 @@ pub(crate) fn draw(name: &str, title: &str, stores: &[Ranked], width: f64, lang:
     // The largest first: small circles are drawn over large ones, so each stays
     // visible and clickable.
     let mut order: Vec<(&&str, &City)> = cities.iter().collect();
-    order.sort_by(|a, b| b.1.gross_grosz.cmp(&a.1.gross_grosz));
+    order.sort_by_key(|(_, c)| std::cmp::Reverse(c.gross_grosz));
     for (city, sums) in order {
         let Some((lon, lat)) = position(city) else { continue };
         let radius = (sums.gross_grosz.max(0) as f64 / largest).sqrt() * max_radius;
