@@ -256,6 +256,30 @@ fn views_and_exports_equal_the_csv_files_for_every_period_and_filter() {
     assert_eq!(cents(&book["regions_gross"]), summary["gross_value_grosz"].as_i64().unwrap(), "{book}");
     assert_eq!(book["region_rows"], 2, "{book}");
 
+    // The figures behind each chart, as CSV: every chart's rows add up to the view.
+    let page = String::from_utf8(get(&format!("{base}/?{query}&static=1")).1).unwrap();
+    assert_eq!(
+        page.matches("class=\"panel-csv\" href=\"/api/panel.csv?chart=").count(),
+        8,
+        "a CSV link per chart"
+    );
+    for (chart, column) in
+        [("region", 4), ("category", 4), ("payment", 4), ("map", 6), ("volume", 4), ("value-region", 4)]
+    {
+        let (status, body) = get(&format!("{base}/api/panel.csv?chart={chart}&{query}"));
+        assert_eq!(status, 200, "{chart}");
+        let mut reader = csv::Reader::from_reader(body.as_slice());
+        let (mut orders, mut gross) = (0u64, 0i64);
+        for record in reader.records() {
+            let record = record.unwrap();
+            orders += record[column - 2].parse::<u64>().unwrap();
+            gross += grosz(&record[column]);
+        }
+        assert_eq!(orders, summary["orders"].as_u64().unwrap(), "panel {chart}");
+        assert_eq!(gross, summary["gross_value_grosz"].as_i64().unwrap(), "panel {chart}");
+    }
+    assert_eq!(get(&format!("{base}/api/panel.csv?chart=pie")).0, 400);
+
     sigterm(&child);
     assert!(child.wait().unwrap().success());
 }

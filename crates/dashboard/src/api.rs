@@ -251,7 +251,8 @@ pub(super) async fn not_found(uri: axum::http::Uri) -> ApiError {
     ApiError::not_found(format!("no such path {}", uri.path()))
 }
 
-fn iso(ms: i64) -> String {
+/// An instant in Polish time, ISO 8601 with its offset.
+pub(crate) fn iso(ms: i64) -> String {
     let mut out = Vec::new();
     EventTime::in_poland(ms * 1000).write_iso8601(&mut out);
     String::from_utf8_lossy(&out).into_owned()

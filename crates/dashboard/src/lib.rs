@@ -153,6 +153,7 @@ fn router(state: AppState) -> Router {
         .route("/api/export", get(api::export))
         .route("/api/orders.csv", get(export::orders_csv))
         .route("/api/view.xlsx", get(export::view_xlsx))
+        .route("/api/panel.csv", get(export::panel_csv))
         .route("/api/live", get(live_stream))
         .route("/metrics", get(metrics_text))
         .route("/healthz", get(healthz))
@@ -207,6 +208,7 @@ async fn index() -> impl IntoResponse {
             "/api/export": "a day's CSV rows; ?day=YYYY-MM-DD",
             "/api/orders.csv": "the orders behind the page's figures, from the CSV files; the page's parameters",
             "/api/view.xlsx": "the page's figures as an Excel workbook; the page's parameters",
+            "/api/panel.csv": "the figures behind one chart; chart= and the page's parameters",
             "/api/live": "server-sent events with the live snapshot",
             "/metrics": "Prometheus metrics",
             "/healthz": "liveness",

@@ -24,7 +24,7 @@ use time_axis::Step;
 
 /// The charts, by the name in `/chart/{name}.svg`, in the order of their headings in
 /// [`Words::charts`](crate::lang::Words).
-pub(super) const CHARTS: [&str; 8] =
+pub(crate) const CHARTS: [&str; 8] =
     ["volume", "value", "value-region", "category", "region", "channel", "payment", "map"];
 
 /// Width of a chart when the page has not said how wide its card is.

@@ -4,10 +4,13 @@
 //!   categories), picked from the daily CSV files and streamed, so memory stays flat
 //!   whatever the period;
 //! - `/api/view.xlsx`: the view's figures as an Excel workbook: the headline figures,
-//!   every breakdown and the series over time, money as numbers in złoty.
+//!   every breakdown and the series over time, money as numbers in złoty;
+//! - `/api/panel.csv?chart=NAME`: the figures behind one chart.
 
 mod orders;
+mod panel;
 mod workbook;
 
 pub(super) use orders::orders_csv;
+pub(super) use panel::panel_csv;
 pub(super) use workbook::view_xlsx;

@@ -52,6 +52,8 @@ pub(super) fn render(state: &LiveState, view: &View, params: &Params, live: bool
     let newest = analytics.range_end_ms();
     let covered = analytics.covered(&view.filter);
     let ticker = ticker_rows(&analytics, view);
+    let view_query = params.to_query(&["static"]);
+    let sep = if view_query.is_empty() { "" } else { "&amp;" };
     // Drawn for a desktop card and for a phone; the stylesheet shows the one that fits
     // until the script has fetched them at the card's own width.
     let charts: String = super::charts::CHARTS
@@ -62,7 +64,11 @@ pub(super) fn render(state: &LiveState, view: &View, params: &Params, live: bool
                 let svg = super::charts::render(&mut analytics, name, view, width, Some(&summary), idle)?;
                 let _ = write!(svgs, "<div class=\"{class}\">{svg}</div>");
             }
-            Some(format!("<figure class=\"card chart\" data-chart=\"{name}\">{svgs}</figure>\n"))
+            Some(format!(
+                "<figure class=\"card chart\" data-chart=\"{name}\"><div class=\"plot\">{svgs}</div>\
+                 <a class=\"panel-csv\" href=\"/api/panel.csv?chart={name}{sep}{}\">CSV</a></figure>\n",
+                esc(&view_query),
+            ))
         })
         .collect();
     drop(analytics);

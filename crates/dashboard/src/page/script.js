@@ -54,7 +54,7 @@
       const width = Math.max(240, Math.round(figure.clientWidth - 12));
       const response = await fetch('/chart/' + figure.dataset.chart + '.svg?' + query + (query ? '&' : '') + 'w=' + width);
       if (response.ok) {
-        figure.innerHTML = await response.text();
+        figure.querySelector('.plot').innerHTML = await response.text();
         figure.dataset.fitted = width;
       }
     }));
