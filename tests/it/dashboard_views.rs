@@ -240,6 +240,28 @@ fn views_and_exports_equal_the_csv_files_for_every_period_and_filter() {
         assert_eq!(ids, want, "orders.csv?{query}");
     }
 
+    // The same orders as pages a person reads, a hundred at a time.
+    let query = format!("{custom}&region=Central");
+    let (_, csv_body) = get(&format!("{base}/api/orders.csv?{query}"));
+    let exported: Vec<String> = csv::Reader::from_reader(csv_body.as_slice())
+        .records()
+        .map(|r| r.unwrap()[1][..19].replace('T', " "))
+        .collect();
+    assert!(exported.len() > 200, "{} orders", exported.len());
+    let page = |n: usize| String::from_utf8(get(&format!("{base}/orders?{query}&page={n}")).1).unwrap();
+    let times = |html: &str| -> Vec<String> {
+        html.split("<tr><td>").skip(1).map(|row| row.split('<').next().unwrap().to_string()).collect()
+    };
+    let (first, second) = (page(1), page(2));
+    assert_eq!(times(&first), exported[..100], "the first page");
+    assert_eq!(times(&second), exported[100..200], "the second page");
+    assert!(first.contains("page=2\">następne") && first.contains("Centrum"), "a next link and labels");
+    assert!(second.contains("page=1\">← poprzednie"));
+    let last = page(exported.len().div_ceil(100));
+    assert_eq!(times(&last).len(), (exported.len() - 1) % 100 + 1, "the last page");
+    assert!(!last.contains("następne"));
+    assert_eq!(get(&format!("{base}/orders?page=0")).0, 400);
+
     // The view as a workbook, read back by openpyxl.
     let query = "range=this-month&region=Polnoc,Poludnie";
     let summary = json(&format!("{base}/api/summary?{query}"));

@@ -96,17 +96,22 @@ impl Lang {
     /// The label of any code the charts show (region, channel, device, payment); other
     /// text (category names) as it is.
     pub(crate) fn label(self, code: &'static str) -> &'static str {
-        if let Some(r) = Region::parse(code) {
-            self.region(r)
-        } else if let Some(c) = Channel::parse(code) {
-            self.channel(c)
-        } else if let Some(d) = Device::parse(code) {
-            self.device(d)
-        } else if let Some(p) = Payment::parse(code) {
-            self.payment(p)
-        } else {
-            code
-        }
+        self.known(code).unwrap_or(code)
+    }
+
+    /// The label of a code, if it is one.
+    fn known(self, code: &str) -> Option<&'static str> {
+        Region::parse(code)
+            .map(|r| self.region(r))
+            .or_else(|| Channel::parse(code).map(|c| self.channel(c)))
+            .or_else(|| Device::parse(code).map(|d| self.device(d)))
+            .or_else(|| Payment::parse(code).map(|p| self.payment(p)))
+    }
+
+    /// The label of a code read from a file (any text: an unknown one is shown as it
+    /// is).
+    pub(crate) fn label_of(self, code: &str) -> String {
+        self.known(code).map_or_else(|| code.to_string(), str::to_string)
     }
 
     /// `n` with the noun that counts it: `1 zamówienie`, `3 zamówienia`, `5 zamówień`;
@@ -193,6 +198,7 @@ pub(crate) struct Words {
     pub(crate) export: &'static str,
     pub(crate) export_orders: &'static str,
     pub(crate) export_xlsx: &'static str,
+    pub(crate) export_list: &'static str,
     pub(crate) other_language: &'static str,
     pub(crate) charts: [&'static str; 8],
     pub(crate) map_note: &'static str,
@@ -279,6 +285,7 @@ const PL: Words = Words {
     export: "Eksport",
     export_orders: "zamówienia (CSV)",
     export_xlsx: "widok (XLSX)",
+    export_list: "lista zamówień",
     other_language: "English",
     charts: [
         "Zamówienia w czasie wg kategorii",
@@ -369,6 +376,7 @@ const EN: Words = Words {
     export: "Export",
     export_orders: "orders (CSV)",
     export_xlsx: "this view (XLSX)",
+    export_list: "list of the orders",
     other_language: "Polski",
     charts: [
         "Orders over time by category",

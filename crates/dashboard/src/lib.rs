@@ -154,6 +154,7 @@ fn router(state: AppState) -> Router {
         .route("/api/orders.csv", get(export::orders_csv))
         .route("/api/view.xlsx", get(export::view_xlsx))
         .route("/api/panel.csv", get(export::panel_csv))
+        .route("/orders", get(export::orders_page))
         .route("/api/live", get(live_stream))
         .route("/metrics", get(metrics_text))
         .route("/healthz", get(healthz))
@@ -209,6 +210,7 @@ async fn index() -> impl IntoResponse {
             "/api/orders.csv": "the orders behind the page's figures, from the CSV files; the page's parameters",
             "/api/view.xlsx": "the page's figures as an Excel workbook; the page's parameters",
             "/api/panel.csv": "the figures behind one chart; chart= and the page's parameters",
+            "/orders": "the orders behind the page's figures, a hundred a page; the page's parameters and page=",
             "/api/live": "server-sent events with the live snapshot",
             "/metrics": "Prometheus metrics",
             "/healthz": "liveness",

@@ -22,7 +22,7 @@ const CHUNK: usize = 256 << 10;
 /// Which rows of the files the CSV export keeps: the span the figures cover (whole
 /// windows), and the regions and categories chosen.
 #[derive(Debug, Clone)]
-struct Rows {
+pub(crate) struct Rows {
     from_ms: Option<i64>,
     to_ms: Option<i64>,
     regions: Choice,
@@ -31,6 +31,25 @@ struct Rows {
 }
 
 impl Rows {
+    /// The rows behind `view`'s figures, and the directory of the files that hold them.
+    pub(crate) fn of(state: &LiveState, view: &View) -> Result<(std::path::PathBuf, Rows), ApiError> {
+        let dir = state
+            .csv_dir
+            .clone()
+            .ok_or_else(|| ApiError::not_found("this process writes no CSV files to export from".into()))?;
+        let analytics = state.analytics();
+        let (from_ms, to_ms) = analytics.covered(&view.filter);
+        let categories = (!view.filter.categories.is_any()).then(|| {
+            let all = analytics.categories();
+            all.iter()
+                .enumerate()
+                .filter(|(i, _)| view.filter.categories.keeps(*i))
+                .map(|(_, c)| c.name)
+                .collect()
+        });
+        Ok((dir, Rows { from_ms, to_ms, regions: view.filter.regions, categories }))
+    }
+
     fn keeps_day(&self, day: NaiveDate) -> bool {
         self.from_ms.is_none_or(|f| day >= format::local(f).date())
             && self.to_ms.is_none_or(|t| day <= format::local(t - 1).date())
@@ -43,22 +62,8 @@ pub(crate) async fn orders_csv(
     params: Params,
 ) -> Result<Response, ApiError> {
     let view = View::parse(&state, &params, &[])?;
-    let dir = state
-        .csv_dir
-        .clone()
-        .ok_or_else(|| ApiError::not_found("this process writes no CSV files to export from".into()))?;
-    let analytics = state.analytics();
-    let (from_ms, to_ms) = analytics.covered(&view.filter);
-    let categories = (!view.filter.categories.is_any()).then(|| {
-        let all = analytics.categories();
-        all.iter()
-            .enumerate()
-            .filter(|(i, _)| view.filter.categories.keeps(*i))
-            .map(|(_, c)| c.name)
-            .collect()
-    });
-    drop(analytics);
-    let rows = Rows { from_ms, to_ms, regions: view.filter.regions, categories };
+    let (dir, rows) = Rows::of(&state, &view)?;
+    let (from_ms, to_ms) = (rows.from_ms, rows.to_ms);
     let name = match (from_ms, to_ms) {
         (Some(f), Some(t)) => {
             format!("orders_{}_{}.csv", format::local(f).date(), format::local(t - 1).date())
@@ -112,33 +117,42 @@ impl<F: FnMut(Vec<u8>) -> bool> io::Write for Chunks<F> {
 /// stops early when `send` returns false (the client went away).
 fn write_orders(dir: &std::path::Path, rows: &Rows, send: impl FnMut(Vec<u8>) -> bool) -> io::Result<()> {
     let mut out = csv::Writer::from_writer(Chunks { buf: Vec::with_capacity(CHUNK + 4096), send });
-    match pick_rows(dir, rows, &mut out).and_then(|()| out.flush()) {
+    let written = out.write_record(CSV_HEADER).map_err(csv_error).and_then(|()| {
+        pick_rows(dir, rows, |record| out.write_byte_record(record).map(|()| true).map_err(csv_error))
+    });
+    match written.and_then(|()| out.flush()) {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
         result => result,
     }
 }
 
-/// Copies the kept rows of the day files in `dir` to `out`, under the header.
-fn pick_rows(dir: &std::path::Path, rows: &Rows, out: &mut csv::Writer<impl io::Write>) -> io::Result<()> {
-    let csv_error = |e: csv::Error| match e.into_kind() {
+/// A CSV error as the I/O error it is, or as invalid data.
+fn csv_error(e: csv::Error) -> io::Error {
+    match e.into_kind() {
         csv::ErrorKind::Io(e) => e,
         other => io::Error::new(io::ErrorKind::InvalidData, format!("{other:?}")),
-    };
-    out.write_record(CSV_HEADER).map_err(csv_error)?;
+    }
+}
+
+/// Hands each kept row of the day files in `dir` (in the files' column order, which is
+/// [`CSV_HEADER`]'s) to `each`, oldest day first, until it returns false.
+pub(crate) fn pick_rows(
+    dir: &std::path::Path,
+    rows: &Rows,
+    mut each: impl FnMut(&csv::ByteRecord) -> io::Result<bool>,
+) -> io::Result<()> {
     for day in crate::sink::days(dir)?.into_iter().filter(|d| rows.keeps_day(*d)) {
         let Some(files) = crate::sink::day_files(dir, day)? else { continue };
         let mut reader = csv::ReaderBuilder::new().from_reader(files.reader()?);
         let header = reader.byte_headers().map_err(csv_error)?.clone();
-        let column = |name: &str| {
-            header.iter().position(|h| h == name.as_bytes()).ok_or_else(|| {
-                io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("the CSV files of {day} have no column {name}"),
-                )
-            })
-        };
-        let (time, region, category) =
-            (column("timestamp")?, column("region")?, column("kategoria_produktu")?);
+        if header.iter().ne(CSV_HEADER.iter().map(|h| h.as_bytes())) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("the CSV files of {day} do not have the columns {}", CSV_HEADER.join(",")),
+            ));
+        }
+        let column = |name: &str| CSV_HEADER.iter().position(|h| *h == name).unwrap_or_default();
+        let (time, region, category) = (column("timestamp"), column("region"), column("kategoria_produktu"));
         let mut record = csv::ByteRecord::new();
         while reader.read_byte_record(&mut record).map_err(csv_error)? {
             let field = |i: usize| std::str::from_utf8(record.get(i).unwrap_or_default()).unwrap_or_default();
@@ -155,8 +169,8 @@ fn pick_rows(dir: &std::path::Path, rows: &Rows, out: &mut csv::Writer<impl io::
                 && rows.to_ms.is_none_or(|t| ms < t)
                 && Region::parse(field(region)).is_some_and(|r| rows.regions.keeps(r.index()))
                 && rows.categories.as_ref().is_none_or(|c| c.contains(&field(category)));
-            if keep {
-                out.write_byte_record(&record).map_err(csv_error)?;
+            if keep && !each(&record)? {
+                return Ok(());
             }
         }
     }

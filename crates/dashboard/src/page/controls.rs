@@ -100,7 +100,7 @@ pub(super) fn render(
 </form>
 <div class="line">{span}<span id="newest" class="muted">{newest}</span>{jump}
 <span id="status" class="muted">{status}</span> <span class="muted" id="zone">{zone}</span></div>
-<div class="line"><span class="muted">{export}:</span> <a id="export-orders" href="/api/orders.csv?{q}">{export_orders}</a> · <a id="export-xlsx" href="/api/view.xlsx?{q}">{export_xlsx}</a> · <a id="other-lang" href="{other_lang}">{other_lang_label}</a></div>"#,
+<div class="line"><span class="muted">{export}:</span> <a id="export-orders" href="/api/orders.csv?{q}">{export_orders}</a> · <a id="export-xlsx" href="/api/view.xlsx?{q}">{export_xlsx}</a> · <a id="orders-list" href="/orders?{q}">{export_list}</a> · <a id="other-lang" href="{other_lang}">{other_lang_label}</a></div>"#,
         range_label = words.range,
         from_label = words.from,
         to_label = words.to,
@@ -116,6 +116,7 @@ pub(super) fn render(
         export = words.export,
         export_orders = words.export_orders,
         export_xlsx = words.export_xlsx,
+        export_list = words.export_list,
         q = esc(&query),
         other_lang = esc(&other_lang),
         other_lang_label = words.other_language,
