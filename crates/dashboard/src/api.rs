@@ -48,13 +48,16 @@ impl ApiError {
     /// The error as a page a person reads, for the routes a browser opens (the API
     /// answers JSON).
     pub(super) fn page(&self) -> Response {
-        let what = self.parameter.as_deref().map(|p| format!(" in <code>{}</code>", super::html::esc(p)));
+        // The page's language is one of the things that may be wrong, so it says it in
+        // Polish and in English.
+        let what = self.parameter.as_deref().map(|p| format!(" <code>{}</code>", super::html::esc(p)));
         let html = format!(
-            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>orderstream: bad request</title></head>\
-             <body style=\"font-family:system-ui,sans-serif;margin:2rem\"><h1>That address asks for something the dashboard cannot show{}</h1>\
-             <p id=\"error\">{}</p><p><a href=\"/\">Back to the dashboard</a></p></body></html>",
-            what.unwrap_or_default(),
-            super::html::esc(&self.error)
+            "<!doctype html><html lang=\"pl\"><head><meta charset=\"utf-8\"><title>orderstream: błędny adres</title></head>\
+             <body style=\"font-family:system-ui,sans-serif;margin:2rem\"><h1>Tego adresu pulpit nie umie pokazać{what}</h1>\
+             <p lang=\"en\">That address asks for something the dashboard cannot show{what}:</p>\
+             <p id=\"error\">{}</p><p><a href=\"/\">Wróć do pulpitu</a> · <a href=\"/?lang=en\" lang=\"en\">Back to the dashboard</a></p></body></html>",
+            super::html::esc(&self.error),
+            what = what.unwrap_or_default(),
         );
         (self.status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
     }
