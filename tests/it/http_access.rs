@@ -35,12 +35,23 @@ fn the_api_asks_for_the_token_or_the_password_and_the_probes_do_not() {
     wait_ready(&addr, &mut run);
     let base = format!("http://{addr}");
     assert_eq!(status(&format!("{base}/healthz"), None), 200);
-    for path in ["/", "/api/summary", "/metrics", "/api/export?day=2026-01-01", "/chart/volume.svg"] {
+    for path in [
+        "/",
+        "/api/summary",
+        "/metrics",
+        "/api/export?day=2026-01-01",
+        "/chart/volume.svg",
+        "/api/orders.csv",
+        "/api/view.xlsx",
+        "/api/panel.csv?chart=region",
+        "/orders",
+    ] {
         assert_eq!(status(&format!("{base}{path}"), None), 401, "{path} without credentials");
         assert_eq!(status(&format!("{base}{path}"), Some("Bearer wrong")), 401, "{path} with a wrong token");
     }
     assert_eq!(status(&format!("{base}/api/summary"), Some("Bearer t0ken-of-the-test")), 200);
     assert_eq!(status(&format!("{base}/metrics"), Some("Bearer t0ken-of-the-test")), 200);
+    assert_eq!(status(&format!("{base}/api/view.xlsx"), Some("Bearer t0ken-of-the-test")), 200);
     // anna:kowalska
     assert_eq!(status(&format!("{base}/"), Some("Basic YW5uYTprb3dhbHNrYQ==")), 200);
     sigterm(&run);
