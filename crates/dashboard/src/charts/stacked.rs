@@ -248,8 +248,9 @@ mod tests {
 
     const HOUR: i64 = 3_600_000;
 
-    fn chart(points: Vec<(i64, Vec<f64>)>, watermark: i64) -> String {
-        draw(&TimeChart {
+    /// A chart of orders in Laptopy and Audio by hour, 640 px wide, in English.
+    fn time_chart(points: Vec<(i64, Vec<f64>)>, watermark: Option<i64>) -> TimeChart<'static> {
+        TimeChart {
             name: "volume",
             title: "Orders",
             keys: vec!["Laptopy", "Audio"],
@@ -258,13 +259,17 @@ mod tests {
             window_ms: HOUR,
             from: None,
             to: None,
-            watermark: Some(watermark),
-            unfinished_after: Some(watermark),
+            watermark,
+            unfinished_after: watermark,
             measure: Measure::Orders,
             width: 640.0,
             grain: None,
             lang: Lang::En,
-        })
+        }
+    }
+
+    fn chart(points: Vec<(i64, Vec<f64>)>, watermark: i64) -> String {
+        draw(&time_chart(points, Some(watermark)))
     }
 
     /// The tooltips of the drawn columns.
@@ -303,22 +308,13 @@ mod tests {
     fn columns_are_whole_hours_days_weeks_or_months_as_the_span_and_the_grain_ask() {
         let day = 24 * HOUR;
         let columns = |span: i64, width: f64, grain: Option<Step>| {
-            let points = vec![(0, vec![1.0, 1.0])];
             let chart = TimeChart {
-                name: "volume",
-                title: "Orders",
-                keys: vec!["Laptopy", "Audio"],
-                filter_by: ("category", vec!["Laptopy", "Audio"]),
-                points,
                 window_ms: 60_000,
                 from: Some(0),
                 to: Some(span),
-                watermark: None,
-                unfinished_after: None,
-                measure: Measure::Orders,
                 width,
                 grain,
-                lang: Lang::Pl,
+                ..time_chart(vec![(0, vec![1.0, 1.0])], None)
             };
             columns_for(&chart, span)
         };
@@ -337,20 +333,8 @@ mod tests {
             chrono::DateTime::parse_from_rfc3339("2026-10-30T10:00:00+01:00").unwrap().timestamp_millis();
         let points: Vec<(i64, Vec<f64>)> = (0..5).map(|h| (ten + h * HOUR, vec![3.0, 2.0])).collect();
         let settled = draw(&TimeChart {
-            name: "volume",
-            title: "Orders",
-            keys: vec!["Laptopy", "Audio"],
-            filter_by: ("category", vec!["Laptopy", "Audio"]),
-            points,
-            window_ms: HOUR,
-            from: None,
-            to: None,
-            watermark: Some(ten + 4 * HOUR + HOUR / 2),
             unfinished_after: Some(ten + 40 * 24 * HOUR),
-            measure: Measure::Orders,
-            width: 640.0,
-            grain: None,
-            lang: Lang::En,
+            ..time_chart(points, Some(ten + 4 * HOUR + HOUR / 2))
         });
         assert!(!settled.contains("unfinished"), "{settled}");
     }

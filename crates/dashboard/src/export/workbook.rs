@@ -112,14 +112,14 @@ impl Book<'_> {
         sheet.write_string_with_format(top, 1, t("Wybrany okres", "This period"), &bold)?;
         sheet.write_string_with_format(top, 2, t("Poprzedni okres", "Previous period"), &bold)?;
         let total = &self.summary.total;
-        let figures: [Figure; 5] = [
+        let headline: [Figure; 5] = [
             (t("Zamówienia", "Orders"), |r| r.orders as f64, false),
             (t("Sztuki", "Units"), |r| r.units as f64, false),
             (t("Wartość brutto", "Gross value"), |r| r.gross_value_grosz as f64 / 100.0, true),
             (t("Wartość netto", "Net value"), |r| r.net_value_grosz as f64 / 100.0, true),
             (t("Średnie zamówienie", "Average order"), |r| r.avg_order_value, true),
         ];
-        for (i, (label, value, is_money)) in figures.iter().enumerate() {
+        for (i, (label, value, is_money)) in headline.iter().enumerate() {
             let row = top + 1 + i as u32;
             sheet.write_string(row, 0, *label)?;
             for (col, report) in [(1u16, Some(total)), (2, self.previous)] {
@@ -174,10 +174,7 @@ impl Book<'_> {
                 let row = i as u32 + 1;
                 sheet.write_string(row, 0, label)?;
                 sheet.write_string(row, 1, group)?;
-                sheet.write_number(row, 2, r.orders as f64)?;
-                sheet.write_number(row, 3, r.units as f64)?;
-                sheet.write_number_with_format(row, 4, r.gross_value_grosz as f64 / 100.0, &money)?;
-                sheet.write_number_with_format(row, 5, r.net_value_grosz as f64 / 100.0, &money)?;
+                figures(sheet, row, 2, r, &money)?;
             }
         }
 
@@ -196,13 +193,25 @@ impl Book<'_> {
         for (i, (start, totals)) in series.iter().enumerate() {
             let row = i as u32 + 1;
             sheet.write_string(row, 0, format::instant(*start))?;
-            sheet.write_number(row, 1, totals.orders as f64)?;
-            sheet.write_number(row, 2, totals.units as f64)?;
-            sheet.write_number_with_format(row, 3, totals.gross as f64 / 100.0, &money)?;
-            sheet.write_number_with_format(row, 4, totals.net as f64 / 100.0, &money)?;
+            figures(sheet, row, 1, &totals.report(), &money)?;
         }
         book.save_to_buffer()
     }
+}
+
+/// Orders, units, gross and net (money in złoty) from column `col` of `row`.
+fn figures(
+    sheet: &mut Worksheet,
+    row: u32,
+    col: u16,
+    r: &TotalsReport,
+    money: &Format,
+) -> Result<(), XlsxError> {
+    sheet.write_number(row, col, r.orders as f64)?;
+    sheet.write_number(row, col + 1, r.units as f64)?;
+    sheet.write_number_with_format(row, col + 2, r.gross_value_grosz as f64 / 100.0, money)?;
+    sheet.write_number_with_format(row, col + 3, r.net_value_grosz as f64 / 100.0, money)?;
+    Ok(())
 }
 
 /// A bold header row and widths that fit it.
