@@ -16,6 +16,7 @@ use orderstream_runtime::stats;
 mod access;
 mod api;
 mod charts;
+mod error;
 mod export;
 mod guard;
 mod html;

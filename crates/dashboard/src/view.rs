@@ -7,7 +7,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
 use crate::analytics::{Choice, Filter};
-use crate::api::ApiError;
+use crate::error::ApiError;
 use crate::lang::Lang;
 use crate::order::Region;
 use crate::period;

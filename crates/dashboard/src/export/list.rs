@@ -10,7 +10,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
 use super::orders::{pick_rows, Rows};
-use crate::api::ApiError;
+use crate::error::ApiError;
 use crate::html::esc;
 use crate::lang::Lang;
 use crate::order::CSV_HEADER;

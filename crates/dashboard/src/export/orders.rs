@@ -10,8 +10,8 @@ use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 
 use crate::analytics::Choice;
-use crate::api::ApiError;
 use crate::charts::format;
+use crate::error::ApiError;
 use crate::order::{Region, CSV_HEADER};
 use crate::state::LiveState;
 use crate::view::{Params, View};

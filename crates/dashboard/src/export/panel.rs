@@ -10,7 +10,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
 use crate::analytics::{Split, Totals, TotalsReport};
-use crate::api::ApiError;
+use crate::error::ApiError;
 use crate::order::Region;
 use crate::state::LiveState;
 use crate::view::{Params, View};

@@ -8,8 +8,8 @@ use axum::response::{IntoResponse, Response};
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 
 use crate::analytics::{Ranked, Summary, TotalsReport};
-use crate::api::ApiError;
 use crate::charts::format;
+use crate::error::ApiError;
 use crate::lang::Lang;
 use crate::order::Region;
 use crate::state::LiveState;
