@@ -133,7 +133,10 @@ fn views_and_exports_equal_the_csv_files_for_every_period_and_filter() {
     let from = (polish_today() - chrono::Duration::days(12)).to_string();
     let mut child = spawn_logged(
         orderstream()
-            .args(["run", "--from", &from, "--base-rate", "3", "--seed", "11", "--http", &addr, "--csv-dir"])
+            .args(["run", "--from", &from, "--base-rate", "3", "--seed", "11", "--http", &addr])
+            // Ten days of history for twelve of files: the oldest days are dropped, and the
+            // figures and exports must say so alike.
+            .args(["--history", "10d", "--csv-dir"])
             .arg(&dir),
         &log,
     );
@@ -206,6 +209,20 @@ fn views_and_exports_equal_the_csv_files_for_every_period_and_filter() {
     assert!(status == 400 && String::from_utf8_lossy(&body).contains("lang"));
     let (status, body) = get(&format!("{base}/api/summary?range=fortnight"));
     assert!(status == 400 && String::from_utf8_lossy(&body).contains("last-month"));
+    assert_eq!(get(&format!("{base}/api/summary?range=0s")).0, 400, "a period of no length");
+    let (status, body) = get(&format!("{base}/api/summary?range=7d&from={}&to={}", days[0], days[1]));
+    let body = String::from_utf8_lossy(&body);
+    assert!(status == 400 && body.contains("\"range\"") && body.contains("overlap"), "{status} {body}");
+    // Everything kept: the export holds the orders the figures count and no others,
+    // though the files reach further back than the history.
+    let all = json(&format!("{base}/api/summary?range=all"));
+    let (_, body) = get(&format!("{base}/api/orders.csv?range=all"));
+    let exported = csv::Reader::from_reader(body.as_slice()).records().count() as u64;
+    assert!(exported < rows.len() as u64, "nothing was dropped from the history");
+    assert_eq!(exported, all["orders"].as_u64().unwrap(), "range=all: from {}", all["from_ms"]);
+    // "Data up to" is the newest order read, not the watermark.
+    let newest = rows.iter().map(|r| r.ms).max().unwrap();
+    assert_eq!(json(&format!("{base}/api/summary"))["newest_ms"], newest);
 
     // A span before the data: the page offers the newest data, and the link shows it.
     let before = days[0] - chrono::Duration::days(10);
@@ -355,28 +372,20 @@ print(json.dumps({
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-/// With a year and a half of history, the scorecards compare a period with the same
+/// With well over a year of history, the scorecards compare a period with the same
 /// dates a year earlier, and those figures equal the CSV files' too.
 #[test]
 fn a_period_is_compared_with_the_same_dates_a_year_earlier() {
     let work = tempfile::tempdir().unwrap();
     let (dir, log) = (work.path().join("csv"), work.path().join("run.log"));
     let addr = free_addr();
-    let from = (polish_today() - chrono::Duration::days(400)).to_string();
+    // Last month a year earlier starts up to 396 days back: the history (400 days by
+    // default) is made longer than the backfill.
+    let from = (polish_today() - chrono::Duration::days(430)).to_string();
     let mut child = spawn_logged(
         orderstream()
-            .args([
-                "run",
-                "--from",
-                &from,
-                "--base-rate",
-                "0.3",
-                "--seed",
-                "12",
-                "--http",
-                &addr,
-                "--csv-dir",
-            ])
+            .args(["run", "--from", &from, "--base-rate", "0.3", "--seed", "12", "--http", &addr])
+            .args(["--history", "440d", "--csv-dir"])
             .arg(&dir),
         &log,
     );
@@ -409,6 +418,12 @@ fn a_period_is_compared_with_the_same_dates_a_year_earlier() {
         let yoy = page.split("id=\"k-orders-yoy\">").nth(1).unwrap().split("</div>").next().unwrap();
         assert!(yoy.contains("% rok do roku") || yoy.contains("%</span> rok do roku"), "{query}: {yoy}");
     }
+    // Everything kept: the export holds the orders the figures count and no others, even
+    // where the oldest day has been dropped from the history.
+    let all = json(&format!("{base}/api/summary?range=all"));
+    let (_, body) = get(&format!("{base}/api/orders.csv?range=all"));
+    let exported = csv::Reader::from_reader(body.as_slice()).records().count() as u64;
+    assert_eq!(exported, all["orders"].as_u64().unwrap(), "range=all: {all}");
     // A period whose year before holds nothing has no comparison.
     let first = rows.iter().map(|r| r.ms).min().unwrap();
     let first = chrono_tz::Europe::Warsaw.timestamp_millis_opt(first).unwrap().date_naive();

@@ -281,6 +281,18 @@ impl Analytics {
         self.marks.current().or(self.newest_ms).or(self.newest_final_ms)
     }
 
+    /// The event time of the newest order read from the topic or the files ("data up
+    /// to").
+    pub fn newest_ms(&self) -> Option<i64> {
+        self.newest_ms.max(self.newest_final_ms)
+    }
+
+    /// The start of the oldest window still held at any resolution: figures before it
+    /// are not kept (a comparison reaching before it would compare with nothing).
+    pub fn oldest_ms(&self) -> Option<i64> {
+        self.tiers.iter().filter_map(|t| t.windows.keys().next().copied()).min()
+    }
+
     /// The catalogue the breakdowns index into.
     pub fn categories(&self) -> &'static [Category] {
         self.categories
@@ -333,7 +345,11 @@ impl Analytics {
     /// orders behind a figure (an export) holds exactly the orders summed in it.
     pub fn covered(&self, filter: &Filter) -> (Option<i64>, Option<i64>) {
         let tier = self.tier(filter);
-        let from = filter.from_ms.map(|f| tier.floor(f));
+        // Windows before those the answering resolution still holds count in nothing.
+        let from = match (filter.from_ms.map(|f| tier.floor(f)), tier.kept_from) {
+            (Some(f), Some(kept)) => Some(f.max(kept)),
+            (from, kept) => from.or(kept),
+        };
         let to = filter.to_ms.map(|t| tier.next_start(tier.floor(t.saturating_sub(1))));
         (from, to)
     }

@@ -44,7 +44,7 @@ pub(super) async fn summary(
     let previous = previous_period(&mut analytics, &filter);
     let year_ago = year_earlier(&mut analytics, &filter);
     let (from_ms, to_ms) = analytics.covered(&filter);
-    let newest_ms = analytics.range_end_ms();
+    let newest_ms = analytics.newest_ms();
     drop(analytics);
     Ok(Json(Compared { summary, previous, year_ago, from_ms, to_ms, newest_ms }).into_response())
 }
@@ -80,37 +80,54 @@ pub(super) struct Previous {
     pub(super) totals: TotalsReport,
 }
 
-/// The totals of the period before `filter`'s, as Looker Studio's comparison range
-/// gives them.
+/// `filter` up to now at most: a period that is still running (today, this month) is
+/// compared to date, the same elapsed length before it, not with a whole period.
+fn to_date(filter: &Filter) -> Filter {
+    let now = crate::clock::now_millis().saturating_add(1);
+    Filter { to_ms: Some(filter.to_ms.map_or(now, |t| t.min(now))), ..*filter }
+}
+
+/// The totals of `before`, reported with the span they cover; `None` when the kept
+/// history does not reach back to its start (a comparison with half a period would
+/// mislead more than none).
+fn compared(analytics: &crate::analytics::Analytics, before: &Filter) -> Option<Previous> {
+    let (Some(from_ms), Some(to_ms)) = analytics.covered(before) else { return None };
+    if analytics.oldest_ms().is_none_or(|oldest| oldest > from_ms) || to_ms <= from_ms {
+        return None;
+    }
+    Some(Previous { from_ms, to_ms, totals: analytics.total(before).report() })
+}
+
+/// The totals of the period before `filter`'s, of the same length (to date), as Looker
+/// Studio's comparison range gives them.
 pub(super) fn previous_period(
     analytics: &mut crate::analytics::Analytics,
     filter: &Filter,
 ) -> Option<Previous> {
-    let before = analytics.previous_period(filter)?;
-    Some(Previous {
-        from_ms: before.from_ms?,
-        to_ms: before.to_ms?,
-        totals: analytics.total(&before).report(),
-    })
+    let before = analytics.previous_period(&to_date(filter))?;
+    compared(analytics, &before)
 }
 
 /// The totals of the same span a year earlier on the Polish calendar (the same dates and
-/// hours, widened to whole days where only days are kept that far back), when `filter`
-/// has a start and that span holds orders: the scorecards' year-on-year comparison.
+/// hours, to date; in whole days where only days are kept that far back, the last one
+/// left out rather than a day added), when that year's history reaches its start: the
+/// scorecards' year-on-year comparison.
 pub(super) fn year_earlier(analytics: &mut crate::analytics::Analytics, filter: &Filter) -> Option<Previous> {
     // The span the figures cover (whole windows), so both sides count the same hours.
-    let (from, to) = analytics.covered(filter);
-    let from = from?;
-    let to = to.or_else(|| analytics.range_end_ms())?.max(from + 1);
+    let (from, to) = analytics.covered(&to_date(filter));
+    let (from, to) = (from?, to?);
     let back = |ms: i64| {
         let t = super::charts::format::local(ms);
         t.checked_sub_months(chrono::Months::new(12)).map(super::charts::time_axis::from_local)
     };
-    let before = Filter { from_ms: Some(back(from)?), to_ms: Some(back(to)?), ..*filter };
-    let totals = analytics.total(&before);
-    // A year back is usually answered by the daily rollup: its own whole windows.
-    let (Some(from_ms), Some(to_ms)) = analytics.covered(&before) else { return None };
-    (totals.orders > 0).then(|| Previous { from_ms, to_ms, totals: totals.report() })
+    let mut before = Filter { from_ms: Some(back(from)?), to_ms: Some(back(to)?), ..*filter };
+    let width = analytics.resolution(&before).nominal_ms();
+    if let (Some(f), Some(t)) = analytics.covered(&before) {
+        if (t - f) - (to - from) >= width / 2 {
+            before.to_ms = Some(t - width);
+        }
+    }
+    compared(analytics, &before).filter(|p| p.totals.orders > 0)
 }
 
 /// One point of a time series.

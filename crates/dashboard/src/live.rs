@@ -47,11 +47,11 @@ struct Snapshot {
 }
 
 fn snapshot(state: &LiveState) -> String {
-    let mut analytics = state.analytics();
+    let analytics = state.analytics();
     let summary = analytics.summary(&Filter::default(), 10);
     // Enough of the newest orders for a page filtered by region and category to show ten.
     let ticker = analytics.ticker().rev().take(TICKER).copied().collect();
-    let newest_ms = analytics.range_end_ms();
+    let newest_ms = analytics.newest_ms();
     drop(analytics);
     let stats = &state.stats;
     let snapshot = Snapshot {

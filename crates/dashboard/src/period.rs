@@ -75,6 +75,9 @@ pub(crate) fn bounds(range: &str, now_ms: i64) -> Result<Option<(i64, i64)>, Str
                 )
             })?;
             let ms = i64::try_from(span.as_millis()).unwrap_or(i64::MAX);
+            if ms == 0 {
+                return Err(format!("invalid range {duration:?}: a period must last at least a millisecond"));
+            }
             // A millisecond past now, so that an order stamped this instant counts.
             (now_ms.saturating_sub(ms), now_ms + 1)
         }

@@ -135,8 +135,18 @@ impl View {
             None => None,
         };
         if let Some((from, to)) = preset {
+            let explicit = filter.from_ms.is_some() || filter.to_ms.is_some();
             filter.from_ms = Some(filter.from_ms.map_or(from, |f| f.max(from)));
             filter.to_ms = Some(filter.to_ms.map_or(to, |t| t.min(to)));
+            if explicit && filter.to_ms <= filter.from_ms {
+                return Err(ApiError::bad(
+                    "range",
+                    format!(
+                        "the range {:?} and the from/to span do not overlap: choose one of them",
+                        range.as_deref().unwrap_or_default()
+                    ),
+                ));
+            }
         }
         if let (Some(from), Some(to)) = (filter.from_ms, filter.to_ms) {
             if to <= from {

@@ -14,7 +14,9 @@ mod stacked;
 mod svg;
 pub(crate) mod time_axis;
 
-use crate::analytics::{Analytics, Split, Summary, Totals};
+use std::collections::BTreeMap;
+
+use crate::analytics::{Analytics, Choice, Split, Summary, Totals, TotalsReport};
 use crate::lang::Lang;
 use crate::order::Region;
 use crate::view::{Grain, View};
@@ -144,13 +146,38 @@ pub(super) fn render(
                     &computed
                 }
             };
-            let (values, order, filter_by) = match name {
-                "category" => (&summary.by_category, categories, Some("category")),
-                "region" => (&summary.by_region, region_codes, Some("region")),
-                "channel" => (&summary.by_channel, summary.by_channel.keys().copied().collect(), None),
-                _ => (&summary.by_payment, summary.by_payment.keys().copied().collect(), None),
+            // Regions and categories left out of the filter are left out of their bars
+            // (a zero would read as "no sales").
+            let chosen = |values: &BTreeMap<&'static str, TotalsReport>, codes: &[&str], choice: Choice| {
+                values
+                    .iter()
+                    .filter(|(code, _)| {
+                        codes.iter().position(|c| c == *code).is_some_and(|i| choice.keeps(i))
+                    })
+                    .map(|(code, v)| (*code, v.clone()))
+                    .collect::<BTreeMap<_, _>>()
             };
-            bars::draw(&bars::BarChart { name, title, values, colour_order: &order, filter_by, width, lang })
+            let (values, order, filter_by) = match name {
+                "category" => (
+                    chosen(&summary.by_category, &categories, filter.categories),
+                    categories,
+                    Some("category"),
+                ),
+                "region" => {
+                    (chosen(&summary.by_region, &region_codes, filter.regions), region_codes, Some("region"))
+                }
+                "channel" => (summary.by_channel.clone(), summary.by_channel.keys().copied().collect(), None),
+                _ => (summary.by_payment.clone(), summary.by_payment.keys().copied().collect(), None),
+            };
+            bars::draw(&bars::BarChart {
+                name,
+                title,
+                values: &values,
+                colour_order: &order,
+                filter_by,
+                width,
+                lang,
+            })
         }
     })
 }

@@ -32,7 +32,7 @@ pub(crate) async fn view_xlsx(
     let previous = crate::api::previous_period(&mut analytics, &view.filter).map(|p| p.totals);
     let series = analytics.series(&view.filter);
     let covered = analytics.covered(&view.filter);
-    let newest = analytics.range_end_ms();
+    let newest = analytics.newest_ms();
     let categories: Vec<&'static str> = analytics
         .categories()
         .iter()
@@ -98,7 +98,7 @@ impl Book<'_> {
             |ms: Option<i64>| ms.map_or_else(|| t("bez granicy", "unbounded").to_string(), format::instant);
         let info = [
             (t("Okres od", "From"), when(self.covered.0)),
-            (t("Okres do (bez)", "To (exclusive)"), when(self.covered.1)),
+            (t("Okres do (wyłącznie)", "To (exclusive)"), when(self.covered.1)),
             (t("Regiony", "Regions"), self.regions.join(", ")),
             (t("Kategorie", "Categories"), self.categories.join(", ")),
             (t("Dane do", "Data up to"), when(self.newest)),
@@ -182,7 +182,7 @@ impl Book<'_> {
         header(
             sheet,
             &[
-                t("początek okna", "window start"),
+                t("początek przedziału", "interval start"),
                 t("zamówienia", "orders"),
                 t("sztuki", "units"),
                 t("brutto", "gross"),

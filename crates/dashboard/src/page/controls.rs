@@ -18,6 +18,7 @@ pub(super) fn render(
     categories: &[Category],
     newest_ms: Option<i64>,
     covered: (Option<i64>, Option<i64>),
+    has_orders: bool,
     live: bool,
 ) -> String {
     let lang = view.lang;
@@ -111,7 +112,11 @@ pub(super) fn render(
         clear_label = words.clear,
         span = span_text(covered, custom),
         newest = newest_text(newest_ms, words),
-        jump = jump_link(view, params, newest_ms, covered, words.jump_latest),
+        jump = if has_orders {
+            String::new()
+        } else {
+            jump_link(view, params, newest_ms, covered, words.jump_latest)
+        },
         zone = words.zone,
         export = words.export,
         export_orders = words.export_orders,
@@ -170,8 +175,8 @@ fn newest_text(newest_ms: Option<i64>, words: &crate::lang::Words) -> String {
     }
 }
 
-/// A link that moves the period onto the newest data, when the period has a span and
-/// the newest order lies outside it.
+/// A link that moves the period onto the newest data, when the period (which holds no
+/// orders) has a span and the newest order lies outside it.
 fn jump_link(
     view: &View,
     params: &Params,

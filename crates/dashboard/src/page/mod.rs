@@ -22,8 +22,22 @@ fn pln(grosz: i64) -> String {
 }
 
 /// A ranked table; `group` names each row's group (a category, or a region's label).
-fn table(id: &str, title: &str, rows: &[Ranked], group: impl Fn(&'static str) -> &'static str) -> String {
-    let mut html = format!("<section class=\"card\"><h2>{}</h2><table id=\"{id}\"><tbody>", esc(title));
+fn table(
+    id: &str,
+    title: &str,
+    columns: [&str; 4],
+    rows: &[Ranked],
+    group: impl Fn(&'static str) -> &'static str,
+) -> String {
+    let head: String = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("<th{}>{}</th>", if i >= 2 { " class=\"num\"" } else { "" }, esc(c)))
+        .collect();
+    let mut html = format!(
+        "<section class=\"card\"><h2>{}</h2><table id=\"{id}\"><thead><tr>{head}</tr></thead><tbody>",
+        esc(title)
+    );
     for r in rows {
         let _ = write!(
             html,
@@ -49,7 +63,7 @@ pub(super) fn render(state: &LiveState, view: &View, params: &Params, live: bool
     let previous = super::api::previous_period(&mut analytics, &view.filter);
     let year_ago = super::api::year_earlier(&mut analytics, &view.filter);
     let categories = analytics.categories();
-    let newest = analytics.range_end_ms();
+    let newest = analytics.newest_ms();
     let covered = analytics.covered(&view.filter);
     let ticker = ticker_rows(&analytics, view);
     let view_query = params.to_query(&["static"]);
@@ -108,10 +122,23 @@ pub(super) fn render(state: &LiveState, view: &View, params: &Params, live: bool
         lang_code = lang.code(),
         title = words.title,
         subtitle = words.subtitle,
-        controls = controls::render(view, params, categories, newest, covered, live),
+        controls =
+            controls::render(view, params, categories, newest, covered, summary.total.orders > 0, live),
         kpis = kpis(&summary, previous.as_ref(), year_ago.as_ref(), words),
-        top_products = table("top-products", words.top_products, &summary.top_products, |c| c),
-        top_stores = table("top-stores", words.top_stores, &summary.top_stores, region_label),
+        top_products = table(
+            "top-products",
+            words.top_products,
+            [words.col_product, words.category, words.kpi_orders, words.kpi_gross],
+            &summary.top_products,
+            |c| c
+        ),
+        top_stores = table(
+            "top-stores",
+            words.top_stores,
+            [words.col_store, words.region, words.kpi_orders, words.kpi_gross],
+            &summary.top_stores,
+            region_label
+        ),
         ticker = words.ticker,
         ticker_rows = ticker,
         ticker_note = words.ticker_note,
@@ -281,7 +308,7 @@ fn delta(now: f64, then: Option<f64>, words: &Words, against: &str) -> String {
 fn health_rows(state: &LiveState, words: &Words) -> String {
     let stats = &state.stats;
     let when = |ms: Option<i64>| ms.map_or_else(|| "-".to_string(), format::instant_seconds);
-    let newest = state.analytics().range_end_ms();
+    let newest = state.analytics().newest_ms();
     let mut rows: Vec<(String, String, String)> = vec![
         ("h-written".into(), words.h_written.into(), format::count(Stats::get(&stats.written))),
         ("h-rate".into(), words.h_rate.into(), "-".into()),
