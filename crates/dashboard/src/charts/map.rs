@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use super::format;
-use super::svg::{Anchor, Svg, MUTED, PALETTE};
+use super::svg::{self, Anchor, Svg, MUTED, PALETTE};
 use crate::analytics::Ranked;
 use crate::html::esc;
 use crate::lang::Lang;
@@ -243,7 +243,7 @@ pub(crate) fn draw(name: &str, title: &str, stores: &[Ranked], width: f64, lang:
     // An equirectangular projection, stretched by the cosine of Poland's middle latitude.
     let (west, east, south, north) = (14.0, 24.25, 48.95, 54.9);
     let stretch = 52.0_f64.to_radians().cos();
-    let top = 50.0;
+    let top = 64.0;
     let map_width = (width - 16.0).max(100.0);
     let scale = map_width / ((east - west) * stretch);
     let map_height = (north - south) * scale;
@@ -252,14 +252,20 @@ pub(crate) fn draw(name: &str, title: &str, stores: &[Ranked], width: f64, lang:
     let y = |lat: f64| top + (north - lat) * scale;
     let mut svg = Svg::new(name, width, height, title);
     svg.text("title", 8.0, 18.0, Anchor::Start, 14.0, "#111", title);
-    let subtitle = format!(
-        "{} {} {} · {}",
+    let figures = format!(
+        "{} {} {}",
         format::zl_compact(all as f64 / 100.0),
         words.share_in,
-        lang.orders(orders, &format::count(orders)),
-        words.map_note
+        lang.orders(orders, &format::count(orders))
     );
-    svg.text("subtitle", 8.0, 36.0, Anchor::Start, 11.0, MUTED, &subtitle);
+    // On a narrow card the note takes a line of its own.
+    let one_line = format!("{figures} · {}", words.map_note);
+    if svg::text_width(&one_line, 11.0) + 16.0 <= width {
+        svg.text("subtitle", 8.0, 36.0, Anchor::Start, 11.0, MUTED, &one_line);
+    } else {
+        svg.text("subtitle", 8.0, 36.0, Anchor::Start, 11.0, MUTED, &figures);
+        svg.text("subtitle", 8.0, 51.0, Anchor::Start, 11.0, MUTED, words.map_note);
+    }
     let points: Vec<String> =
         BORDER.iter().map(|(lon, lat)| format!("{:.1},{:.1}", x(*lon), y(*lat))).collect();
     svg.raw(&format!(
