@@ -334,9 +334,12 @@ fn controls_work_as_a_person_uses_them(base: &str, width: u32) {
         "click:#pick-region input[value=\"Polnoc\"]",
         "click:#pick-region input[value=\"Wschod\"]",
         "click:#filters button[type=submit]",
-        "wait:3000",
+        // The page of the new view has loaded, and its charts have been drawn for their cards.
+        "until:location.search.includes('Wschod') && document.readyState === 'complete'",
+        "until:document.querySelectorAll('figure[data-chart]:not([data-fitted])').length === 0",
         "click:figure[data-chart=\"category\"] rect[data-value=\"Audio\"]",
-        "wait:3000",
+        "until:location.search.includes('Audio') && document.readyState === 'complete'",
+        "until:document.querySelectorAll('figure[data-chart]:not([data-fitted])').length === 0",
     ];
     let mut options = vec![format!("--width={width}")];
     options.extend(steps.iter().map(|s| format!("--act={s}")));

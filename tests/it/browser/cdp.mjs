@@ -6,10 +6,10 @@
 // screenshot. Before that, --act steps use the page as a person does: `click:SELECTOR`
 // clicks the middle of the element with the mouse, `pick:SELECTOR=VALUE` chooses an
 // option of a select (a native menu headless Chromium cannot open), `wait:MS` lets the
-// page load or refresh.
+// page refresh, `until:EXPR` waits (up to 30 s) until a JavaScript expression holds.
 //
 // node --experimental-websocket cdp.mjs <chromium> <url> <wait-ms> [--screenshot=FILE] [--width=PX] [--measure]
-//   [--act=click:SELECTOR] [--act=pick:SELECTOR=VALUE] [--act=wait:MS] ...
+//   [--act=click:SELECTOR] [--act=pick:SELECTOR=VALUE] [--act=wait:MS] [--act=until:EXPR] ...
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -95,12 +95,13 @@ function measureCharts() {
     .filter((e) => e.getBoundingClientRect().right > screen.width + 0.5)
     .filter((e) => !(e.parentElement && e.parentElement.getBoundingClientRect().right > screen.width + 0.5 && e.parentElement !== document.body))
     .map((e) => `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}${e.className && typeof e.className === 'string' ? '.' + e.className : ''}: ${Math.round(e.getBoundingClientRect().right)}`);
-  // Words of table cells that a line break cuts in two (a word laid out on two lines).
+  // Words of table cells that a line break cuts in two (a word laid out on two lines);
+  // a break after a hyphen (`i3-` / `N305`) is typography's own and allowed.
   const brokenWords = [];
   for (const cell of document.querySelectorAll('td')) {
     for (const node of cell.childNodes) {
       if (node.nodeType !== Node.TEXT_NODE) continue;
-      for (const match of node.textContent.matchAll(/\S+/g)) {
+      for (const match of node.textContent.matchAll(/[^\s-]+/g)) {
         const range = document.createRange();
         range.setStart(node, match.index);
         range.setEnd(node, match.index + match[0].length);
@@ -154,6 +155,15 @@ try {
     const [kind, arg] = [act.slice(0, act.indexOf(':')), act.slice(act.indexOf(':') + 1)];
     if (kind === 'wait') {
       await new Promise((resolve) => setTimeout(resolve, Number(arg)));
+    } else if (kind === 'until') {
+      // Polls an expression until it holds (a page loaded after a click), for up to 30 s.
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const held = await evaluate(`(() => { try { return !!(${arg}); } catch { return false; } })()`).catch(() => false);
+        if (held) break;
+        if (Date.now() > deadline) throw new Error(`still not true after 30 s: ${arg}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
     } else if (kind === 'pick') {
       const [selector, value] = [arg.slice(0, arg.lastIndexOf('=')), arg.slice(arg.lastIndexOf('=') + 1)];
       const done = await evaluate(`(() => { const e = document.querySelector(${JSON.stringify(selector)}); if (!e) return false;
