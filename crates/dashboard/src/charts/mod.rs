@@ -82,7 +82,8 @@ impl Grain {
 }
 
 /// The SVG of chart `name` over `view`, `width` px wide; `None` if there is no such
-/// chart. The bar charts read `summary` when the caller already has the view's. When the
+/// chart. The bar charts and the map read `summary` when the caller already has the
+/// view's (for the map, with every store ranked). When the
 /// stream is `idle`, only a column that reaches past now is unfinished (the last column
 /// of a finished backfill is final); else every column the watermark has not passed.
 pub(super) fn render(
@@ -135,8 +136,12 @@ pub(super) fn render(
         "volume" => over_time(analytics, Split::Category, Measure::Orders, categories),
         "value" => over_time(analytics, Split::Category, Measure::Gross, categories),
         "value-region" => over_time(analytics, Split::Region, Measure::Gross, regions),
-        // Every store, not the summary's top ten.
-        "map" => map::draw(name, title, &analytics.summary(filter, 1000).top_stores, width, lang),
+        // Every store: the caller's summary holds them all (the page asks for every
+        // one), else one is made here.
+        "map" => match summary {
+            Some(summary) => map::draw(name, title, &summary.top_stores, width, lang),
+            None => map::draw(name, title, &analytics.summary(filter, 1000).top_stores, width, lang),
+        },
         _ => {
             let computed;
             let summary = match summary {

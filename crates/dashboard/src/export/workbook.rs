@@ -146,6 +146,9 @@ impl Book<'_> {
                 .collect()
         };
         let s = self.summary;
+        // The headings of what `figures` writes.
+        let figure_headings =
+            [t("zamówienia", "orders"), t("sztuki", "units"), t("brutto", "gross"), t("netto", "net")];
         let tables: [(&str, &str, Vec<Line>); 8] = [
             (t("Regiony", "Regions"), t("kod", "code"), named(&s.by_region)),
             (t("Kategorie", "Categories"), t("kod", "code"), named(&s.by_category)),
@@ -158,18 +161,7 @@ impl Book<'_> {
         ];
         for (name, second, rows) in tables {
             let sheet = book.add_worksheet().set_name(name)?;
-            header(
-                sheet,
-                &[
-                    name,
-                    second,
-                    t("zamówienia", "orders"),
-                    t("sztuki", "units"),
-                    t("brutto", "gross"),
-                    t("netto", "net"),
-                ],
-                &bold,
-            )?;
+            header(sheet, &[[name, second].as_slice(), &figure_headings].concat(), &bold)?;
             for (i, (label, group, r)) in rows.iter().enumerate() {
                 let row = i as u32 + 1;
                 sheet.write_string(row, 0, label)?;
@@ -181,13 +173,7 @@ impl Book<'_> {
         let sheet = book.add_worksheet().set_name(t("W czasie", "Over time"))?;
         header(
             sheet,
-            &[
-                t("początek przedziału", "interval start"),
-                t("zamówienia", "orders"),
-                t("sztuki", "units"),
-                t("brutto", "gross"),
-                t("netto", "net"),
-            ],
+            &[[t("początek przedziału", "interval start")].as_slice(), &figure_headings].concat(),
             &bold,
         )?;
         for (i, (start, totals)) in series.iter().enumerate() {

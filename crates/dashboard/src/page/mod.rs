@@ -13,7 +13,7 @@ use super::html::esc;
 use super::lang::{Lang, Words};
 use super::state::LiveState;
 use super::view::{Params, View};
-use crate::analytics::{Ranked, Summary};
+use crate::analytics::{Ranked, Summary, TotalsReport};
 use crate::order::Region;
 use crate::stats::Stats;
 
@@ -59,7 +59,8 @@ pub(super) fn render(state: &LiveState, view: &View, params: &Params, live: bool
     let words = lang.words();
     let idle = state.is_idle();
     let mut analytics = state.analytics();
-    let summary: Summary = analytics.summary(&view.filter, 10);
+    // Every product and store: the map reads them all, the tables show the first ten.
+    let summary: Summary = analytics.summary(&view.filter, 1000);
     let previous = super::api::previous_period(&mut analytics, &view.filter);
     let year_ago = super::api::year_earlier(&mut analytics, &view.filter);
     let categories = analytics.categories();
@@ -129,14 +130,14 @@ pub(super) fn render(state: &LiveState, view: &View, params: &Params, live: bool
             "top-products",
             words.top_products,
             [words.col_product, words.category, words.kpi_orders, words.kpi_gross],
-            &summary.top_products,
+            &summary.top_products[..summary.top_products.len().min(10)],
             |c| c
         ),
         top_stores = table(
             "top-stores",
             words.top_stores,
             [words.col_store, words.region, words.kpi_orders, words.kpi_gross],
-            &summary.top_stores,
+            &summary.top_stores[..summary.top_stores.len().min(10)],
             region_label
         ),
         ticker = words.ticker,
@@ -216,65 +217,34 @@ fn kpis(
     year_ago: Option<&Previous>,
     words: &Words,
 ) -> String {
-    let total = &summary.total;
-    let before = previous.map(|p| &p.totals);
-    let a_year_ago = year_ago.map(|p| &p.totals);
-    let kpi = |id: &str, label: &str, value: String, now: f64, then: Option<f64>| {
-        // The year-on-year change of the same figure, looked up by the element's id.
-        let yoy = a_year_ago.and_then(|y| {
-            let then = match id {
-                "k-orders" => y.orders as f64,
-                "k-gross" => y.gross_value,
-                "k-net" => y.net_value,
-                "k-units" => y.units as f64,
-                "k-aov" => y.avg_order_value,
-                _ => return None,
-            };
-            Some(delta(now, Some(then), words, words.vs_year_ago))
-        });
+    let card = |id: &str, label: &str, value: String, deltas: [String; 2]| {
         format!(
             "<div class=\"kpi\"><div class=\"label\">{label}</div><div class=\"value\" id=\"{id}\">{value}</div>\
              <div class=\"delta\" id=\"{id}-delta\">{}</div><div class=\"delta\" id=\"{id}-yoy\">{}</div></div>",
-            delta(now, then, words, words.vs_previous),
-            yoy.unwrap_or_default()
+            deltas[0], deltas[1]
         )
     };
+    // One figure read from the selection's totals and from both comparisons' alike.
+    let kpi = |id: &str, label: &str, value: String, figure: fn(&TotalsReport) -> f64| {
+        let now = figure(&summary.total);
+        let previous = delta(now, previous.map(|p| figure(&p.totals)), words, words.vs_previous);
+        let yoy = year_ago.map(|y| delta(now, Some(figure(&y.totals)), words, words.vs_year_ago));
+        card(id, label, value, [previous, yoy.unwrap_or_default()])
+    };
+    let total = &summary.total;
     [
-        kpi(
-            "k-orders",
-            words.kpi_orders,
-            format::count(total.orders),
-            total.orders as f64,
-            before.map(|b| b.orders as f64),
-        ),
-        kpi(
-            "k-gross",
-            words.kpi_gross,
-            pln(total.gross_value_grosz),
-            total.gross_value,
-            before.map(|b| b.gross_value),
-        ),
-        kpi("k-net", words.kpi_net, pln(total.net_value_grosz), total.net_value, before.map(|b| b.net_value)),
-        kpi(
-            "k-units",
-            words.kpi_units,
-            format::count(total.units),
-            total.units as f64,
-            before.map(|b| b.units as f64),
-        ),
-        kpi(
-            "k-aov",
-            words.kpi_aov,
-            pln((total.avg_order_value * 100.0).round() as i64),
-            total.avg_order_value,
-            before.map(|b| b.avg_order_value),
-        ),
-        kpi(
+        kpi("k-orders", words.kpi_orders, format::count(total.orders), |t| t.orders as f64),
+        kpi("k-gross", words.kpi_gross, pln(total.gross_value_grosz), |t| t.gross_value),
+        kpi("k-net", words.kpi_net, pln(total.net_value_grosz), |t| t.net_value),
+        kpi("k-units", words.kpi_units, format::count(total.units), |t| t.units as f64),
+        kpi("k-aov", words.kpi_aov, pln((total.avg_order_value * 100.0).round() as i64), |t| {
+            t.avg_order_value
+        }),
+        card(
             "k-repeat",
             words.kpi_repeat,
             format::count(summary.repeat_customers.orders),
-            summary.repeat_customers.orders as f64,
-            None,
+            ["&nbsp;".into(), String::new()],
         ),
     ]
     .concat()
